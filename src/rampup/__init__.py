@@ -1,0 +1,97 @@
+"""rampup: learning-rate warmup, done right.
+
+A schedule is a pure, closed-form function of the training step::
+
+    >>> import rampup
+    >>> s = rampup.parse("linear(10%) >> cosine(to=0.01)").bind(total_steps=1000)
+    >>> s(0), s(99), s(100)
+    (0.01, 1.0, 1.0)
+
+Values are multipliers of each parameter group's own learning rate (the peak is 1).
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from rampup._errors import RampupError
+from rampup.recipes import tri_stage, warmup_cosine, warmup_linear, wsd
+from rampup.schedule import Schedule
+from rampup.shapes import (
+    Constant as constant,
+)
+from rampup.shapes import (
+    Cosine as cosine,
+)
+from rampup.shapes import (
+    Exp as exp,
+)
+from rampup.shapes import (
+    InvSqrt as invsqrt,
+)
+from rampup.shapes import (
+    Linear as linear,
+)
+from rampup.shapes import (
+    Log as log,
+)
+from rampup.shapes import (
+    MultiStep as multistep,
+)
+from rampup.shapes import (
+    Noam as noam,
+)
+from rampup.shapes import (
+    OneCycle as onecycle,
+)
+from rampup.shapes import (
+    Poly as poly,
+)
+from rampup.shapes import (
+    RAdam as radam,
+)
+from rampup.shapes import (
+    Restarts as restarts,
+)
+from rampup.shapes import (
+    Sqrt as sqrt,
+)
+from rampup.shapes import (
+    Step as step,
+)
+from rampup.shapes import (
+    Untuned as untuned,
+)
+from rampup.spec import from_dict, parse
+
+try:
+    __version__ = version("rampup")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree without metadata
+    __version__ = "0.0.0"
+
+__all__ = [
+    "RampupError",
+    "Schedule",
+    "__version__",
+    "constant",
+    "cosine",
+    "exp",
+    "from_dict",
+    "invsqrt",
+    "linear",
+    "log",
+    "multistep",
+    "noam",
+    "onecycle",
+    "parse",
+    "poly",
+    "radam",
+    "restarts",
+    "sqrt",
+    "step",
+    "tri_stage",
+    "untuned",
+    "warmup_cosine",
+    "warmup_linear",
+    "wsd",
+]

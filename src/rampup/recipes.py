@@ -1,0 +1,65 @@
+"""Named compositions: the warmup-plus-decay recipes practitioners ask for by name.
+
+Each returns an ordinary :class:`~rampup.schedule.Chain`, so it prints as the phases it is made
+of and composes like any other schedule.
+"""
+
+from __future__ import annotations
+
+from rampup._checks import check_choice, check_number
+from rampup.schedule import Chain
+from rampup.shapes import Constant, Cosine, Exp, Linear, Poly, Ramp, Sqrt
+from rampup.units import Length
+
+__all__ = ["tri_stage", "warmup_cosine", "warmup_linear", "wsd"]
+
+_WARMUPS: dict[str, type[Ramp]] = {"linear": Linear, "cosine": Cosine, "poly": Poly}
+_COOLDOWNS: dict[str, type[Ramp]] = {"linear": Linear, "cosine": Cosine, "sqrt": Sqrt}
+
+
+def warmup_cosine(warmup: Length, *, to: float = 0.0, shape: str = "linear") -> Chain:
+    """A warmup of ``warmup`` steps, then a cosine decay to ``to`` over the rest of the run.
+
+    ``warmup_cosine("5%", to=0.01)`` is ``linear(5%) >> cosine(to=0.01)``; the peak is used by
+    the last warmup update and the first decay update (nanoGPT, the seeds' get_lr_with_warmup).
+    """
+    check_choice("warmup_cosine", "shape", shape, tuple(_WARMUPS))
+    to = check_number("warmup_cosine", "to", to, low=0.0)
+    return _WARMUPS[shape](warmup) >> Cosine(to=to)
+
+
+def warmup_linear(warmup: Length, *, to: float = 0.0) -> Chain:
+    """A linear warmup, then a linear decay to ``to`` over the rest of the run (BERT, HF)."""
+    to = check_number("warmup_linear", "to", to, low=0.0)
+    return Linear(warmup) >> Linear(to=to)
+
+
+def wsd(
+    warmup: Length, *, decay: Length = "20%", to: float = 0.0, shape: str = "sqrt"
+) -> Chain:
+    """Warmup-stable-decay (Hu et al. 2024, MiniCPM; Hägele et al. 2024).
+
+    A linear warmup, a constant stable phase that takes the rest of the run, and a cooldown of
+    length ``decay`` (a fraction of the run by default) with ``shape`` ``"sqrt"`` (1-sqrt),
+    ``"linear"`` or ``"cosine"`` down to ``to``.
+    """
+    check_choice("wsd", "shape", shape, tuple(_COOLDOWNS))
+    to = check_number("wsd", "to", to, low=0.0)
+    return Linear(warmup) >> Constant() >> _COOLDOWNS[shape](decay, start=1.0, to=to)
+
+
+def tri_stage(
+    warmup: Length,
+    hold: Length,
+    decay: Length,
+    *,
+    start: float = 0.01,
+    to: float = 0.01,
+) -> Chain:
+    """Tri-stage (fairseq, wav2vec 2.0): linear from ``start`` to 1, hold, exponential to ``to``.
+
+    The decay is geometric, reaching ``to`` at the step after its last; ``to`` then holds.
+    """
+    start = check_number("tri_stage", "start", start, low=0.0, low_open=True)
+    to = check_number("tri_stage", "to", to, low=0.0, low_open=True)
+    return Linear(warmup, start=start) >> Constant(hold) >> Exp(decay, start=1.0, to=to)

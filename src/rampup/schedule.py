@@ -1,0 +1,556 @@
+"""Schedules: pure, closed-form functions from the training clock to a value.
+
+Everything in rampup is a :class:`Schedule`. Phases (:mod:`rampup.shapes`) are joined with
+``>>`` into a :class:`Chain`, in which every phase sees its own local step; ``*`` multiplies
+schedules (a warmup factor dampening any schedule, or a constant scale); :meth:`Schedule.bind`
+resolves epochs and fractions of the run to steps once.
+
+The clock: step ``t = 0, 1, 2, ...`` is the t-th optimizer update and ``s(t)`` the value that
+update uses. After the last phase of a chain the final value holds for ever.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from bisect import bisect_right
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+import numpy.typing as npt
+
+from rampup._errors import RampupError, fail
+from rampup._ops import SCALAR, Formula, Ops
+from rampup.units import Span, parse_length
+
+__all__ = ["Bound", "Chain", "Context", "Kernel", "Phase", "Product", "Schedule"]
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a schedule is bound to: the length of the run and of an epoch, in steps."""
+
+    total_steps: int | None = None
+    steps_per_epoch: float | None = None
+
+    def steps(self, func: str, param: str, span: Span) -> int:
+        """Resolve ``span`` to whole steps in this context."""
+        return span.resolve(func, param, self.total_steps, self.steps_per_epoch)
+
+
+@dataclass(frozen=True)
+class PhaseContext:
+    """Where a phase sits: the run's context, its index in the chain, its first global step."""
+
+    run: Context
+    index: int
+    offset: int
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """A compiled schedule: ``make(xp)`` gives its formula on local steps ``0 <= t < length``.
+
+    ``length`` is None for an open-ended schedule (defined for every step); otherwise ``final`` is
+    the value held from step ``length`` on. ``bounds`` lists the phase boundaries (global steps).
+    """
+
+    make: Callable[[Ops], Formula]
+    length: int | None
+    final: float
+    bounds: tuple[int, ...] = ()
+
+
+def _bad_step(step: object) -> RampupError:
+    return fail("Schedule", "step", step, "a finite step >= 0 (t = 0 is the first update)")
+
+
+def _runner(kernel: Kernel) -> Callable[[float], float]:
+    """The per-step function of a whole schedule: checks the step, holds the final value."""
+    f = kernel.make(SCALAR)
+    if kernel.length is None:
+
+        def run_open(t: float) -> float:
+            try:
+                if t >= 0:
+                    return f(t)  # type: ignore[no-any-return]  # formulas return floats here
+            except TypeError:
+                pass
+            raise _bad_step(t)
+
+        return run_open
+    end = kernel.length
+    final = kernel.final
+
+    def run(t: float) -> float:
+        try:
+            if t < end:
+                if t >= 0:
+                    return f(t)  # type: ignore[no-any-return]  # formulas return floats here
+            elif t >= end:
+                return final
+        except TypeError:
+            pass
+        raise _bad_step(t)
+
+    return run
+
+
+class Schedule:
+    """Base class of every schedule: a pure function from the step to a value.
+
+    ``s(t)`` evaluates at one step with plain float math; ``s.values(steps)`` evaluates a numpy
+    array of steps at once. ``a >> b`` joins phases, ``a * b`` multiplies schedules,
+    ``s.bind(total_steps=..., steps_per_epoch=...)`` resolves relative lengths, ``str(s)`` is a
+    spec that :func:`rampup.parse` reads back to an equal schedule.
+    """
+
+    #: The schedule's name in the spec language.
+    spec_name: ClassVar[str] = ""
+
+    if TYPE_CHECKING:
+
+        def __call__(self, step: float) -> float:
+            """The value at ``step`` (the value update number ``step`` uses)."""
+            ...
+
+    else:
+        # The hot path: ``s(t)`` calls the compiled closure directly. A property whose getter is
+        # a C attrgetter costs less than a Python-level __call__ forwarding to the closure.
+        __call__ = property(operator.attrgetter("_fn"))
+
+    def __post_init__(self) -> None:
+        self._validate()
+        object.__setattr__(self, "_fn", self._first_call)
+
+    def _validate(self) -> None:
+        """Check the parameters; raise :class:`RampupError` naming the bad one."""
+
+    # -- compilation -------------------------------------------------------------------------
+    def _build(self, ctx: Context) -> Kernel:
+        raise NotImplementedError
+
+    def _kernel(self) -> Kernel:
+        cached: Kernel | None = self.__dict__.get("_kernel_cache")
+        if cached is None:
+            cached = self._build(self._context())
+            object.__setattr__(self, "_kernel_cache", cached)
+        return cached
+
+    def _context(self) -> Context:
+        return Context()
+
+    def _first_call(self, step: float) -> float:
+        fn = _runner(self._kernel())
+        object.__setattr__(self, "_fn", fn)
+        return fn(step)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for key, value in state.items():
+            object.__setattr__(self, key, value)
+        object.__setattr__(self, "_fn", self._first_call)
+
+    # -- evaluation --------------------------------------------------------------------------
+    def values(self, steps: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """Evaluate at many steps at once (vectorised; equal to ``s(t)`` within an ulp).
+
+        >>> from rampup import linear
+        >>> linear(4).values([0, 1, 2, 3, 4]).tolist()
+        [0.25, 0.5, 0.75, 1.0, 1.0]
+        """
+        t = np.asarray(steps, dtype=np.float64)
+        if t.size and not (t.min() >= 0 and np.isfinite(t.max())):
+            bad = t[~(np.isfinite(t) & (t >= 0))].flat[0]
+            raise _bad_step(float(bad))
+        return _evaluate(self._kernel(), t)
+
+    def array_formula(self, xp: Ops) -> Formula:
+        """The whole schedule as one formula over an array namespace ``xp`` (e.g. ``jax.numpy``).
+
+        Branch-free (``xp.where`` between phases), so it traces under ``jax.jit``.
+        """
+        kernel = self._kernel()
+        f = kernel.make(xp)
+        if kernel.length is None:
+            return f
+        end, final = kernel.length, kernel.final
+
+        def whole(t: Any) -> Any:
+            return xp.where(t < end, f(xp.minimum(t, end - 1)), final)
+
+        return whole
+
+    @property
+    def bounds(self) -> tuple[int, ...]:
+        """The global steps where a phase begins (after the first) and where the schedule ends."""
+        kernel = self._kernel()
+        return kernel.bounds
+
+    @property
+    def length(self) -> int | None:
+        """Steps until the final value holds, or None if the schedule is open-ended."""
+        return self._kernel().length
+
+    # -- composition -------------------------------------------------------------------------
+    def __rshift__(self, other: Schedule) -> Chain:
+        if not isinstance(other, Phase | Chain):
+            return NotImplemented
+        return Chain((*_phases_of(self, ">>"), *_phases_of(other, ">>")))
+
+    def __mul__(self, other: Schedule | float) -> Product:
+        if isinstance(other, bool) or not isinstance(other, Schedule | int | float):
+            return NotImplemented
+        return _product(self, other)
+
+    def __rmul__(self, other: float) -> Product:
+        if isinstance(other, bool) or not isinstance(other, int | float):
+            return NotImplemented
+        return _product(other, self)
+
+    def bind(self, total_steps: int | None = None, steps_per_epoch: float | None = None) -> Bound:
+        """Resolve every length to steps for a run of ``total_steps`` updates.
+
+        ``total_steps`` is the whole run including warmup; ``steps_per_epoch`` converts ``"ep"``
+        lengths. Binding an already bound schedule re-binds it (e.g. for a longer run).
+
+        >>> from rampup import parse
+        >>> s = parse("linear(10%) >> cosine").bind(total_steps=100)
+        >>> s(0), s(9), s(10)
+        (0.1, 1.0, 1.0)
+        """
+        if total_steps is not None and (
+            isinstance(total_steps, bool) or not isinstance(total_steps, int) or total_steps < 1
+        ):
+            raise fail("bind", "total_steps", total_steps, "a positive int (the whole run)")
+        if steps_per_epoch is not None and (
+            isinstance(steps_per_epoch, bool)
+            or not isinstance(steps_per_epoch, int | float)
+            or not math.isfinite(steps_per_epoch)
+            or steps_per_epoch <= 0
+        ):
+            raise fail("bind", "steps_per_epoch", steps_per_epoch, "a positive finite number")
+        inner = self.schedule if isinstance(self, Bound) else self
+        bound = Bound(inner, total_steps, steps_per_epoch)
+        bound._kernel()  # resolve now: errors belong to the bind() call
+        return bound
+
+    # -- printing ----------------------------------------------------------------------------
+    def __str__(self) -> str:
+        from rampup.spec import to_spec  # noqa: PLC0415  # spec imports this module
+
+        return to_spec(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The schedule as plain data (JSON/YAML-ready); :func:`rampup.from_dict` reads it back."""
+        from rampup.spec import to_dict  # noqa: PLC0415  # spec imports this module
+
+        return to_dict(self)
+
+
+def _phases_of(s: Schedule, op: str) -> tuple[Phase, ...]:
+    if isinstance(s, Chain):
+        return s.phases
+    if isinstance(s, Phase):
+        return (s,)
+    raise RampupError(
+        f"{op}: only phases and chains can be joined with >>, got {type(s).__name__} {s}:"
+        " multiply whole schedules with * instead"
+    )
+
+
+def _product(a: Schedule | float, b: Schedule | float) -> Product:
+    factors: list[Schedule] = []
+    scale = 1.0
+    for x in (a, b):
+        if isinstance(x, Product):
+            factors.extend(x.factors)
+            scale *= x.scale
+        elif isinstance(x, Schedule):
+            factors.append(x)
+        else:
+            scale *= float(x)
+    return Product(tuple(factors), scale)
+
+
+def _evaluate(kernel: Kernel, t: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    f = kernel.make(np)
+    if kernel.length is None:
+        return np.asarray(f(t), dtype=np.float64) + np.zeros_like(t)
+    out = np.full_like(t, kernel.final)
+    inside = t < kernel.length
+    if inside.all():
+        return np.asarray(f(t), dtype=np.float64) + np.zeros_like(t)
+    if inside.any():
+        out[inside] = f(t[inside])
+    return out
+
+
+# ------------------------------------------------------------------------------------------------
+@dataclass(frozen=True, eq=True, repr=False)
+class Phase(Schedule):
+    """One phase of a schedule: a shape over ``length`` steps (or open-ended / the rest of the run).
+
+    Subclasses implement :meth:`_formula`. On its own a phase is a chain of one phase: after its
+    length its final value holds.
+    """
+
+    #: Whether the shape is defined without a length (constant, step decays, noam, ...).
+    open_ended: ClassVar[bool] = False
+
+    def _length_span(self) -> Span | None:
+        length = getattr(self, "length", None)
+        return None if length is None else parse_length(self.spec_name, "length", length)
+
+    def _formula(self, length: int | None, pc: PhaseContext) -> tuple[Callable[[Ops], Formula], float]:
+        """Return ``(make, final)`` for a phase of ``length`` steps at ``pc``."""
+        raise NotImplementedError
+
+    def _build(self, ctx: Context) -> Kernel:
+        return Chain((self,))._build(ctx)
+
+    def __repr__(self) -> str:
+        return f"rampup.parse({str(self)!r})"
+
+
+@dataclass(frozen=True, eq=True, repr=False)
+class Chain(Schedule):
+    """Phases one after another; each phase sees its own local step ``t - start_of_phase``.
+
+    At most one phase may leave out its length: it takes the rest of the run (``total_steps``
+    minus the other phases). An open-ended last phase (constant, step, noam, inverse sqrt, ...)
+    runs for ever when no ``total_steps`` is known. After the last phase the final value holds.
+    """
+
+    phases: tuple[Phase, ...]
+    spec_name: ClassVar[str] = ">>"
+
+    def _validate(self) -> None:
+        if not isinstance(self.phases, tuple) or not self.phases:
+            raise fail("Chain", "phases", self.phases, "a non-empty tuple of phases")
+        for p in self.phases:
+            if not isinstance(p, Phase):
+                raise fail("Chain", "phases", p, "phases (linear, cosine, ...) to join with >>")
+        loose = [p for p in self.phases if p._length_span() is None]
+        if len(loose) > 1:
+            names = ", ".join(str(p) for p in loose)
+            raise RampupError(
+                f">>: more than one phase leaves out its length ({names}): at most one phase may"
+                " take the rest of the run; give the others a length"
+            )
+
+    def _build(self, ctx: Context) -> Kernel:
+        spans = [p._length_span() for p in self.phases]
+        lengths: list[int | None] = [
+            None if sp is None else ctx.steps(p.spec_name, "length", sp)
+            for p, sp in zip(self.phases, spans, strict=True)
+        ]
+        fixed = sum(n for n in lengths if n is not None)
+        if None in lengths:
+            k = lengths.index(None)
+            is_last = k == len(lengths) - 1
+            if ctx.total_steps is not None:
+                rest = ctx.total_steps - fixed
+                if rest < 1:
+                    raise RampupError(
+                        f">>: the phases with a length take {fixed} steps, leaving {rest} for"
+                        f" {self.phases[k]} in a run of total_steps={ctx.total_steps}: expected"
+                        " the other phases to be shorter than the run"
+                    )
+                lengths[k] = rest
+            elif not (is_last and self.phases[k].open_ended):
+                what = "the last phase" if is_last else "a phase before the last"
+                raise RampupError(
+                    f"{self.phases[k]}: {what} has no length, so it takes the rest of the run,"
+                    " but no total_steps is known: give it a length or call"
+                    " .bind(total_steps=...)"
+                )
+        if ctx.total_steps is not None and fixed > ctx.total_steps:
+            raise RampupError(
+                f">>: the phases take {fixed} steps but total_steps={ctx.total_steps}: expected"
+                " the warmup and the phases with a length to fit in the run"
+            )
+        makes: list[Callable[[Ops], Formula]] = []
+        starts: list[int] = []
+        ends: list[float] = []
+        offset = 0
+        final = math.nan
+        for i, (p, n) in enumerate(zip(self.phases, lengths, strict=True)):
+            make, final = p._formula(n, PhaseContext(ctx, i, offset))
+            makes.append(make)
+            starts.append(offset)
+            if n is None:
+                ends.append(math.inf)
+                break
+            offset += n
+            ends.append(offset)
+        open_end = ends[-1] == math.inf
+        length = None if open_end else offset
+        bounds = tuple(int(e) for e in ends if e != math.inf)
+        return Kernel(_chain_make(makes, starts, ends), length, final, bounds)
+
+
+def _chain_make(
+    makes: list[Callable[[Ops], Formula]], starts: list[int], ends: list[float]
+) -> Callable[[Ops], Formula]:
+    """Join phase formulas: the phase containing t gets ``t - start``; clipped for arrays."""
+
+    def make(xp: Ops) -> Formula:
+        fs = [m(xp) for m in makes]
+        if len(fs) == 1:
+            return fs[0]
+        if xp is SCALAR:
+            if len(fs) == 2:
+                f0, f1 = fs
+                e0, s1 = ends[0], starts[1]
+
+                def two(t: Any) -> Any:
+                    if t < e0:
+                        return f0(t)
+                    return f1(t - s1)
+
+                return two
+            inner_ends = ends[:-1]
+
+            def many(t: Any) -> Any:
+                i = bisect_right(inner_ends, t)
+                return fs[i](t - starts[i])
+
+            return many
+        if xp is np:
+            return _numpy_chain(fs, starts, ends)
+
+        def where_chain(t: Any) -> Any:
+            out = fs[-1](xp.maximum(t - starts[-1], 0))
+            for f, s, e in zip(fs[-2::-1], starts[-2::-1], ends[-2::-1], strict=True):
+                local = xp.minimum(xp.maximum(t - s, 0), e - s - 1)
+                out = xp.where(t < e, f(local), out)
+            return out
+
+        return where_chain
+
+    return make
+
+
+def _numpy_chain(fs: list[Formula], starts: list[int], ends: list[float]) -> Formula:
+    def chain(t: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        t = np.asarray(t, dtype=np.float64)
+        out = np.empty_like(t)
+        flat_t, flat_out = t.reshape(-1), out.reshape(-1)
+        if flat_t.size > 1 and bool(np.all(flat_t[1:] >= flat_t[:-1])):
+            cuts = np.searchsorted(flat_t, ends[:-1], side="left").tolist()
+            lo = 0
+            for f, s, hi in zip(fs, starts, [*cuts, flat_t.size], strict=True):
+                if hi > lo:
+                    flat_out[lo:hi] = f(flat_t[lo:hi] - s)
+                lo = hi
+            return out
+        idx = np.searchsorted(np.asarray(ends[:-1]), flat_t, side="right")
+        for i, (f, s) in enumerate(zip(fs, starts, strict=True)):
+            mask = idx == i
+            if mask.any():
+                flat_out[mask] = f(flat_t[mask] - s)
+        return out
+
+    return chain
+
+
+# ------------------------------------------------------------------------------------------------
+@dataclass(frozen=True, eq=True, repr=False)
+class Product(Schedule):
+    """The product of schedules (and a constant ``scale``), each evaluated at the global step.
+
+    ``untuned(0.999) * (linear(5%) >> cosine)`` dampens a schedule with a warmup factor;
+    ``1e-3 * schedule`` turns multipliers into absolute values.
+    """
+
+    factors: tuple[Schedule, ...]
+    scale: float = 1.0
+    spec_name: ClassVar[str] = "*"
+
+    def _validate(self) -> None:
+        if not isinstance(self.factors, tuple) or not all(
+            isinstance(f, Schedule) for f in self.factors
+        ):
+            raise fail("Product", "factors", self.factors, "a tuple of schedules")
+        if not math.isfinite(self.scale):
+            raise fail("*", "scale", self.scale, "a finite number")
+
+    def _build(self, ctx: Context) -> Kernel:
+        kernels = [f._build(ctx) for f in self.factors]
+        scale = self.scale
+        lengths = [k.length for k in kernels]
+        length = None if None in lengths or not kernels else max(n for n in lengths if n)
+        final = scale
+        for k in kernels:
+            final *= k.final
+        bounds = tuple(sorted({b for k in kernels for b in k.bounds}))
+
+        def make(xp: Ops) -> Formula:
+            parts = [_held(k, xp) for k in kernels]
+            if len(parts) == 1:
+                (p0,) = parts
+                return lambda t: scale * p0(t)
+            if len(parts) == 2:
+                p0, p1 = parts
+                if scale == 1.0:
+                    return lambda t: p0(t) * p1(t)
+                return lambda t: scale * (p0(t) * p1(t))
+
+            def prod(t: Any) -> Any:
+                out: Any = scale
+                for p in parts:
+                    out = out * p(t)
+                return out
+
+            return prod
+
+        return Kernel(make, length, final, bounds)
+
+
+def _held(k: Kernel, xp: Ops) -> Formula:
+    """A kernel's formula extended past its length by its final value."""
+    f = k.make(xp)
+    if k.length is None:
+        return f
+    end, final = k.length, k.final
+    if xp is SCALAR:
+        return lambda t: f(t) if t < end else final
+    return lambda t: xp.where(t < end, f(xp.minimum(t, end - 1)), final)
+
+
+@dataclass(frozen=True, eq=True, repr=False)
+class Bound(Schedule):
+    """A schedule bound to a run: ``total_steps`` and ``steps_per_epoch`` resolve its lengths."""
+
+    schedule: Schedule
+    total_steps: int | None = None
+    steps_per_epoch: float | None = None
+    spec_name: ClassVar[str] = "bind"
+
+    def _validate(self) -> None:
+        if not isinstance(self.schedule, Schedule) or isinstance(self.schedule, Bound):
+            raise fail("bind", "schedule", self.schedule, "an unbound schedule")
+
+    def _context(self) -> Context:
+        return Context(self.total_steps, self.steps_per_epoch)
+
+    def _build(self, ctx: Context) -> Kernel:
+        return self.schedule._build(self._context())
+
+
+def iter_phases(s: Schedule) -> Iterator[Phase]:
+    """Every phase inside ``s``, in order."""
+    if isinstance(s, Phase):
+        yield s
+    elif isinstance(s, Chain):
+        yield from s.phases
+    elif isinstance(s, Product):
+        for f in s.factors:
+            yield from iter_phases(f)
+    elif isinstance(s, Bound):
+        yield from iter_phases(s.schedule)

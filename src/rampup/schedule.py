@@ -61,6 +61,10 @@ class Kernel:
     length: int | None
     final: float
     bounds: tuple[int, ...] = ()
+    #: For a chain of two phases: (make0, end0, make1), fused into one closure on the scalar path.
+    pair: tuple[Callable[[Ops], Formula], int, Callable[[Ops], Formula]] | None = None
+    #: When the second of the two is a falling cosine or linear ramp: (kind, base, d, den).
+    fused_decay: tuple[str, float, float, float] | None = None
 
 
 def _bad_step(step: object) -> RampupError:
@@ -69,6 +73,8 @@ def _bad_step(step: object) -> RampupError:
 
 def _runner(kernel: Kernel) -> Callable[[float], float]:
     """The per-step function of a whole schedule: checks the step, holds the final value."""
+    if kernel.pair is not None and kernel.length is not None:
+        return _pair_runner(kernel, kernel.pair)
     f = kernel.make(SCALAR)
     if kernel.length is None:
 
@@ -90,6 +96,63 @@ def _runner(kernel: Kernel) -> Callable[[float], float]:
                 if t >= 0:
                     return f(t)  # type: ignore[no-any-return]  # formulas return floats here
             elif t >= end:
+                return final
+        except TypeError:
+            pass
+        raise _bad_step(t)
+
+    return run
+
+
+def _pair_runner(
+    kernel: Kernel, pair: tuple[Callable[[Ops], Formula], int, Callable[[Ops], Formula]]
+) -> Callable[[float], float]:
+    """The hot path of the most common schedule, warmup >> decay, as a single closure."""
+    make0, e0, make1 = pair
+    f0, f1 = make0(SCALAR), make1(SCALAR)
+    end, final = kernel.length, kernel.final
+    terms = kernel.fused_decay
+    if terms is not None:
+        # The decay's formula written out here: one Python frame per step instead of two.
+        kind, base, d, den = terms
+        cos, pi = math.cos, math.pi
+
+        def run_cos(t: float) -> float:
+            try:
+                if t < e0:
+                    if t >= 0:
+                        return f0(t)  # type: ignore[no-any-return]  # formulas return floats
+                elif t < end:  # type: ignore[operator]  # end is an int: checked by the caller
+                    return base + d * (0.5 * (1.0 + cos(pi * ((t - e0) / den))))
+                elif t >= end:  # type: ignore[operator]  # end is an int: checked by the caller
+                    return final
+            except TypeError:
+                pass
+            raise _bad_step(t)
+
+        def run_lin(t: float) -> float:
+            try:
+                if t < e0:
+                    if t >= 0:
+                        return f0(t)  # type: ignore[no-any-return]  # formulas return floats
+                elif t < end:  # type: ignore[operator]  # end is an int: checked by the caller
+                    return base + d * ((den - (t - e0)) / den)
+                elif t >= end:  # type: ignore[operator]  # end is an int: checked by the caller
+                    return final
+            except TypeError:
+                pass
+            raise _bad_step(t)
+
+        return run_cos if kind == "cosine" else run_lin
+
+    def run(t: float) -> float:
+        try:
+            if t < e0:
+                if t >= 0:
+                    return f0(t)  # type: ignore[no-any-return]  # formulas return floats here
+            elif t < end:  # type: ignore[operator]  # end is an int: checked by the caller
+                return f1(t - e0)  # type: ignore[no-any-return]  # formulas return floats here
+            elif t >= end:  # type: ignore[operator]  # end is an int: checked by the caller
                 return final
         except TypeError:
             pass
@@ -313,6 +376,16 @@ class Phase(Schedule):
     def _build(self, ctx: Context) -> Kernel:
         return Chain((self,))._build(ctx)
 
+    def _decay_terms(
+        self, length: int | None, pc: PhaseContext
+    ) -> tuple[str, float, float, float] | None:
+        """``(kind, base, d, den)`` if this phase is a falling cosine/linear ramp, else None.
+
+        Lets the scalar path write the most common decays inline (see ``_pair_runner``); the
+        values are those of the phase's own formula, term for term.
+        """
+        return None
+
     def __repr__(self) -> str:
         return f"rampup.parse({str(self)!r})"
 
@@ -391,7 +464,11 @@ class Chain(Schedule):
         open_end = ends[-1] == math.inf
         length = None if open_end else offset
         bounds = tuple(int(e) for e in ends if e != math.inf)
-        return Kernel(_chain_make(makes, starts, ends), length, final, bounds)
+        pair = (makes[0], starts[1], makes[1]) if len(makes) == 2 else None
+        fused = None
+        if pair is not None:
+            fused = self.phases[1]._decay_terms(lengths[1], PhaseContext(ctx, 1, starts[1]))
+        return Kernel(_chain_make(makes, starts, ends), length, final, bounds, pair, fused)
 
 
 def _chain_make(

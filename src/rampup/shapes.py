@@ -116,6 +116,16 @@ class Ramp(Phase):
     def _check_endpoints(self, a: float, b: float) -> None:
         """Shapes with extra requirements on the endpoints override this."""
 
+    def _decay_terms(
+        self, length: int | None, pc: PhaseContext
+    ) -> tuple[str, float, float, float] | None:
+        if length is None or self.spec_name not in ("cosine", "linear"):
+            return None
+        a, b, endpoint, _ = self._endpoints(length, pc)
+        if b > a or endpoint:
+            return None
+        return self.spec_name, b, a - b, float(length)
+
     def _shape(
         self, a: float, b: float, den: float, rising: bool, default_warmup: bool, n: int
     ) -> Make:
@@ -161,9 +171,16 @@ class Cosine(Ramp):
     def _shape(
         self, a: float, b: float, den: float, rising: bool, default_warmup: bool, n: int
     ) -> Make:
-        if rising:
-            return lambda xp: lambda t: a + (b - a) * (0.5 * (1.0 - xp.cos(_PI * (t / den))))
-        return lambda xp: lambda t: b + (a - b) * (0.5 * (1.0 + xp.cos(_PI * (t / den))))
+        d = b - a if rising else a - b
+        base = a if rising else b
+
+        def make(xp: Ops) -> Formula:
+            cos, pi = xp.cos, _PI  # bound once: locals are the fast path
+            if rising:
+                return lambda t: base + d * (0.5 * (1.0 - cos(pi * (t / den))))
+            return lambda t: base + d * (0.5 * (1.0 + cos(pi * (t / den))))
+
+        return make
 
 
 @dataclass(frozen=True, eq=True, repr=False)

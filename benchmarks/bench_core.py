@@ -67,10 +67,16 @@ def main() -> None:
         if not math.isclose(sched(t), hand_written(t), rel_tol=1e-12):
             raise SystemExit(f"contenders disagree at step {t}: {sched(t)} vs {hand_written(t)}")
     steps = range(0, TOTAL, 1)
-    scalar: dict[str, list[float]] = {"hand-written": [], "rampup s(t)": []}
+    fn = sched.as_function()
+    scalar: dict[str, list[float]] = {
+        "hand-written": [],
+        "rampup s(t)": [],
+        "rampup as_function()": [],
+    }
     for _ in range(rounds):
         scalar["hand-written"].append(time_scalar(hand_written, steps))
         scalar["rampup s(t)"].append(time_scalar(sched, steps))
+        scalar["rampup as_function()"].append(time_scalar(fn, steps))
     n = 10**7
     big = np.arange(n, dtype=np.float64)
     # Every step inside the run, so the whole formula is evaluated at every one of them.

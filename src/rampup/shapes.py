@@ -356,7 +356,7 @@ class MultiStep(Phase):
     open_ended: ClassVar[bool] = True
 
     def _validate(self) -> None:
-        ms = self.milestones
+        ms: object = self.milestones
         if isinstance(ms, list):
             ms = tuple(ms)
         if not isinstance(ms, tuple) or not ms:

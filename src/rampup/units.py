@@ -21,14 +21,14 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Literal, Union
+from typing import Literal
 
 from rampup._errors import RampupError, fail
 
 __all__ = ["Length", "Span", "parse_length"]
 
 #: What users may pass wherever rampup asks for a length.
-Length = Union[int, str]
+Length = int | str
 
 _LENGTH_RE = re.compile(r"^\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:e([+-]?[0-9]+))?\s*(ep|%)?\s*$")
 

@@ -26,7 +26,10 @@ def check_number(
     expected = what or f"a finite number in {lo}{low:g}, {high:g}{hi}"
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise fail(func, param, value, expected)
-    x = float(value)
+    try:
+        x = float(value)
+    except OverflowError:  # an int beyond the float range
+        raise fail(func, param, value, expected) from None
     if not math.isfinite(x):
         raise fail(func, param, value, expected)
     if x < low or (low_open and x == low) or x > high or (high_open and x == high):

@@ -46,7 +46,9 @@ def render() -> str:
     """The demo's text: two tables (per-step and per-epoch systems) with their specs."""
     return "\n\n".join(
         [
-            _table("Seed schedules stepped per optimizer update (lr)", STEP_SYSTEMS, STEP_KEYS, "step"),
+            _table(
+                "Seed schedules stepped per optimizer update (lr)", STEP_SYSTEMS, STEP_KEYS, "step"
+            ),
             _table("Seed schedules stepped per epoch (lr)", EPOCH_SYSTEMS, EPOCH_KEYS, "epoch"),
         ]
     )

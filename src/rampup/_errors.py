@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-__all__ = ["RampupError", "fail"]
+import reprlib
+
+__all__ = ["RampupError", "fail", "shown"]
 
 
 class RampupError(ValueError):
@@ -14,13 +16,39 @@ class RampupError(ValueError):
     """
 
 
+_REPR = reprlib.Repr()
+_REPR.maxlevel = 3
+_REPR.maxstring = 60
+_REPR.maxother = 60
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = _REPR.maxset = 8
+
+#: Integers with more bits than this are described by their size, not printed digit by digit.
+_MAX_INT_BITS = 256
+
+
+def shown(value: object) -> str:
+    """A short, always-computable text of ``value`` for an error message.
+
+    Long strings and containers are cut (``reprlib``), deep nesting is elided, and an integer too
+    large to print cheaply is described by its number of digits, so building the message of an
+    error can never itself fail (no RecursionError, no int-to-str digit limit).
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value.bit_length() > _MAX_INT_BITS:
+            digits = int(value.bit_length() * 0.30103) + 1
+            return f"<an int of about {digits} digits>"
+        return repr(value)
+    try:
+        text = _REPR.repr(value)
+    except Exception:  # a user's object whose __repr__ fails must not hide our error
+        return f"<a {type(value).__name__}>"
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 def fail(func: str, param: str, value: object, expected: str) -> RampupError:
     """Build (not raise) a :class:`RampupError` with the house wording.
 
     ``raise fail("linear", "length", -5, "a positive step count")`` reads
     ``linear(): length=-5 is invalid: expected a positive step count``.
     """
-    shown = repr(value)
-    if len(shown) > 80:
-        shown = shown[:77] + "..."
-    return RampupError(f"{func}(): {param}={shown} is invalid: expected {expected}")
+    return RampupError(f"{func}(): {param}={shown(value)} is invalid: expected {expected}")

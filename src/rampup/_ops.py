@@ -3,7 +3,8 @@
 Each shape writes its formula once as a factory ``make(xp)``; ``xp`` is :data:`SCALAR` for the
 per-step path (plain float math, no numpy) or an array namespace (``numpy``, ``jax.numpy``) for
 the vectorised path. The same expression in the same order on both paths keeps them within an
-ulp of each other.
+ulp of each other. Powers go through ``xp.float_power`` (libm's ``pow`` on both paths): numpy's
+``**`` may use a SIMD power that differs from libm's by an ulp, which later operations magnify.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ SCALAR: Ops = SimpleNamespace(
     cos=math.cos,
     sqrt=math.sqrt,
     exp=math.exp,
+    expm1=math.expm1,
+    float_power=math.pow,
     log=math.log,
     floor=math.floor,
     minimum=min,

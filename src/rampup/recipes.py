@@ -9,9 +9,16 @@ from __future__ import annotations
 from rampup._checks import check_choice, check_number
 from rampup.schedule import Chain
 from rampup.shapes import Constant, Cosine, Exp, Linear, Poly, Ramp, Sqrt
-from rampup.units import Length
+from rampup.units import Length, parse_length
 
 __all__ = ["tri_stage", "warmup_cosine", "warmup_linear", "wsd"]
+
+
+def _length(func: str, param: str, value: object) -> Length:
+    """Check a recipe's length under the recipe's own name; return it in canonical form."""
+    span = parse_length(func, param, value)
+    return int(span.amount) if span.is_absolute else str(span)
+
 
 _WARMUPS: dict[str, type[Ramp]] = {"linear": Linear, "cosine": Cosine, "poly": Poly}
 _COOLDOWNS: dict[str, type[Ramp]] = {"linear": Linear, "cosine": Cosine, "sqrt": Sqrt}
@@ -23,6 +30,7 @@ def warmup_cosine(warmup: Length, *, to: float = 0.0, shape: str = "linear") -> 
     ``warmup_cosine("5%", to=0.01)`` is ``linear(5%) >> cosine(to=0.01)``; the peak is used by
     the last warmup update and the first decay update (nanoGPT, the seeds' get_lr_with_warmup).
     """
+    warmup = _length("warmup_cosine", "warmup", warmup)
     check_choice("warmup_cosine", "shape", shape, tuple(_WARMUPS))
     to = check_number("warmup_cosine", "to", to, low=0.0)
     return _WARMUPS[shape](warmup) >> Cosine(to=to)
@@ -30,19 +38,20 @@ def warmup_cosine(warmup: Length, *, to: float = 0.0, shape: str = "linear") -> 
 
 def warmup_linear(warmup: Length, *, to: float = 0.0) -> Chain:
     """A linear warmup, then a linear decay to ``to`` over the rest of the run (BERT, HF)."""
+    warmup = _length("warmup_linear", "warmup", warmup)
     to = check_number("warmup_linear", "to", to, low=0.0)
     return Linear(warmup) >> Linear(to=to)
 
 
-def wsd(
-    warmup: Length, *, decay: Length = "20%", to: float = 0.0, shape: str = "sqrt"
-) -> Chain:
+def wsd(warmup: Length, *, decay: Length = "20%", to: float = 0.0, shape: str = "sqrt") -> Chain:
     """Warmup-stable-decay (Hu et al. 2024, MiniCPM; Hägele et al. 2024).
 
     A linear warmup, a constant stable phase that takes the rest of the run, and a cooldown of
     length ``decay`` (a fraction of the run by default) with ``shape`` ``"sqrt"`` (1-sqrt),
     ``"linear"`` or ``"cosine"`` down to ``to``.
     """
+    warmup = _length("wsd", "warmup", warmup)
+    decay = _length("wsd", "decay", decay)
     check_choice("wsd", "shape", shape, tuple(_COOLDOWNS))
     to = check_number("wsd", "to", to, low=0.0)
     return Linear(warmup) >> Constant() >> _COOLDOWNS[shape](decay, start=1.0, to=to)
@@ -60,6 +69,9 @@ def tri_stage(
 
     The decay is geometric, reaching ``to`` at the step after its last; ``to`` then holds.
     """
+    warmup = _length("tri_stage", "warmup", warmup)
+    hold = _length("tri_stage", "hold", hold)
+    decay = _length("tri_stage", "decay", decay)
     start = check_number("tri_stage", "start", start, low=0.0, low_open=True)
     to = check_number("tri_stage", "to", to, low=0.0, low_open=True)
     return Linear(warmup, start=start) >> Constant(hold) >> Exp(decay, start=1.0, to=to)

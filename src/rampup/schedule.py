@@ -76,11 +76,12 @@ def _runner(kernel: Kernel) -> Callable[[float], float]:
     if kernel.pair is not None and kernel.length is not None:
         return _pair_runner(kernel, kernel.pair)
     f = kernel.make(SCALAR)
+    inf = math.inf  # an infinite step is rejected, not answered with the final value
     if kernel.length is None:
 
         def run_open(t: float) -> float:
             try:
-                if t >= 0:
+                if 0 <= t < inf:
                     return f(t)  # type: ignore[no-any-return]  # formulas return floats here
             except TypeError:
                 pass
@@ -95,7 +96,7 @@ def _runner(kernel: Kernel) -> Callable[[float], float]:
             if t < end:
                 if t >= 0:
                     return f(t)  # type: ignore[no-any-return]  # formulas return floats here
-            elif t >= end:
+            elif end <= t < inf:
                 return final
         except TypeError:
             pass
@@ -111,6 +112,7 @@ def _pair_runner(
     make0, e0, make1 = pair
     f0, f1 = make0(SCALAR), make1(SCALAR)
     end, final = kernel.length, kernel.final
+    inf = math.inf  # an infinite step is rejected, not answered with the final value
     terms = kernel.fused_decay
     if terms is not None:
         # The decay's formula written out here: one Python frame per step instead of two.
@@ -124,7 +126,7 @@ def _pair_runner(
                         return f0(t)  # type: ignore[no-any-return]  # formulas return floats
                 elif t < end:  # type: ignore[operator]  # end is an int: checked by the caller
                     return base + d * (0.5 * (1.0 + cos(pi * ((t - e0) / den))))
-                elif t >= end:  # type: ignore[operator]  # end is an int: checked by the caller
+                elif end <= t < inf:  # type: ignore[operator]  # end is an int, see above
                     return final
             except TypeError:
                 pass
@@ -137,7 +139,7 @@ def _pair_runner(
                         return f0(t)  # type: ignore[no-any-return]  # formulas return floats
                 elif t < end:  # type: ignore[operator]  # end is an int: checked by the caller
                     return base + d * ((den - (t - e0)) / den)
-                elif t >= end:  # type: ignore[operator]  # end is an int: checked by the caller
+                elif end <= t < inf:  # type: ignore[operator]  # end is an int, see above
                     return final
             except TypeError:
                 pass
@@ -152,7 +154,7 @@ def _pair_runner(
                     return f0(t)  # type: ignore[no-any-return]  # formulas return floats here
             elif t < end:  # type: ignore[operator]  # end is an int: checked by the caller
                 return f1(t - e0)  # type: ignore[no-any-return]  # formulas return floats here
-            elif t >= end:  # type: ignore[operator]  # end is an int: checked by the caller
+            elif end <= t < inf:  # type: ignore[operator]  # end is an int, see above
                 return final
         except TypeError:
             pass
@@ -226,7 +228,13 @@ class Schedule:
         >>> linear(4).values([0, 1, 2, 3, 4]).tolist()
         [0.25, 0.5, 0.75, 1.0, 1.0]
         """
-        t = np.asarray(steps, dtype=np.float64)
+        raw = np.asarray(steps)
+        if raw.dtype.kind not in "biuf":  # strings, complex, objects: only real numbers are steps
+            for x in raw.flat:
+                item = x.item() if isinstance(x, np.generic) else x
+                if not isinstance(item, int | float):
+                    raise _bad_step(item)
+        t = raw.astype(np.float64)
         if t.size and not (t.min() >= 0 and np.isfinite(t.max())):
             bad = t[~(np.isfinite(t) & (t >= 0))].flat[0]
             raise _bad_step(float(bad))
@@ -261,7 +269,9 @@ class Schedule:
         end, final = kernel.length, kernel.final
 
         def whole(t: Any) -> Any:
-            return xp.where(t < end, f(xp.minimum(t, end - 1)), final)
+            # steps past the end are moved to end - 1, so the unused branch stays in the domain;
+            # a fractional step just before the end keeps its own value
+            return xp.where(t < end, f(xp.where(t < end, t, end - 1)), final)
 
         return whole
 
@@ -386,7 +396,9 @@ class Phase(Schedule):
         length = getattr(self, "length", None)
         return None if length is None else parse_length(self.spec_name, "length", length)
 
-    def _formula(self, length: int | None, pc: PhaseContext) -> tuple[Callable[[Ops], Formula], float]:
+    def _formula(
+        self, length: int | None, pc: PhaseContext
+    ) -> tuple[Callable[[Ops], Formula], float]:
         """Return ``(make, final)`` for a phase of ``length`` steps at ``pc``."""
         raise NotImplementedError
 
@@ -447,9 +459,9 @@ class Chain(Schedule):
                 rest = ctx.total_steps - fixed
                 if rest < 1:
                     raise RampupError(
-                        f">>: the phases with a length take {fixed} steps, leaving {rest} for"
-                        f" {self.phases[k]} in a run of total_steps={ctx.total_steps}: expected"
-                        " the other phases to be shorter than the run"
+                        f"bind(): total_steps={ctx.total_steps} is invalid: the phases with a"
+                        f" length take {fixed} steps, leaving {rest} for {self.phases[k]}; expected"
+                        " a run longer than the other phases"
                     )
                 lengths[k] = rest
             elif not (is_last and self.phases[k].open_ended):
@@ -461,8 +473,9 @@ class Chain(Schedule):
                 )
         if ctx.total_steps is not None and fixed > ctx.total_steps:
             raise RampupError(
-                f">>: the phases take {fixed} steps but total_steps={ctx.total_steps}: expected"
-                " the warmup and the phases with a length to fit in the run"
+                f"bind(): total_steps={ctx.total_steps} is invalid: the phases take {fixed}"
+                " steps; expected a run at least as long as the warmup and the phases with a"
+                " length"
             )
         makes: list[Callable[[Ops], Formula]] = []
         starts: list[int] = []
@@ -521,7 +534,7 @@ def _chain_make(
         def where_chain(t: Any) -> Any:
             out = fs[-1](xp.maximum(t - starts[-1], 0))
             for f, s, e in zip(fs[-2::-1], starts[-2::-1], ends[-2::-1], strict=True):
-                local = xp.minimum(xp.maximum(t - s, 0), e - s - 1)
+                local = xp.where(t < e, xp.maximum(t - s, 0), 0)
                 out = xp.where(t < e, f(local), out)
             return out
 
@@ -614,7 +627,7 @@ def _held(k: Kernel, xp: Ops) -> Formula:
     end, final = k.length, k.final
     if xp is SCALAR:
         return lambda t: f(t) if t < end else final
-    return lambda t: xp.where(t < end, f(xp.minimum(t, end - 1)), final)
+    return lambda t: xp.where(t < end, f(xp.where(t < end, t, end - 1)), final)
 
 
 @dataclass(frozen=True, eq=True, repr=False)

@@ -22,6 +22,7 @@ import math
 from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import KW_ONLY, dataclass
+from itertools import pairwise
 from typing import Any, ClassVar
 
 from rampup._checks import check_choice, check_number, check_optional_number
@@ -63,6 +64,25 @@ def _length_field(func: str, value: object) -> Length | None:
 
 def _set(obj: object, name: str, value: object) -> None:
     object.__setattr__(obj, name, value)
+
+
+def _grown(func: str, param: str, factor: float, start: float, times: float | None) -> float:
+    """``start * factor**times``: the value a geometric phase reaches, checked to stay finite.
+
+    ``times=None`` is an open-ended phase: a factor above 1 would grow without bound (and overflow
+    at large steps), so it needs a length; the result is then NaN (no final value).
+    """
+    if times is None:
+        if factor > 1:
+            raise fail(func, param, factor, "a factor <= 1, or a length: it grows without bound")
+        return math.nan
+    try:
+        value = float(start * factor**times)
+    except OverflowError:
+        value = math.inf
+    if not math.isfinite(value):
+        raise fail(func, param, factor, f"a factor whose power {times:g} stays finite")
+    return value
 
 
 # ------------------------------------------------------------------------------------------------
@@ -204,8 +224,9 @@ class Poly(Ramp):
     ) -> Make:
         p = self.power
         if rising:
-            return lambda xp: lambda t: a + (b - a) * (t / den) ** p
-        return lambda xp: lambda t: b + (a - b) * (1.0 - t / den) ** p
+            return lambda xp: lambda t: a + (b - a) * xp.float_power(t / den, p)
+        # clamped at 0: with endpoint=True a fractional step after the last one has u > 1
+        return lambda xp: lambda t: b + (a - b) * xp.float_power(xp.maximum(1.0 - t / den, 0.0), p)
 
 
 @dataclass(frozen=True, eq=True, repr=False)
@@ -278,8 +299,8 @@ class Exp(Ramp):
             return super()._formula(length, pc)
         a = 1.0 if self.start is None else self.start
         g = self.gamma
-        final = math.nan if length is None else a * g**length
-        return (lambda xp: lambda t: a * g**t), final
+        final = _grown("exp", "gamma", g, a, length)
+        return (lambda xp: lambda t: a * xp.float_power(g, t)), final
 
     def _check_endpoints(self, a: float, b: float) -> None:
         if a <= 0 or b <= 0:
@@ -288,8 +309,8 @@ class Exp(Ramp):
     def _shape(
         self, a: float, b: float, den: float, rising: bool, default_warmup: bool, n: int
     ) -> Make:
-        r = b / a
-        return lambda xp: lambda t: a * r ** (t / den)
+        # a**(1 - u) * b**u rather than a * (b / a)**u: exactly a at u = 0 and b at u = 1
+        return lambda xp: lambda t: xp.float_power(a, 1.0 - t / den) * xp.float_power(b, t / den)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -338,8 +359,8 @@ class Step(Phase):
     def _formula(self, length: int | None, pc: PhaseContext) -> tuple[Make, float]:
         every = float(pc.run.steps("step", "every", parse_length("step", "every", self.every)))
         a, g = self.start, self.gamma
-        final = math.nan if length is None else a * g ** math.floor(length / every)
-        return (lambda xp: lambda t: a * g ** xp.floor(t / every)), final
+        final = _grown("step", "gamma", g, a, None if length is None else length // every)
+        return (lambda xp: lambda t: a * xp.float_power(g, xp.floor(t / every))), final
 
 
 @dataclass(frozen=True, eq=True, repr=False)
@@ -372,16 +393,17 @@ class MultiStep(Phase):
             pc.run.steps("multistep", "milestones", parse_length("multistep", "milestones", m))
             for m in self.milestones
         ]
-        if any(b <= a for a, b in zip(ms, ms[1:], strict=False)):
+        if any(b <= a for a, b in pairwise(ms)):
             raise fail("multistep", "milestones", self.milestones, "strictly increasing steps")
         a, g = self.start, self.gamma
+        _grown("multistep", "gamma", g, a, len(ms))  # the largest power used
         final = math.nan if length is None else a * g ** bisect_right(ms, length)
         fms = [float(m) for m in ms]
 
         def make(xp: Ops) -> Formula:
             if xp is SCALAR:
                 return lambda t: a * g ** bisect_right(fms, t)
-            return lambda t: a * g ** sum((t >= m) * 1.0 for m in fms)
+            return lambda t: a * xp.float_power(g, sum((t >= m) * 1.0 for m in fms))
 
         return make, final
 
@@ -458,7 +480,9 @@ class Restarts(Phase):
             _set(self, "period", int(span.amount) if span.is_absolute else str(span))
         if self.cycles is not None:
             _set(
-                self, "cycles", check_number("restarts", "cycles", self.cycles, low_open=True, low=0)
+                self,
+                "cycles",
+                check_number("restarts", "cycles", self.cycles, low_open=True, low=0),
             )
         _set(self, "mult", check_number("restarts", "mult", self.mult, low=1.0))
         _set(self, "decay", check_number("restarts", "decay", self.decay, low=0.0))
@@ -471,11 +495,12 @@ class Restarts(Phase):
             if length is None:
                 raise RampupError(f"{self}: cycles= needs the phase's length (or total_steps)")
             c, n = self.cycles, float(length)
+            _grown("restarts", "decay", d, a, math.floor(c * ((n - 1.0) / n)))
 
             def make_cycles(xp: Ops) -> Formula:
                 def f(t: Any) -> Any:
                     x = c * (t / n)
-                    peak = a * d ** xp.floor(x)
+                    peak = a * xp.float_power(d, xp.floor(x))
                     return b + (peak - b) * (0.5 * (1.0 + xp.cos(_PI * (x % 1.0))))
 
                 return f
@@ -484,10 +509,11 @@ class Restarts(Phase):
         period = parse_length("restarts", "period", self.period)  # set: _validate checked
         p = float(pc.run.steps("restarts", "period", period))
         if m == 1.0:
+            _grown("restarts", "decay", d, a, None if length is None else (length - 1) // p)
 
             def make_fixed(xp: Ops) -> Formula:
                 def f(t: Any) -> Any:
-                    peak = a * d ** xp.floor(t / p)
+                    peak = a * xp.float_power(d, xp.floor(t / p))
                     return b + (peak - b) * (0.5 * (1.0 + xp.cos(_PI * ((t % p) / p))))
 
                 return f
@@ -495,12 +521,24 @@ class Restarts(Phase):
             return make_fixed, b
         log_m = math.log(m)
 
+        def cycle(xp: Ops, t: Any) -> tuple[Any, Any]:
+            """The cycle ``i`` containing ``t`` and the step where it begins."""
+            i = xp.floor(xp.log(1.0 + t * (m - 1.0) / p) / log_m)
+            # The logarithm can land an ulp off a whole number at a cycle's first step (e.g.
+            # log(243) / log(3) < 5): the cycle is the one whose begin t has reached.
+            pw = xp.float_power
+            i = xp.where(t >= p * (pw(m, i + 1.0) - 1.0) / (m - 1.0), i + 1.0, i)
+            i = xp.where(t < p * (pw(m, i) - 1.0) / (m - 1.0), i - 1.0, i)
+            return i, p * (pw(m, i) - 1.0) / (m - 1.0)
+
+        last = None if length is None else cycle(SCALAR, float(length - 1))[0]
+        _grown("restarts", "decay", d, a, last)
+
         def make_growing(xp: Ops) -> Formula:
             def f(t: Any) -> Any:
-                i = xp.floor(xp.log(1.0 + t * (m - 1.0) / p) / log_m)
-                begin = p * (m**i - 1.0) / (m - 1.0)
-                u = (t - begin) / (p * m**i)
-                return b + (a * d**i - b) * (0.5 * (1.0 + xp.cos(_PI * u)))
+                i, begin = cycle(xp, t)
+                u = (t - begin) / (p * xp.float_power(m, i))
+                return b + (a * xp.float_power(d, i) - b) * (0.5 * (1.0 + xp.cos(_PI * u)))
 
             return f
 
@@ -554,8 +592,10 @@ class OneCycle(Phase):
         else:
             segments = [(up, initial, 1.0), (length - 1.0, 1.0, low)]
         ends = [e for e, _, _ in segments]
-        if any(b <= a for a, b in zip([0.0, *ends], ends, strict=False)):
-            raise fail("onecycle", "length", self.length, "enough steps for every part of the cycle")
+        if any(b <= a for a, b in pairwise([0.0, *ends])):
+            raise fail(
+                "onecycle", "length", self.length, "enough steps for every part of the cycle"
+            )
         cos = self.anneal == "cos"
 
         def make(xp: Ops) -> Formula:
@@ -629,7 +669,12 @@ class Noam(Phase):
         c = self.factor * (self.d_model**-0.5)
         w15 = w**-1.5
         final = math.nan if length is None else c * min((length + 1) ** -0.5, (length + 1) * w15)
-        return (lambda xp: lambda t: c * xp.minimum((t + 1.0) ** -0.5, (t + 1.0) * w15)), final
+
+        def make(xp: Ops) -> Formula:
+            pw = xp.float_power  # Python's ``**`` on floats is this same libm pow
+            return lambda t: c * xp.minimum(pw(t + 1.0, -0.5), (t + 1.0) * w15)
+
+        return make, final
 
 
 def _check_beta2(func: str, beta2: object) -> float:
@@ -674,8 +719,9 @@ class Untuned(Phase):
             n = float(self.warmup_steps)
             return (lambda xp: lambda t: (t + 1.0) / n), 1.0
         rate = 1.0 - self.beta2
-        final = math.nan if length is None else 1.0 - math.exp(-rate * (length + 1))
-        return (lambda xp: lambda t: 1.0 - xp.exp(-rate * (t + 1.0))), final
+        # 1 - exp(-x) written as -expm1(-x): no cancellation while the factor is small
+        final = math.nan if length is None else -math.expm1(-rate * (length + 1))
+        return (lambda xp: lambda t: -xp.expm1(-rate * (t + 1.0))), final
 
 
 @dataclass(frozen=True, eq=True, repr=False)
@@ -706,7 +752,7 @@ class RAdam(Phase):
 
     @property
     def offset(self) -> int:
-        """The first ``n`` (1-based) at which :math:`\\rho_n > 4`."""
+        r"""The first ``n`` (1-based) at which :math:`\rho_n > 4`."""
         b2 = self.beta2
         rho_inf = 2.0 / (1 - b2) - 1
         n = 1
@@ -723,7 +769,9 @@ class RAdam(Phase):
         def make(xp: Ops) -> Formula:
             def f(t: Any) -> Any:
                 n = t + delta
-                b2t = b2**n
+                # float_power: numpy's SIMD power can differ from libm's by an ulp, which the
+                # rectifier's cancellation near rho = 4 would magnify; float_power is libm's pow
+                b2t = xp.float_power(b2, n)
                 rho = rho_inf - 2 * n * b2t / (1 - b2t)
                 return xp.sqrt((rho - 4) * (rho - 2) * rho_inf / (den_const * rho))
 
@@ -731,4 +779,3 @@ class RAdam(Phase):
 
         final = math.nan if length is None else float(make(SCALAR)(float(length)))
         return make, final
-

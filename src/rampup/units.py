@@ -27,6 +27,9 @@ from rampup._errors import RampupError, fail
 
 __all__ = ["Length", "Span", "parse_length"]
 
+#: The largest step count rampup accepts: every step up to it is exact in a float64.
+MAX_STEPS = 2**53
+
 #: What users may pass wherever rampup asks for a length.
 Length = int | str
 
@@ -101,9 +104,11 @@ def parse_length(func: str, param: str, value: object) -> Span:
     if isinstance(value, int):
         if value < 1:
             raise fail(func, param, value, expected)
+        if value > MAX_STEPS:
+            raise fail(func, param, value, f"a length of at most 2**53 = {MAX_STEPS} steps")
         return Span(float(value), "steps")
     if isinstance(value, float):
-        if math.isfinite(value) and value >= 1 and value == int(value):
+        if math.isfinite(value) and 1 <= value <= MAX_STEPS and value == int(value):
             return Span(float(int(value)), "steps")
         raise fail(func, param, value, expected + " (a float step count must be a whole number)")
     if not isinstance(value, str) or len(value) > 64:
@@ -121,6 +126,8 @@ def parse_length(func: str, param: str, value: object) -> Span:
         if amount > 100:
             raise fail(func, param, value, "a percentage of the run between 0 and 100")
         return Span(amount, "percent")
+    if amount > MAX_STEPS and suffix != "%":
+        raise fail(func, param, value, f"a length of at most 2**53 = {MAX_STEPS} steps")
     if amount != int(amount) or amount < 1:
         raise fail(func, param, value, expected + " (a step count must be a whole number)")
     return Span(float(int(amount)), "steps")

@@ -1,0 +1,251 @@
+"""Invariants of every schedule, checked with hypothesis over random shapes, lengths and steps."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import rampup
+from rampup import Schedule
+from rampup.shapes import Ramp
+
+SETTINGS = settings(max_examples=150, deadline=None)
+
+RAMPS: list[type[Ramp]] = [
+    rampup.linear,
+    rampup.cosine,
+    rampup.poly,
+    rampup.sqrt,
+    rampup.log,
+    rampup.exp,
+]
+
+lengths = st.integers(min_value=1, max_value=60)
+factors = st.floats(min_value=0.0, max_value=2.0, allow_subnormal=False)
+positive = st.floats(min_value=1e-3, max_value=2.0)
+steps = st.integers(min_value=0, max_value=400)
+
+
+@st.composite
+def ramps(draw: st.DrawFn, *, positive_ends: bool = False) -> Ramp:
+    """Any ramp: a random shape, length, start, to and endpoint (exp needs ends > 0)."""
+    kind = draw(st.sampled_from(RAMPS))
+    ends = positive if positive_ends or kind is rampup.exp else factors
+    start = draw(st.none() | ends)
+    to = draw(ends if kind is rampup.exp else st.none() | ends)  # exp cannot fall to 0
+    endpoint = draw(st.sampled_from([None, True, False]))
+    n = draw(lengths)
+    if kind is rampup.poly:
+        return rampup.poly(n, start=start, to=to, endpoint=endpoint, power=draw(positive))
+    return kind(n, start=start, to=to, endpoint=endpoint)
+
+
+open_ended: st.SearchStrategy[Schedule] = st.one_of(
+    st.builds(lambda d, w: rampup.noam(d_model=d, warmup=w), st.integers(1, 1024), lengths),
+    st.builds(lambda g: rampup.exp(gamma=g), st.floats(0.5, 1.0)),
+    st.builds(lambda e, g: rampup.step(e, gamma=g), lengths, st.floats(0.0, 1.0)),
+    st.builds(lambda a, b: rampup.multistep((a, a + b)), lengths, lengths),
+    st.builds(lambda ts: rampup.invsqrt(timescale=ts), lengths),
+    st.builds(
+        lambda p, m, d, to: rampup.restarts(period=p, mult=m, decay=d, to=to),
+        lengths,
+        st.floats(1.0, 3.0),
+        st.floats(0.0, 1.0),
+        st.floats(0.0, 0.5),
+    ),
+    st.builds(rampup.untuned, st.floats(0.9, 0.9999)),
+    st.builds(lambda b: rampup.untuned(b, shape="exp"), st.floats(0.5, 0.9999)),
+    st.builds(rampup.radam, st.floats(0.7, 0.9999)),
+    st.just(rampup.constant(value=0.3)),
+)
+
+
+@st.composite
+def schedules(draw: st.DrawFn) -> Schedule:
+    """A random lone ramp, chain of ramps, open-ended phase, chain ending open, or product."""
+    kind = draw(st.integers(0, 5))
+    if kind == 0:
+        return draw(ramps())
+    if kind == 1:
+        return draw(ramps()) >> draw(ramps())
+    if kind == 2:
+        return draw(ramps()) >> draw(ramps()) >> draw(ramps())
+    if kind == 3:
+        return draw(open_ended)
+    if kind == 4:
+        return draw(ramps()) >> draw(open_ended)
+    return draw(factors) * (draw(ramps()) >> draw(ramps())) * draw(open_ended)
+
+
+def within_ulp(a: np.ndarray, b: np.ndarray) -> bool:
+    """Every pair differs by at most one ulp of the larger magnitude."""
+    scale = np.maximum(np.abs(a), np.abs(b))
+    return bool(np.all(np.abs(a - b) <= np.spacing(scale)))
+
+
+# -- scalar, vectorised and array_formula paths agree ----------------------------------------------
+@SETTINGS
+@given(schedules(), st.lists(steps, min_size=1, max_size=30))
+def test_scalar_equals_values_within_one_ulp(s: Schedule, ts: list[int]) -> None:
+    """s(t) and s.values(ts) agree within one ulp at every step, in any order."""
+    scalar = np.array([s(t) for t in ts])
+    assert within_ulp(s.values(ts), scalar)
+    assert within_ulp(s.values(np.array(ts, dtype=np.float64)), scalar)
+
+
+@SETTINGS
+@given(schedules(), st.lists(st.floats(0.0, 400.0), min_size=1, max_size=20))
+def test_scalar_equals_values_at_fractional_steps(s: Schedule, ts: list[float]) -> None:
+    """Fractional steps (between updates) agree on both paths too."""
+    scalar = np.array([s(t) for t in ts])
+    assert within_ulp(s.values(ts), scalar)
+
+
+@SETTINGS
+@given(schedules(), st.lists(steps, min_size=1, max_size=30))
+def test_array_formula_with_numpy_equals_values(s: Schedule, ts: list[int]) -> None:
+    """array_formula(numpy), the branch-free form used for jax, equals values()."""
+    t = np.array(ts, dtype=np.float64)
+    with np.errstate(all="ignore"):  # branch-free: the unused side of a where may overflow
+        formula = np.asarray(s.array_formula(np)(t), dtype=np.float64) + np.zeros_like(t)
+    assert within_ulp(formula, s.values(t))
+
+
+#: A numpy-like namespace that is not numpy itself: formulas take their branch-free path (jax's).
+NUMPY_LIKE = SimpleNamespace(
+    **{
+        name: getattr(np, name)
+        for name in (
+            "cos", "sqrt", "exp", "expm1", "float_power", "log", "floor", "minimum", "maximum",
+            "where",
+        )
+    }
+)  # fmt: skip
+
+
+@SETTINGS
+@given(schedules(), st.lists(st.floats(0.0, 400.0), min_size=1, max_size=30))
+def test_branch_free_formula_equals_values(s: Schedule, ts: list[float]) -> None:
+    """The branch-free array_formula (xp.where between phases, as under jax.jit) equals values()."""
+    t = np.array(ts, dtype=np.float64)
+    with np.errstate(all="ignore"):  # branch-free: the unused side of a where may overflow
+        formula = np.asarray(s.array_formula(NUMPY_LIKE)(t), dtype=np.float64) + np.zeros_like(t)
+    assert within_ulp(formula, s.values(t))
+
+
+@SETTINGS
+@given(schedules(), schedules(), positive | st.just(0.0), st.lists(steps, min_size=1, max_size=20))
+def test_product_equals_product_of_values(
+    a: Schedule, b: Schedule, k: float, ts: list[int]
+) -> None:
+    """(k * a * b)(t) equals k * a(t) * b(t) on both paths."""
+    s = k * a * b
+    expected = np.array([k * a(t) * b(t) for t in ts])
+    assert np.allclose([s(t) for t in ts], expected, rtol=1e-14, atol=0)
+    assert np.allclose(s.values(ts), k * a.values(ts) * b.values(ts), rtol=1e-14, atol=0)
+
+
+# -- shapes --------------------------------------------------------------------------------------
+@SETTINGS
+@given(ramps(), steps)
+def test_ramp_stays_between_its_endpoints(r: Ramp, t: int) -> None:
+    """A ramp's values lie within [min(start, to), max(start, to)] at every step."""
+    assert isinstance(r.length, int)
+    if r.start is None and r.to is None:  # a lone phase without endpoints: the default warmup
+        first, last = 1 / r.length, 1.0
+    else:  # an endpoint left out is the peak, 1
+        first = 1.0 if r.start is None else r.start
+        last = 1.0 if r.to is None else r.to
+    lo, hi = min(first, last), max(first, last)
+    value = r(t)
+    assert lo - 1e-12 <= value <= hi + 1e-12
+
+
+@SETTINGS
+@given(st.sampled_from(RAMPS), st.integers(2, 200), st.none() | positive)
+def test_warmup_is_monotone_and_reaches_the_peak_on_its_last_step(
+    kind: type[Ramp], n: int, start: float | None
+) -> None:
+    """A rising ramp never decreases, starts at `start` (default 1/n) and is 1 at t = n - 1."""
+    if start is not None and start >= 1:
+        start = 1 / (1 + start)
+    r = kind(n, start=start)
+    values = r.values(np.arange(n + 5))
+    assert np.all(np.diff(values) >= 0)
+    assert values[0] == pytest.approx(1 / n if start is None else start, rel=1e-12)
+    assert values[n - 1] == pytest.approx(1.0, rel=1e-12)
+    assert np.all(values[n - 1 :] == values[-1])
+
+
+@SETTINGS
+@given(st.floats(0.6001, 0.9999), st.booleans())
+def test_adam_warmups_rise_towards_one(beta2: float, exponential: bool) -> None:
+    """The untuned and radam warmup factors rise monotonically, stay in (0, 1] and tend to 1."""
+    s = rampup.untuned(beta2, shape="exp") if exponential else rampup.radam(beta2)
+    values = s.values(np.arange(3000))
+    assert np.all(np.diff(values) >= -1e-15)
+    assert np.all((values > 0) & (values <= 1 + 1e-12))
+    assert s(10**9) == pytest.approx(1.0, abs=1e-9)
+
+
+@SETTINGS
+@given(st.integers(1, 2048), st.integers(1, 500), st.floats(0.1, 10.0))
+def test_noam_rises_until_its_warmup_then_falls(d_model: int, warmup: int, factor: float) -> None:
+    """Noam increases up to update warmup - 1 and decreases after, never reaching 0."""
+    s = rampup.noam(d_model=d_model, warmup=warmup, factor=factor)
+    values = s.values(np.arange(3 * warmup + 2))
+    assert np.all(np.diff(values[:warmup]) > 0)
+    assert np.all(np.diff(values[warmup - 1 :]) < 0)
+    assert values[0] > 0
+
+
+CONTINUOUS: list[Callable[[int, int], Schedule]] = [
+    lambda w, d: rampup.linear(w) >> rampup.cosine(d),
+    lambda w, d: rampup.linear(w) >> rampup.linear(d, to=0.1),
+    lambda w, d: rampup.cosine(w) >> rampup.cosine(d, to=0.01),
+    lambda w, d: rampup.poly(w, power=2.0) >> rampup.poly(d, power=2.0, to=0.0),
+    lambda w, d: rampup.sqrt(w) >> rampup.sqrt(d, to=0.0),
+    lambda w, d: rampup.exp(w, start=0.01) >> rampup.exp(d, to=0.01),
+    lambda w, d: rampup.linear(w) >> rampup.invsqrt(),
+    lambda w, d: rampup.log(w) >> rampup.constant(d) >> rampup.cosine(d),
+    lambda w, d: rampup.wsd(w, decay=d, shape="linear").bind(total_steps=w + 3 * d),
+    lambda w, d: rampup.tri_stage(w, d, d),
+]
+
+
+@SETTINGS
+@given(st.sampled_from(range(len(CONTINUOUS))), st.integers(3, 200), st.integers(3, 200))
+def test_continuous_shapes_do_not_jump_at_phase_boundaries(k: int, w: int, d: int) -> None:
+    """At each boundary b, |s(b) - s(b - 1)| is no larger than the neighbouring per-step changes."""
+    s = CONTINUOUS[k](w, d)
+    for b in s.bounds:
+        if b < 2:
+            continue
+        jump = abs(s(b) - s(b - 1))
+        slope = max(abs(s(b - 1) - s(b - 2)), abs(s(b + 1) - s(b)))
+        assert jump <= slope + 1e-12, (b, jump, slope)
+
+
+@SETTINGS
+@given(schedules(), steps)
+def test_final_value_never_changes_after_the_end(s: Schedule, t: int) -> None:
+    """Past final_step, the value is the same at every later step, including 10**12."""
+    end = s.final_step
+    if end is None:
+        return
+    assert s(end + t) == s(end) == s(10**12)
+
+
+@SETTINGS
+@given(schedules(), steps)
+def test_values_are_finite(s: Schedule, t: int) -> None:
+    """Every schedule gives a finite, non-negative value at every step."""
+    value = s(t)
+    assert math.isfinite(value)
+    assert value >= 0

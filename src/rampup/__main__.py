@@ -1,4 +1,4 @@
-"""The ``rampup`` command (for now: ``rampup demo``)."""
+"""``python -m rampup``: the ``rampup`` command."""
 
 from __future__ import annotations
 
@@ -7,13 +7,17 @@ import sys
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``rampup`` console script."""
-    from rampup._demo import run_demo  # noqa: PLC0415  # keep start-up light
-
-    args = sys.argv[1:] if argv is None else argv
-    if args[:1] == ["demo"] or not args:
-        return run_demo()
-    print(f"rampup: unknown command {args[0]!r}: expected 'demo'", file=sys.stderr)
-    return 2
+    try:
+        from rampup.cli import main as cli_main  # noqa: PLC0415  # `import rampup` stays light
+    except ModuleNotFoundError as missing:
+        if missing.name not in {"typer", "rich", "click"}:
+            raise
+        print(
+            f"rampup: the command line needs {missing.name!r}: pip install 'rampup[cli]'",
+            file=sys.stderr,
+        )
+        return 2
+    return cli_main(argv)
 
 
 if __name__ == "__main__":

@@ -153,9 +153,9 @@ def test_product_equals_product_of_values(
 
 # -- shapes --------------------------------------------------------------------------------------
 @SETTINGS
-@given(ramps(), steps)
-def test_ramp_stays_between_its_endpoints(r: Ramp, t: int) -> None:
-    """A ramp's values lie within [min(start, to), max(start, to)] at every step."""
+@given(ramps(), steps | st.floats(min_value=0.0, max_value=400.0))
+def test_ramp_stays_between_its_endpoints(r: Ramp, t: float) -> None:
+    """A ramp's values lie within [min(start, to), max(start, to)] at every step, fractional too."""
     assert isinstance(r.length, int)
     if r.start is None and r.to is None:  # a lone phase without endpoints: the default warmup
         first, last = 1 / r.length, 1.0
@@ -165,6 +165,19 @@ def test_ramp_stays_between_its_endpoints(r: Ramp, t: int) -> None:
     lo, hi = min(first, last), max(first, last)
     value = r(t)
     assert lo - 1e-12 <= value <= hi + 1e-12
+    assert lo - 1e-12 <= r.values([t])[0] <= hi + 1e-12
+
+
+@SETTINGS
+@given(st.sampled_from(RAMPS), st.integers(2, 60), st.floats(0.0, 1.0, exclude_max=True))
+def test_rising_ramp_holds_the_peak_between_its_last_step_and_the_end(
+    kind: type[Ramp], n: int, frac: float
+) -> None:
+    """A warmup is exactly 1 at fractional steps in [n - 1, n): it never overshoots the peak."""
+    r = kind(n, start=0.5 if kind is rampup.exp else 0.0, to=1.0)
+    t = n - 1 + frac
+    assert r(t) == 1.0
+    assert r.values([t])[0] == 1.0
 
 
 @SETTINGS

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import KW_ONLY, dataclass
 from itertools import pairwise
 from typing import Any, ClassVar
@@ -60,6 +60,19 @@ def _length_field(func: str, value: object) -> Length | None:
         return None
     span = parse_length(func, "length", value)
     return int(span.amount) if span.unit == "steps" else str(span)
+
+
+def _capped(make: Make, den: float) -> Make:
+    """``make`` with its local step capped at ``den``: ``f(min(t, den))``."""
+
+    def capped(xp: Ops) -> Formula:
+        f = make(xp)
+        if xp is SCALAR:
+            return lambda t: f(t if t <= den else den)
+        minimum = xp.minimum
+        return lambda t: f(minimum(t, den))
+
+    return capped
 
 
 def _set(obj: object, name: str, value: object) -> None:
@@ -131,7 +144,12 @@ class Ramp(Phase):
         den = float(length - 1 if endpoint else length)
         if den == 0:  # a one-step ramp with endpoint: its only step is its last
             return (lambda xp: lambda t: 0.0 * t + b), b
-        return self._shape(a, b, den, b > a, default_warmup, length), b
+        make = self._shape(a, b, den, b > a, default_warmup, length)
+        if not endpoint:
+            return make, b
+        # With an endpoint the ramp is at ``to`` from local step den = length - 1 on; a
+        # fractional step between den and length (a slowed clock, a plot) holds it there.
+        return _capped(make, den), b
 
     def _check_endpoints(self, a: float, b: float) -> None:
         """Shapes with extra requirements on the endpoints override this."""
@@ -281,6 +299,10 @@ class Exp(Ramp):
 
     def _validate(self) -> None:
         super()._validate()
+        for name in ("start", "to"):  # a geometric ramp cannot start or end at 0
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise fail("exp", name, value, "a value > 0 (a geometric ramp never reaches 0)")
         if self.gamma is not None:
             _set(
                 self,
@@ -367,7 +389,7 @@ class Step(Phase):
 class MultiStep(Phase):
     r""":math:`start \cdot \gamma^{k}`, k = milestones passed (torch's MultiStepLR)."""
 
-    milestones: tuple[Length, ...] = ()
+    milestones: Sequence[Length] = ()
     _: KW_ONLY
     gamma: float = 0.1
     length: Length | None = None

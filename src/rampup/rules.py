@@ -1,0 +1,579 @@
+"""Advice: what a schedule does over a run, and which warmup to use.
+
+Framework-free (core layer): the standard library, numpy and the core modules only.
+
+:func:`summarize` reads a schedule over a run of ``total_steps`` updates and reports what matters
+before training: the values at steps 0 and 1, where the peak is reached, the values on both sides
+of every phase boundary, the last step, the effective warmup length and warnings.
+
+:func:`suggest` turns a few facts about a run into a warmup spec, each number derived from a
+stated, published rule (see its docstring): Ma & Yarats' untuned warmup ``2 / (1 - beta2)``, the
+5-10 % guideline and the per-model table of the seed documents, and the linear scaling rule of
+Goyal et al. (2017) when the batch grows; a caution is added wherever the rules disagree.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from rampup._checks import check_choice, check_number
+from rampup._errors import fail
+from rampup.schedule import Bound, Schedule
+from rampup.shapes import Untuned
+from rampup.spec import parse
+
+__all__ = [
+    "LONG_WARMUP",
+    "Boundary",
+    "Suggestion",
+    "Summary",
+    "suggest",
+    "summarize",
+]
+
+#: A warmup longer than this fraction of the run is flagged (by :func:`summarize` and
+#: :func:`suggest`): most of the run would be spent below the peak.
+LONG_WARMUP = 0.30
+
+#: Steps evaluated at once when scanning a long run (bounded memory for any run length).
+_CHUNK = 1 << 20
+#: Values within this relative distance of the maximum count as "the peak" (float rounding).
+_PEAK_RTOL = 1e-12
+
+
+def _nearest(x: float) -> int:
+    """Round to the nearest whole step, halves up: the core's rule for lengths."""
+    return math.floor(x + 0.5)
+
+
+def _check_count(func: str, param: str, value: object, low: int, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise fail(func, param, value, what)
+    return value
+
+
+def _as_schedule(func: str, schedule: object) -> Schedule:
+    """A schedule from a Schedule or a spec string (parse errors keep their column and caret)."""
+    if isinstance(schedule, str):
+        return parse(schedule)
+    if not isinstance(schedule, Schedule):
+        raise fail(func, "schedule", schedule, "a Schedule or a spec string such as 'linear(5%)'")
+    return schedule
+
+
+def _unbound(s: Schedule) -> Schedule:
+    return s.schedule if isinstance(s, Bound) else s
+
+
+# ------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Boundary:
+    """A phase boundary: ``step`` is the first update of the next phase.
+
+    ``before`` is the value at ``step - 1`` (the last update of the previous phase), ``value`` the
+    value at ``step``; they differ where the schedule jumps (a constant warmup).
+    """
+
+    step: int
+    before: float
+    value: float
+
+
+@dataclass(frozen=True)
+class Summary:
+    r"""What a schedule does over a run of ``total_steps`` updates (the ``rampup show`` table).
+
+    Values are the schedule's (multipliers of the base learning rate) times ``peak`` when a peak
+    learning rate was given. ``warmup_steps`` is the number of updates up to and including the
+    first one at the peak; ``effective_warmup`` is Ma & Yarats' (2019) effective warmup length
+    :math:`\sum_t (1 - w_t)` over those updates, with :math:`w_t` the value divided by the peak
+    value (a linear warmup of ``W`` steps has ``(W - 1) / 2``).
+    """
+
+    spec: str
+    total_steps: int
+    steps_per_epoch: float | None
+    peak: float | None
+    step_0: float
+    step_1: float | None
+    peak_step: int
+    peak_value: float
+    boundaries: tuple[Boundary, ...]
+    last_step: int
+    last_value: float
+    after_run: float
+    warmup_steps: int
+    effective_warmup: float
+    zero_steps: int
+    first_zero_step: int | None
+    warnings: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (the ``rampup show --json`` schema); boundaries become a list of dicts."""
+        data = asdict(self)
+        data["boundaries"] = [asdict(b) for b in self.boundaries]
+        data["warnings"] = list(self.warnings)
+        return data
+
+
+def _scan(s: Schedule, total: int) -> tuple[float, int, int | None]:
+    """One pass over steps ``0 .. total - 1``: (maximum, number of zeros, first zero step)."""
+    top = -math.inf
+    zeros = 0
+    first_zero: int | None = None
+    for lo in range(0, total, _CHUNK):
+        v = s.values(np.arange(lo, min(lo + _CHUNK, total), dtype=np.float64))
+        top = max(top, float(v.max()))
+        is_zero = v == 0.0
+        n = int(is_zero.sum())
+        if n and first_zero is None:
+            first_zero = lo + int(np.argmax(is_zero))
+        zeros += n
+    return top, zeros, first_zero
+
+
+def _warmup(s: Schedule, total: int, top: float) -> tuple[int, float]:
+    """(first step at the peak, sum of 1 - value/peak over steps 0 .. that step)."""
+    threshold = top - _PEAK_RTOL * abs(top)
+    acc = 0.0
+    for lo in range(0, total, _CHUNK):
+        v = s.values(np.arange(lo, min(lo + _CHUNK, total), dtype=np.float64))
+        at_peak = v >= threshold
+        if at_peak.any():
+            k = int(np.argmax(at_peak))
+            acc += float(np.sum(1.0 - v[: k + 1] / top)) if top != 0 else 0.0
+            return lo + k, acc
+        acc += float(np.sum(1.0 - v / top)) if top != 0 else 0.0
+    return total - 1, acc  # pragma: no cover - the maximum is always reached within the run
+
+
+def summarize(
+    schedule: Schedule | str,
+    total_steps: int,
+    steps_per_epoch: float | None = None,
+    peak: float | None = None,
+) -> Summary:
+    """The key values of ``schedule`` over a run of ``total_steps`` updates (``rampup show``).
+
+    ``schedule`` is a :class:`~rampup.Schedule` or a spec string; it is bound to the run
+    (``steps_per_epoch`` converts epoch lengths). ``peak``, if given, is the peak learning rate the
+    values are multiplied by. Warnings flag a warmup longer than 30 % of the run, updates at a
+    learning rate of exactly 0, and a run without warmup (update 0 already at the peak).
+
+    >>> s = summarize("linear(4) >> cosine", total_steps=8)
+    >>> s.step_0, s.peak_step, s.effective_warmup, round(s.last_value, 4)
+    (0.25, 3, 1.5, 0.1464)
+    """
+    func = "summarize"
+    total = _check_count(func, "total_steps", total_steps, 1, "a positive int (the whole run)")
+    if steps_per_epoch is not None:
+        steps_per_epoch = check_number(
+            func, "steps_per_epoch", steps_per_epoch, low=0.0, low_open=True,
+            what="a positive finite number of updates per epoch, or None",
+        )  # fmt: skip
+    scale = 1.0
+    if peak is not None:
+        scale = check_number(
+            func, "peak", peak, low=0.0, low_open=True, what="a positive peak learning rate or None"
+        )
+    s = _as_schedule(func, schedule).bind(total_steps=total, steps_per_epoch=steps_per_epoch)
+    top, zeros, first_zero = _scan(s, total)
+    if not math.isfinite(top):  # pragma: no cover - the core refuses non-finite values
+        raise fail(func, "schedule", str(s), "a schedule with finite values over the run")
+    peak_step, effective = _warmup(s, total, top)
+
+    def at(t: int) -> float:
+        return scale * s(t)
+
+    bounds = tuple(Boundary(b, at(b - 1), at(b)) for b in s.bounds if 0 < b < total)
+    warnings: list[str] = []
+    warmup_steps = peak_step + 1
+    if warmup_steps > LONG_WARMUP * total:
+        warnings.append(
+            f"long warmup: the peak is first reached at step {peak_step}, after"
+            f" {warmup_steps / total:.0%} of the run (more than {LONG_WARMUP:.0%}): most of the"
+            " run is spent below the peak"
+        )
+    if zeros:
+        warnings.append(
+            f"{zeros} update{'s' if zeros > 1 else ''} at a learning rate of exactly 0 (first at"
+            f" step {first_zero}): {'it is' if zeros == 1 else 'they are'} wasted"
+        )
+    if peak_step == 0 and total > 1:
+        warnings.append("no warmup: update 0 already uses the peak value")
+    return Summary(
+        spec=str(_unbound(s)),
+        total_steps=total,
+        steps_per_epoch=steps_per_epoch,
+        peak=peak,
+        step_0=at(0),
+        step_1=at(1) if total > 1 else None,
+        peak_step=peak_step,
+        peak_value=scale * top,
+        boundaries=bounds,
+        last_step=total - 1,
+        last_value=at(total - 1),
+        after_run=at(total),
+        warmup_steps=warmup_steps,
+        effective_warmup=effective,
+        zero_steps=zeros,
+        first_zero_step=first_zero,
+        warnings=tuple(warnings),
+    )
+
+
+# ------------------------------------------------------------------------------------------------
+OPTIMIZERS = ("adamw", "adam", "sgd")
+MODELS = ("transformer", "cnn", "mlp", "other", "bert-finetune", "gpt-pretrain")
+SIZES = ("small", "large")
+
+#: The seeds' per-model warmup table (seed 002, "Warmup Duration Guidelines"):
+#: (model, size) -> (low, high, unit, row as the seed writes it).
+TABLE: dict[tuple[str, str], tuple[float, float, str, str]] = {
+    ("cnn", "small"): (0, 5, "epochs", "small CNN: 0-5 epochs (often unnecessary)"),
+    ("cnn", "large"): (5, 10, "epochs", "large CNN: 5-10 epochs (helpful for stability)"),
+    ("transformer", "small"): (1000, 2000, "steps", "small Transformer: 1-2k steps"),
+    ("transformer", "large"): (4000, 10000, "steps", "large Transformer: 4-10k steps"),
+    ("bert-finetune", "small"): (6, 10, "percent", "BERT fine-tuning: 6-10 % of the steps"),
+    ("gpt-pretrain", "small"): (1000, 2000, "steps", "GPT pretraining: 1-2k steps"),
+}
+#: The 5-10 % guideline (seeds 002 and 004): warmup as a fraction of the whole run.
+GUIDELINE = (0.05, 0.10)
+
+_SEED_TABLE = "the seeds' per-model warmup table"
+_SEED_GUIDE = "the seeds' rule of thumb, 5-10 % of total training"
+_UNTUNED = "Ma & Yarats 2019, 'On the adequacy of untuned warmup for adaptive optimization'"
+_GOYAL = "Goyal et al. 2017, 'Accurate, Large Minibatch SGD'"
+_MALLADI = "Malladi et al. 2022, 'On the SDEs and scaling rules for adaptive gradient algorithms'"
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A suggested warmup: the spec, the reasons (each citing its source) and the numbers.
+
+    ``spec`` is a warmup followed by a cosine decay over the rest of the run; bind it with
+    ``total_steps``. ``start`` is the warmup's first factor when a rule sets it (None: the default
+    ``1 / warmup_steps``). ``peak_lr`` is the scaled peak learning rate (None without ``base_lr``).
+    ``guideline_steps``, ``table_steps`` and ``untuned_steps`` are each rule's own numbers;
+    ``batch_scale`` is ``batch_size / base_batch_size``. ``cautions`` lists where rules disagree.
+    """
+
+    spec: str
+    warmup_steps: int
+    start: float | None
+    peak_lr: float | None
+    batch_scale: float
+    guideline_steps: tuple[int, int]
+    table_steps: tuple[int, int] | None
+    table_row: str | None
+    untuned_steps: int | None
+    total_steps: int
+    batch_size: int
+    base_batch_size: int
+    base_lr: float | None
+    optimizer: str
+    beta2: float | None
+    model: str
+    size: str
+    steps_per_epoch: float | None
+    reasons: tuple[str, ...]
+    cautions: tuple[str, ...]
+
+    def schedule(self) -> Schedule:
+        """The suggested schedule bound to the run (``parse(spec).bind(total_steps=...)``)."""
+        return parse(self.spec).bind(
+            total_steps=self.total_steps, steps_per_epoch=self.steps_per_epoch
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (the ``rampup suggest --json`` schema); tuples become lists."""
+        data = asdict(self)
+        for key, value in data.items():
+            if isinstance(value, tuple):
+                data[key] = list(value)
+        return data
+
+
+def _table_steps(
+    model: str, size: str, total: int, steps_per_epoch: float | None
+) -> tuple[tuple[int, int] | None, str | None, str | None]:
+    """The table's range in steps, its row, and why it could not be used (or None)."""
+    row = TABLE.get((model, size)) or TABLE.get((model, "small"))
+    if row is None:
+        return None, None, None
+    lo, hi, unit, text = row
+    if unit == "steps":
+        return (int(lo), int(hi)), text, None
+    if unit == "percent":
+        return (_nearest(lo * total / 100), _nearest(hi * total / 100)), text, None
+    if steps_per_epoch is None:
+        return (
+            None,
+            text,
+            (
+                f"{_SEED_TABLE} gives the {text.split(':')[0]} warmup in epochs, and no steps per"
+                " epoch were given: the table is not used (pass steps_per_epoch to use it)"
+            ),
+        )
+    return (_nearest(lo * steps_per_epoch), _nearest(hi * steps_per_epoch)), text, None
+
+
+def suggest(
+    total_steps: int,
+    batch_size: int,
+    *,
+    base_batch_size: int = 256,
+    base_lr: float | None = None,
+    optimizer: str = "adamw",
+    beta2: float | None = None,
+    model: str = "other",
+    size: str = "small",
+    steps_per_epoch: float | None = None,
+) -> Suggestion:
+    """Suggest a warmup for a run, with every number derived from a stated rule.
+
+    The rules, in order (``T = total_steps``, ``k = batch_size / base_batch_size``; lengths are
+    rounded to the nearest step, halves up, as everywhere in rampup):
+
+    1. **Guideline** (the seeds): warm up for 5-10 % of the run, ``[round(0.05 T), round(0.1 T)]``.
+    2. **Per-model table** (the seeds): small CNN 0-5 epochs, large CNN 5-10 epochs, small
+       Transformer 1-2k steps, large 4-10k, BERT fine-tuning 6-10 % of the steps, GPT
+       pretraining 1-2k steps (epochs need ``steps_per_epoch``). When it applies, its range is
+       used instead of the guideline's (it is the more specific rule).
+    3. **Untuned warmup** (Ma & Yarats 2019), Adam and AdamW only: ``round(2 / (1 - beta2))``
+       steps (2000 for the default 0.999). The warmup is this number, moved to the nearest end of
+       the range when outside it; without Adam, the middle of the range.
+    4. **Linear scaling** (Goyal et al. 2017) when ``k != 1``: the peak learning rate is
+       ``k * base_lr``. When the batch grows (``k > 1``), the warmup is lengthened in proportion
+       (``round(k * W)``, the seeds' large-batch rule) but capped at the upper end of the range
+       and of the guideline, whichever is larger (Goyal et al. kept 5 epochs up to batch 8k);
+       with SGD the warmup starts from the base-batch learning rate, ``start = 1/k`` of the peak
+       (Goyal et al.'s gradual warmup). For Adam-type optimizers a caution gives the square-root
+       rule (Malladi et al. 2022) as the safer alternative.
+
+    The warmup always leaves at least one update for the decay (``W <= T - 1``). The suggested
+    spec is ``linear(W) >> cosine``: the warmup, then a cosine decay over the rest of the run.
+
+    >>> s = suggest(100_000, 256, optimizer="adamw", model="transformer")
+    >>> s.spec, s.untuned_steps, s.table_steps, s.guideline_steps
+    ('linear(2000) >> cosine', 2000, (1000, 2000), (5000, 10000))
+    """
+    func = "suggest"
+    total = _check_count(func, "total_steps", total_steps, 2, "an int >= 2 (warmup and decay)")
+    batch = _check_count(func, "batch_size", batch_size, 1, "a positive int (examples per update)")
+    base_batch = _check_count(
+        func, "base_batch_size", base_batch_size, 1, "a positive int (the batch base_lr is for)"
+    )
+    if base_lr is not None:
+        base_lr = check_number(
+            func, "base_lr", base_lr, low=0.0, low_open=True,
+            what="a positive finite learning rate (tuned at base_batch_size), or None",
+        )  # fmt: skip
+    check_choice(func, "optimizer", optimizer, OPTIMIZERS)
+    check_choice(func, "model", model, MODELS)
+    check_choice(func, "size", size, SIZES)
+    if steps_per_epoch is not None:
+        steps_per_epoch = check_number(
+            func, "steps_per_epoch", steps_per_epoch, low=0.0, low_open=True,
+            what="a positive finite number of updates per epoch, or None",
+        )  # fmt: skip
+    if optimizer == "sgd" and beta2 is not None:
+        raise fail(func, "beta2", beta2, "None with optimizer='sgd' (beta2 is Adam's parameter)")
+    if optimizer != "sgd":
+        beta2 = check_number(
+            func, "beta2", 0.999 if beta2 is None else beta2, low=0.0, high=1.0, low_open=True,
+            high_open=True, what="Adam's beta2 in (0, 1), e.g. 0.999, or None",
+        )  # fmt: skip
+    notes = _Notes([], [])
+    guide = (max(1, _nearest(GUIDELINE[0] * total)), max(1, _nearest(GUIDELINE[1] * total)))
+    notes.reasons.append(
+        f"guideline ({_SEED_GUIDE}): 5 % of {total} steps is {guide[0]}, 10 % is {guide[1]}"
+    )
+    table, row, rng, rng_name = _range(notes, model, size, total, steps_per_epoch, guide)
+    untuned = None if beta2 is None else Untuned(beta2).warmup_steps
+    warmup = _choose(notes, optimizer, beta2, untuned, rng, rng_name)
+    k = batch / base_batch
+    peak_lr = None if base_lr is None else base_lr * k
+    warmup, start = _scale(notes, optimizer, k, batch, base_batch, base_lr, warmup, rng, guide)
+    if warmup > total - 1:
+        notes.cautions.append(
+            f"the warmup ({warmup} steps) does not fit a run of {total} steps with a decay;"
+            f" shortened to {total - 1} steps"
+        )
+        warmup = total - 1
+    if warmup > LONG_WARMUP * total:
+        notes.cautions.append(
+            f"the warmup takes {warmup / total:.0%} of the run (more than {LONG_WARMUP:.0%}):"
+            " consider a longer run or a shorter warmup"
+        )
+    start_arg = "" if start is None else f", start={start:g}"
+    notes.reasons.append(
+        "then a cosine decay to 0 over the rest of the run (the seeds' standard warmup + decay"
+        " pattern; cosine annealing from Loshchilov & Hutter 2017, SGDR)"
+    )
+    result = Suggestion(
+        spec=f"linear({warmup}{start_arg}) >> cosine",
+        warmup_steps=warmup,
+        start=start,
+        peak_lr=peak_lr,
+        batch_scale=k,
+        guideline_steps=guide,
+        table_steps=table,
+        table_row=row,
+        untuned_steps=untuned,
+        total_steps=total,
+        batch_size=batch,
+        base_batch_size=base_batch,
+        base_lr=base_lr,
+        optimizer=optimizer,
+        beta2=beta2,
+        model=model,
+        size=size,
+        steps_per_epoch=steps_per_epoch,
+        reasons=tuple(notes.reasons),
+        cautions=tuple(notes.cautions),
+    )
+    result.schedule()  # the spec must parse and bind to the run
+    return result
+
+
+@dataclass(frozen=True)
+class _Notes:
+    """The reasons and cautions :func:`suggest` collects, in order."""
+
+    reasons: list[str]
+    cautions: list[str]
+
+
+def _range(
+    notes: _Notes,
+    model: str,
+    size: str,
+    total: int,
+    steps_per_epoch: float | None,
+    guide: tuple[int, int],
+) -> tuple[tuple[int, int] | None, str | None, tuple[int, int], str]:
+    """Rule 2: the table's range if it applies, else the guideline's: (table, row, range, name)."""
+    table, row, unused = _table_steps(model, size, total, steps_per_epoch)
+    if unused is not None:
+        notes.cautions.append(unused)
+    if model == "cnn" and size == "small":
+        notes.reasons.append(f"{_SEED_TABLE} notes warmup is often unnecessary for small CNNs")
+    if table is None:
+        if model in ("mlp", "other"):
+            notes.reasons.append(f"per-model table ({_SEED_TABLE}): no row for model={model!r}")
+        return None, row, guide, "the guideline's range"
+    notes.reasons.append(
+        f"per-model table ({_SEED_TABLE}): {row}, i.e. {table[0]}-{table[1]} steps"
+    )
+    if table[1] < guide[0] or table[0] > guide[1]:
+        notes.cautions.append(
+            f"rules disagree: the table's {table[0]}-{table[1]} steps and the guideline's"
+            f" {guide[0]}-{guide[1]} steps do not overlap; rampup follows the table, the more"
+            " specific rule"
+        )
+    return table, row, table, "the table's range"
+
+
+def _choose(
+    notes: _Notes,
+    optimizer: str,
+    beta2: float | None,
+    untuned: int | None,
+    rng: tuple[int, int],
+    rng_name: str,
+) -> int:
+    """Rule 3: the untuned length moved into the range (Adam), or the range's middle (SGD)."""
+    if untuned is None:
+        notes.reasons.append(
+            "SGD: the untuned rule does not apply (it derives from Adam's beta2); the seeds note"
+            " warmup matters less for plain SGD but helps large models and large batches"
+        )
+        warmup = _nearest((rng[0] + rng[1]) / 2)
+        notes.reasons.append(
+            f"chosen: {warmup} steps, the middle of {rng_name} ({rng[0]}-{rng[1]}, the seeds)"
+        )
+        return max(1, warmup)
+    notes.reasons.append(
+        f"untuned warmup for {optimizer} ({_UNTUNED}): 2 / (1 - beta2) = 2 / (1 - {beta2:g})"
+        f" = {untuned} steps"
+    )
+    warmup = min(max(untuned, rng[0]), rng[1])
+    if warmup == untuned:
+        notes.reasons.append(
+            f"chosen: {warmup} steps, the untuned rule's length (Ma & Yarats 2019), within"
+            f" {rng_name} (the seeds)"
+        )
+    else:
+        notes.cautions.append(
+            f"rules disagree: the untuned rule's {untuned} steps lie outside {rng_name}"
+            f" ({rng[0]}-{rng[1]}); rampup uses its nearest end, {warmup} steps"
+        )
+    return max(1, warmup)
+
+
+def _scale(
+    notes: _Notes,
+    optimizer: str,
+    k: float,
+    batch: int,
+    base_batch: int,
+    base_lr: float | None,
+    warmup: int,
+    rng: tuple[int, int],
+    guide: tuple[int, int],
+) -> tuple[int, float | None]:
+    """Rule 4: linear scaling of the peak lr and the warmup; returns (warmup, start)."""
+    if k == 1:
+        notes.reasons.append(
+            f"batch {batch} is the base batch: the linear scaling rule ({_GOYAL}) changes nothing"
+        )
+        return warmup, None
+    lr_text = "" if base_lr is None else f": peak lr {k:g} x {base_lr:g} = {base_lr * k:g}"
+    notes.reasons.append(
+        f"linear scaling rule ({_GOYAL}): batch {batch} is {k:g} x the base batch"
+        f" {base_batch}, so the peak learning rate is scaled by {k:g}{lr_text}"
+    )
+    if base_lr is None:
+        notes.cautions.append(
+            "no base_lr given: pass the rate tuned at base_batch_size to get the scaled peak lr"
+        )
+    adam = optimizer != "sgd"
+    if adam:
+        sqrt_text = "" if base_lr is None else f" (peak lr {base_lr * math.sqrt(k):g})"
+        notes.cautions.append(
+            f"the linear scaling rule was established for SGD ({_GOYAL}); for {optimizer}"
+            f" the square-root rule ({_MALLADI}) scales the lr by sqrt({k:g}) ="
+            f" {math.sqrt(k):.4g}{sqrt_text} and is often safer"
+        )
+    if k < 1:
+        return warmup, None
+    scaled = _nearest(k * warmup)
+    cap = max(rng[1], guide[1])
+    notes.reasons.append(
+        "larger batches need a proportionally longer warmup (the seeds' large-batch rule:"
+        f" scale the warmup like the lr): {k:g} x {warmup} = {scaled} steps"
+    )
+    if scaled > cap:
+        notes.cautions.append(
+            f"rules disagree: the batch-scaled warmup ({scaled} steps) exceeds what the table"
+            f" and the 5-10 % guideline allow ({cap} steps), and {_GOYAL} kept a 5-epoch"
+            f" warmup unchanged up to batch 8k; rampup caps it at {cap} steps"
+        )
+    warmup = min(scaled, cap)
+    if adam:
+        notes.reasons.append(
+            f"{optimizer}: the warmup starts near 0 (the default 1/W), not at the base-batch"
+            f" lr, because Adam's moment estimates start at zero ({_UNTUNED})"
+        )
+        return warmup, None
+    start = float(f"{1 / k:.6g}")
+    notes.reasons.append(
+        f"gradual warmup ({_GOYAL}): ramp from the base-batch lr to {k:g} x that lr, i.e."
+        f" start at 1/{k:g} = {start:g} of the peak"
+    )
+    return warmup, start

@@ -1,0 +1,400 @@
+"""rampup.rules: the `show` table (summarize) and the warmup advice (suggest).
+
+Every expected number is derived by hand in the test from the rule it checks (the formulas of
+docs/conventions.md, the seeds' table, 2 / (1 - beta2), the linear scaling rule), never read back
+from the code under test.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import rampup
+from rampup import rules
+from rampup.rules import Boundary, Suggestion, suggest, summarize
+from rampup.spec import SpecError
+
+
+# -- summarize ------------------------------------------------------------------------------------
+def test_summary_of_warmup_cosine_matches_the_conventions_table() -> None:
+    """linear(4) >> cosine over 8 steps: the row of docs/conventions.md, derived by hand."""
+    s = summarize("linear(4) >> cosine", total_steps=8)
+    assert s.spec == "linear(4) >> cosine"
+    assert s.step_0 == 0.25  # (0 + 1) / 4
+    assert s.step_1 == 0.5  # (1 + 1) / 4
+    assert (s.peak_step, s.peak_value) == (3, 1.0)  # (3 + 1) / 4: the last warmup step
+    assert s.boundaries == (Boundary(step=4, before=1.0, value=1.0),)
+    assert s.last_step == 7
+    assert s.last_value == pytest.approx(0.5 * (1 + math.cos(math.pi * 3 / 4)))
+    assert s.after_run == 0.0
+    assert s.warmup_steps == 4
+    assert s.effective_warmup == pytest.approx(0.75 + 0.5 + 0.25 + 0.0)
+    assert (s.zero_steps, s.first_zero_step) == (0, None)
+
+
+def test_long_warmup_is_warned_above_30_percent() -> None:
+    """A warmup reaching the peak after 4 of 8 steps (50 %) is flagged; 5 % of the run is not."""
+    (warning,) = summarize("linear(4) >> cosine", total_steps=8).warnings
+    assert "long warmup" in warning
+    assert "50%" in warning
+    assert summarize("linear(5%) >> cosine", total_steps=1000).warnings == ()
+
+
+def test_constant_warmup_shows_its_jump_at_the_boundary() -> None:
+    """constant(10, 0.1) >> constant: 0.1 on steps 0-9, jump to 1 at step 10, the peak."""
+    s = summarize("constant(10, 0.1) >> constant", total_steps=100)
+    assert (s.step_0, s.step_1) == (0.1, 0.1)
+    assert s.boundaries == (Boundary(10, 0.1, 1.0),)
+    assert (s.peak_step, s.warmup_steps) == (10, 11)
+    assert s.effective_warmup == pytest.approx(10 * (1 - 0.1))
+    assert s.warnings == ()
+
+
+def test_hf_convention_warns_of_an_update_at_lr_zero() -> None:
+    """HF's warmup t / W runs update 0 at 0 and peaks at t = W; effective length sum(1 - t/W)."""
+    s = summarize("linear(10, start=0.0, endpoint=false) >> cosine", total_steps=100)
+    assert s.step_0 == 0.0
+    assert s.step_1 == pytest.approx(0.1)
+    assert s.peak_step == 10
+    assert s.effective_warmup == pytest.approx(sum(1 - t / 10 for t in range(11)))
+    assert (s.zero_steps, s.first_zero_step) == (1, 0)
+    assert any("exactly 0" in w and "step 0" in w for w in s.warnings)
+
+
+def test_decay_reaching_zero_on_the_last_step_is_warned() -> None:
+    """cosine(endpoint=true) to 0 reaches 0 on the last update, step 99: one wasted update."""
+    s = summarize("linear(10) >> cosine(to=0, endpoint=true)", total_steps=100)
+    assert s.last_value == 0.0
+    assert (s.zero_steps, s.first_zero_step) == (1, 99)
+
+
+def test_no_warmup_is_warned() -> None:
+    """A decay from step 0 has its peak at step 0: a warning says there is no warmup."""
+    s = summarize("cosine(to=0)", total_steps=50)
+    assert (s.peak_step, s.warmup_steps, s.effective_warmup) == (0, 1, 0.0)
+    assert any("no warmup" in w for w in s.warnings)
+
+
+def test_noam_peak_and_effective_warmup() -> None:
+    """noam(d_model=512, warmup=100): peak (512 * 100)**-0.5 at step 99; w_t = (t + 1) / 100."""
+    s = summarize("noam(d_model=512, warmup=100)", total_steps=1000)
+    assert s.peak_step == 99
+    assert s.peak_value == pytest.approx((512 * 100) ** -0.5)
+    assert s.effective_warmup == pytest.approx(sum(1 - (t + 1) / 100 for t in range(100)))
+    assert s.last_value == pytest.approx(512**-0.5 * 1000**-0.5)
+
+
+def test_peak_scales_the_values_not_the_lengths() -> None:
+    """peak=1e-3 multiplies every value; steps and the effective warmup are unchanged."""
+    s = summarize("linear(4) >> cosine", total_steps=8, peak=1e-3)
+    assert s.step_0 == pytest.approx(0.25e-3)
+    assert s.peak_value == pytest.approx(1e-3)
+    assert s.boundaries[0].value == pytest.approx(1e-3)
+    assert s.peak_step == 3
+    assert s.effective_warmup == pytest.approx(1.5)
+
+
+def test_epoch_lengths_use_steps_per_epoch() -> None:
+    """linear(2ep) with 50 steps per epoch is a 100-step warmup: boundary at step 100."""
+    s = summarize("linear(2ep) >> cosine", total_steps=1000, steps_per_epoch=50)
+    assert s.boundaries[0].step == 100
+    assert s.peak_step == 99
+    assert s.step_0 == pytest.approx(1 / 100)
+
+
+def test_summarize_takes_a_schedule_object_and_rebinds_it() -> None:
+    """A Schedule (even one bound to another run) is summarized over the run asked for."""
+    bound = rampup.parse("linear(10%) >> cosine").bind(total_steps=50)
+    s = summarize(bound, total_steps=1000)
+    assert s.spec == "linear(10%) >> cosine"
+    assert s.boundaries[0].step == 100
+
+
+def test_one_step_run() -> None:
+    """A run of one update has no step 1 and no boundary inside it."""
+    s = summarize("linear(1)", total_steps=1)
+    assert (s.step_0, s.step_1, s.peak_step, s.boundaries) == (1.0, None, 0, ())
+
+
+def test_long_runs_are_scanned_in_chunks_exactly(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Scanning in chunks of 7 steps gives the same table as one pass (chunk edges are exact)."""
+    spec = "linear(10, start=0.0, endpoint=false) >> constant(23) >> cosine(to=0, endpoint=true)"
+    whole = summarize(spec, total_steps=100)
+    monkeypatch.setattr(rules, "_CHUNK", 7)
+    chunked = summarize(spec, total_steps=100)
+    assert chunked.peak_step == whole.peak_step == 10
+    assert chunked.effective_warmup == pytest.approx(whole.effective_warmup)
+    assert (chunked.zero_steps, chunked.first_zero_step) == (2, 0)  # step 0 and step 99
+
+
+def test_summary_to_dict_has_a_stable_schema() -> None:
+    """to_dict() has exactly the documented keys and dumps to strict JSON."""
+    data = summarize("linear(4) >> cosine", total_steps=8).to_dict()
+    assert set(data) == {
+        "spec", "total_steps", "steps_per_epoch", "peak", "step_0", "step_1", "peak_step",
+        "peak_value", "boundaries", "last_step", "last_value", "after_run", "warmup_steps",
+        "effective_warmup", "zero_steps", "first_zero_step", "warnings",
+    }  # fmt: skip
+    assert data["boundaries"] == [{"step": 4, "before": 1.0, "value": 1.0}]
+    assert json.loads(json.dumps(data, allow_nan=False)) == data
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 200), st.integers(1, 400))
+def test_linear_warmup_summary_invariants(warmup: int, extra: int) -> None:
+    """linear(W) >> cosine: step 0 is 1/W, peak at W - 1, boundary at W, effective (W - 1)/2."""
+    total = warmup + extra
+    s = summarize(rampup.linear(warmup) >> rampup.cosine(), total_steps=total)
+    assert s.step_0 == pytest.approx(1 / warmup)
+    assert s.peak_step == warmup - 1
+    assert s.boundaries[0].step == warmup
+    assert s.effective_warmup == pytest.approx((warmup - 1) / 2, abs=1e-9)
+    assert s.zero_steps == 0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "param"),
+    [
+        ({"total_steps": 0}, "total_steps"),
+        ({"total_steps": 2.5}, "total_steps"),
+        ({"total_steps": True}, "total_steps"),
+        ({"total_steps": 10, "steps_per_epoch": 0}, "steps_per_epoch"),
+        ({"total_steps": 10, "steps_per_epoch": math.nan}, "steps_per_epoch"),
+        ({"total_steps": 10, "peak": -1.0}, "peak"),
+        ({"total_steps": 10, "peak": "big"}, "peak"),
+    ],
+)
+def test_summarize_rejects_bad_arguments(kwargs: dict[str, object], param: str) -> None:
+    """Each bad argument is a RampupError naming summarize(), the parameter and the value."""
+    with pytest.raises(rampup.RampupError, match=rf"^summarize\(\): {param}=.* expected"):
+        summarize("linear(5)", **kwargs)  # type: ignore[arg-type]  # bad on purpose
+
+
+def test_summarize_rejects_a_non_schedule() -> None:
+    """An object that is neither a Schedule nor a spec string is named in the error."""
+    with pytest.raises(rampup.RampupError, match=r"^summarize\(\): schedule=42 is invalid"):
+        summarize(42, total_steps=10)  # type: ignore[arg-type]  # bad on purpose
+
+
+def test_summarize_passes_spec_errors_with_their_column() -> None:
+    """A bad spec string raises the parser's SpecError, column included."""
+    with pytest.raises(SpecError) as info:
+        summarize("linear(5%) >> cosin", total_steps=10)
+    assert info.value.column == 15
+
+
+def test_summarize_reports_a_run_shorter_than_the_warmup() -> None:
+    """A warmup longer than the run is the core's binding error, not a silent clip."""
+    with pytest.raises(rampup.RampupError, match=r"total_steps=10"):
+        summarize("linear(20) >> cosine", total_steps=10)
+
+
+# -- suggest --------------------------------------------------------------------------------------
+def _cites(reason: str) -> bool:
+    return any(src in reason for src in ("seeds", "et al.", "Ma & Yarats", "Loshchilov"))
+
+
+def test_adamw_small_transformer_takes_the_untuned_length() -> None:
+    """T=100k, AdamW, small Transformer: untuned 2/(1-0.999)=2000 lies in the table's 1-2k."""
+    s = suggest(100_000, 256, optimizer="adamw", model="transformer")
+    assert s.guideline_steps == (5000, 10000)  # 5 % and 10 % of 100 000
+    assert s.table_steps == (1000, 2000)
+    assert s.untuned_steps == 2000
+    assert s.warmup_steps == 2000
+    assert s.spec == "linear(2000) >> cosine"
+    assert (s.start, s.peak_lr, s.batch_scale) == (None, None, 1.0)
+    assert any("do not overlap" in c for c in s.cautions)  # table 1-2k vs guideline 5-10k
+
+
+def test_untuned_length_outside_the_guideline_moves_to_its_nearest_end() -> None:
+    """beta2=0.99: round(2/0.01)=200 is below 5 % of 10 000 = 500, so 500 with a caution."""
+    s = suggest(10_000, 32, optimizer="adam", beta2=0.99)
+    assert s.untuned_steps == 200
+    assert s.guideline_steps == (500, 1000)
+    assert s.table_steps is None
+    assert s.spec == "linear(500) >> cosine"
+    assert any("outside" in c and "200" in c for c in s.cautions)
+
+
+def test_untuned_length_inside_the_guideline_is_used_as_is() -> None:
+    """beta2=0.9995: round(2/0.0005)=4000 lies within 2500-5000 (5-10 % of 50 000): no caution."""
+    s = suggest(50_000, 256, optimizer="adamw", beta2=0.9995, model="mlp")
+    assert s.untuned_steps == 4000
+    assert s.guideline_steps == (2500, 5000)
+    assert s.warmup_steps == 4000
+    assert s.cautions == ()
+
+
+@pytest.mark.parametrize(
+    ("model", "size", "total", "table", "warmup"),
+    [
+        # AdamW's untuned 2000 steps moved into each row's range (the seeds' table)
+        ("transformer", "small", 100_000, (1000, 2000), 2000),
+        ("transformer", "large", 100_000, (4000, 10000), 4000),
+        ("gpt-pretrain", "small", 100_000, (1000, 2000), 2000),
+        ("bert-finetune", "small", 10_000, (600, 1000), 1000),  # 6-10 % of 10 000
+        ("cnn", "large", 100_000, (2500, 5000), 2500),  # 5-10 epochs of 500 steps
+        ("cnn", "small", 100_000, (0, 2500), 2000),  # 0-5 epochs of 500 steps
+    ],
+)
+def test_each_row_of_the_seeds_table(
+    model: str, size: str, total: int, table: tuple[int, int], warmup: int
+) -> None:
+    """Every row of the seeds' per-model table gives its range in steps; AdamW picks within it."""
+    s = suggest(total, 256, model=model, size=size, steps_per_epoch=500)
+    assert s.table_steps == table
+    assert s.warmup_steps == warmup
+    assert s.spec == f"linear({warmup}) >> cosine"
+
+
+def test_sgd_large_batch_cnn_follows_goyal() -> None:
+    """SGD, large CNN, batch 1024 = 4 x 256 at lr 0.1: peak 0.4, start 1/4, warmup capped.
+
+    Table 5-10 epochs of 500 steps = 2500-5000; middle 3750; x 4 = 15000 > max(5000, 4500):
+    capped at 5000 steps (the table's upper end; the guideline's is 10 % of 45 000 = 4500).
+    """
+    s = suggest(
+        45_000, 1024, base_lr=0.1, optimizer="sgd", model="cnn", size="large", steps_per_epoch=500
+    )
+    assert s.table_steps == (2500, 5000)
+    assert s.guideline_steps == (2250, 4500)
+    assert s.untuned_steps is None
+    assert s.batch_scale == 4.0
+    assert s.peak_lr == pytest.approx(0.4)
+    assert s.start == 0.25
+    assert s.warmup_steps == 5000
+    assert s.spec == "linear(5000, start=0.25) >> cosine"
+    assert any("15000" in c and "caps it at 5000" in c for c in s.cautions)
+    sched = s.schedule()
+    assert sched(0) == 0.25  # the base-batch lr: 0.1 = 0.25 x 0.4
+    assert sched(4999) == 1.0
+
+
+def test_adam_large_batch_scales_the_warmup_and_cautions_about_sqrt_scaling() -> None:
+    """AdamW, batch 1024 = 4 x 256, lr 1e-3: peak 4e-3, warmup 4 x 2000 = 8000 <= 10 % of 100k."""
+    s = suggest(100_000, 1024, base_lr=1e-3, optimizer="adamw", model="transformer")
+    assert s.peak_lr == pytest.approx(4e-3)
+    assert s.warmup_steps == 8000
+    assert s.start is None  # Adam's warmup still starts near 0
+    assert s.spec == "linear(8000) >> cosine"
+    sqrt_caution = next(c for c in s.cautions if "square-root" in c)
+    assert "0.002" in sqrt_caution  # sqrt(4) x 1e-3
+
+
+def test_smaller_batch_scales_the_lr_down_and_keeps_the_warmup() -> None:
+    """Batch 128 = 0.5 x 256 with SGD at lr 0.1: peak 0.05; the warmup stays the range's middle."""
+    s = suggest(10_000, 128, base_lr=0.1, optimizer="sgd")
+    assert s.peak_lr == pytest.approx(0.05)
+    assert s.warmup_steps == 750  # middle of 500-1000 (5-10 % of 10 000)
+    assert s.start is None
+
+
+def test_missing_base_lr_is_a_caution_when_the_batch_changes() -> None:
+    """Without base_lr no peak lr can be given; the advice says how to get one."""
+    s = suggest(10_000, 512, optimizer="sgd")
+    assert s.peak_lr is None
+    assert any("base_lr" in c for c in s.cautions)
+
+
+def test_cnn_without_steps_per_epoch_falls_back_to_the_guideline() -> None:
+    """The CNN rows are in epochs: without steps_per_epoch the guideline's range is used."""
+    s = suggest(1000, 256, optimizer="sgd", model="cnn")
+    assert s.table_steps is None
+    assert s.warmup_steps == 75  # middle of 50-100
+    assert any("steps per epoch" in c for c in s.cautions)
+
+
+def test_tiny_runs_keep_one_step_for_the_decay() -> None:
+    """T=10 with a 1-2k-step table row: the warmup is cut to 9 steps and both limits cautioned."""
+    s = suggest(10, 256, model="transformer")
+    assert s.warmup_steps == 9
+    assert any("does not fit" in c for c in s.cautions)
+    assert any("90%" in c for c in s.cautions)
+    assert suggest(2, 256).warmup_steps == 1
+
+
+def test_every_reason_cites_its_source() -> None:
+    """Each reason names where its rule comes from (the seeds or a paper)."""
+    cases = [
+        suggest(100_000, 4096, base_lr=0.1, optimizer="sgd", model="cnn", steps_per_epoch=300),
+        suggest(100_000, 1024, base_lr=1e-3, model="transformer", size="large"),
+        suggest(5000, 256, optimizer="adam", beta2=0.98, model="mlp"),
+    ]
+    for s in cases:
+        assert s.reasons
+        for reason in s.reasons:
+            assert _cites(reason), reason
+
+
+def test_suggestion_to_dict_has_a_stable_schema() -> None:
+    """to_dict() has exactly the documented keys, lists for tuples, and dumps to strict JSON."""
+    data = suggest(100_000, 256, model="transformer").to_dict()
+    assert set(data) == {
+        "spec", "warmup_steps", "start", "peak_lr", "batch_scale", "guideline_steps",
+        "table_steps", "table_row", "untuned_steps", "total_steps", "batch_size",
+        "base_batch_size", "base_lr", "optimizer", "beta2", "model", "size", "steps_per_epoch",
+        "reasons", "cautions",
+    }  # fmt: skip
+    assert data["guideline_steps"] == [5000, 10000]
+    assert json.loads(json.dumps(data, allow_nan=False)) == data
+
+
+def test_suggest_is_exported_lazily() -> None:
+    """rampup.suggest and rampup.Suggestion are the rules module's objects."""
+    assert rampup.suggest is suggest
+    assert rampup.Suggestion is Suggestion
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    total=st.integers(2, 2_000_000),
+    batch=st.integers(1, 65536),
+    optimizer=st.sampled_from(rules.OPTIMIZERS),
+    model=st.sampled_from(rules.MODELS),
+    size=st.sampled_from(rules.SIZES),
+    spe=st.one_of(st.none(), st.floats(1, 5000)),
+)
+def test_suggestion_invariants(
+    total: int, batch: int, optimizer: str, model: str, size: str, spe: float | None
+) -> None:
+    """Any run: 1 <= W <= T - 1, the spec binds, and its peak is used by update W - 1."""
+    s = suggest(
+        total, batch, base_lr=0.1, optimizer=optimizer, model=model, size=size, steps_per_epoch=spe
+    )
+    assert 1 <= s.warmup_steps <= total - 1
+    assert s.peak_lr == pytest.approx(0.1 * batch / 256)
+    sched = s.schedule()
+    assert sched(s.warmup_steps - 1) == 1.0
+    assert sched(0) > 0
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "param"),
+    [
+        ((1, 256), {}, "total_steps"),
+        ((10.0, 256), {}, "total_steps"),
+        ((100, 0), {}, "batch_size"),
+        ((100, True), {}, "batch_size"),
+        ((100, 32), {"base_batch_size": -1}, "base_batch_size"),
+        ((100, 32), {"base_lr": 0.0}, "base_lr"),
+        ((100, 32), {"base_lr": math.inf}, "base_lr"),
+        ((100, 32), {"optimizer": "lion"}, "optimizer"),
+        ((100, 32), {"model": "rnn"}, "model"),
+        ((100, 32), {"size": "huge"}, "size"),
+        ((100, 32), {"beta2": 1.0}, "beta2"),
+        ((100, 32), {"beta2": "0.9"}, "beta2"),
+        ((100, 32), {"optimizer": "sgd", "beta2": 0.99}, "beta2"),
+        ((100, 32), {"steps_per_epoch": -3}, "steps_per_epoch"),
+    ],
+)
+def test_suggest_rejects_bad_arguments(
+    args: tuple[object, ...], kwargs: dict[str, object], param: str
+) -> None:
+    """Each bad argument is a RampupError naming suggest(), the parameter and what was expected."""
+    with pytest.raises(rampup.RampupError, match=rf"^suggest\(\): {param}=.* expected"):
+        suggest(*args, **kwargs)  # type: ignore[arg-type]  # bad on purpose

@@ -1,0 +1,905 @@
+"""rampup.torch: the Scheduler, hyperparameter schedules, the clock, tensors, state and warmup().
+
+Expected values come from hand-derived formulas (docs/conventions.md), from torch's own
+schedulers (OneCycleLR, CosineAnnealingLR, ReduceLROnPlateau), from pytorch_warmup, or from the
+pure schedule evaluated independently of the adapter.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import math
+import pickle
+import subprocess
+import sys
+import warnings
+from typing import Any
+
+import numpy as np
+import pytest
+import pytorch_warmup as pw
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torch.optim.lr_scheduler import (
+    CosineAnnealingLR,
+    LRScheduler,
+    OneCycleLR,
+    ReduceLROnPlateau,
+)
+
+import rampup
+import rampup.torch as rt
+from rampup import RampupError
+from rampup.clock import ClockController
+
+torch.set_num_threads(1)
+
+SETTINGS = settings(max_examples=40, deadline=None)
+
+#: Conventions table: linear(4) >> cosine over 8 steps, then 0 holds.
+WARMUP_COSINE_8 = [
+    0.25,
+    0.5,
+    0.75,
+    1.0,
+    1.0,
+    0.5 * (1 + math.cos(math.pi / 4)),
+    0.5,
+    0.5 * (1 + math.cos(3 * math.pi / 4)),
+    0.0,
+    0.0,
+]
+
+
+def _params(n: int = 1) -> list[torch.nn.Parameter]:
+    return [torch.nn.Parameter(torch.zeros(2)) for _ in range(n)]
+
+
+def _sgd(*lrs: float, momentum: float = 0.9, names: tuple[str, ...] = ()) -> torch.optim.SGD:
+    """An SGD optimizer with one param group per lr (named when names are given)."""
+    groups: list[dict[str, Any]] = []
+    for i, lr in enumerate(lrs or (0.1,)):
+        group: dict[str, Any] = {"params": _params(), "lr": lr}
+        if names:
+            group["name"] = names[i]
+        groups.append(group)
+    return torch.optim.SGD(groups, lr=0.1, momentum=momentum)
+
+
+def _adam(*lrs: float) -> torch.optim.Adam:
+    return torch.optim.Adam([{"params": _params(), "lr": lr} for lr in lrs or (1e-3,)])
+
+
+def _lrs(opt: torch.optim.Optimizer) -> list[float]:
+    return [float(g["lr"]) for g in opt.param_groups]
+
+
+def _run(opt: torch.optim.Optimizer, sched: LRScheduler, n: int, key: str = "lr") -> list[Any]:
+    """The value of ``key`` in group 0 that each of n updates uses (read before the update)."""
+    seen = []
+    for _ in range(n):
+        seen.append(opt.param_groups[0][key])
+        opt.step()
+        sched.step()
+    return seen
+
+
+class Hold:
+    """A test controller: the clock stays put for the first k updates, then moves by `rate`."""
+
+    def __init__(self, k: int, rate: float = 1.0) -> None:
+        self.k = k
+        self.rate = rate
+        self.calls: list[tuple[int, float]] = []
+
+    def advance(self, update: int, clock: float) -> float:
+        """Hold while update <= k, then move by rate."""
+        self.calls.append((update, clock))
+        return clock if update <= self.k else clock + self.rate
+
+    def state_dict(self) -> dict[str, Any]:
+        """Plain data."""
+        return {"k": self.k, "rate": self.rate}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore k and rate."""
+        self.k = int(state["k"])
+        self.rate = float(state["rate"])
+
+
+class Backwards:
+    """A broken controller: returns a clock behind the current one."""
+
+    def advance(self, update: int, clock: float) -> float:
+        """Run backwards (invalid)."""
+        return clock - 0.5
+
+    def state_dict(self) -> dict[str, Any]:
+        """Nothing."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Nothing."""
+
+
+def _roundtrip(state: dict[str, Any]) -> dict[str, Any]:
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    buffer.seek(0)
+    loaded: dict[str, Any] = torch.load(buffer, weights_only=True)
+    return loaded
+
+
+# -- 1. the scheduler ---------------------------------------------------------------------------
+def test_is_an_lrscheduler() -> None:
+    """Scheduler and Warmup are torch LRSchedulers, so frameworks accept them as they are."""
+    opt = _sgd()
+    assert isinstance(rt.Scheduler(opt, "linear(4)"), LRScheduler)
+    assert isinstance(rt.warmup(opt, "linear(4)"), LRScheduler)
+
+
+def test_values_follow_the_conventions_table() -> None:
+    """linear(4) >> cosine bound to 8 steps gives base * the table's value at every update."""
+    opt = _sgd(0.2)
+    sched = rt.Scheduler(opt, "linear(4) >> cosine", total_steps=8)
+    seen = _run(opt, sched, 10)
+    assert seen == pytest.approx([0.2 * v for v in WARMUP_COSINE_8], rel=1e-15, abs=1e-18)
+    assert seen[3] == seen[4] == 0.2  # the peak: last warmup update and first decay update
+
+
+def test_first_update_is_never_at_zero() -> None:
+    """The lr set at construction (update 0's) is base / W, not 0 (the step-0 rule)."""
+    opt = _sgd(0.3)
+    rt.Scheduler(opt, rampup.linear(10))
+    assert _lrs(opt) == [0.3 / 10]
+
+
+def test_one_schedule_keeps_the_ratio_of_group_rates() -> None:
+    """One schedule for all groups multiplies each group's own rate (layer-wise ratios kept)."""
+    opt = _sgd(1.0, 0.1, 0.01)
+    sched = rt.Scheduler(opt, "linear(4)")
+    for t in range(6):
+        factor = min(1.0, (t + 1) / 4)
+        assert _lrs(opt) == [1.0 * factor, 0.1 * factor, 0.01 * factor]
+        opt.step()
+        sched.step()
+
+
+def test_one_schedule_per_group_by_index() -> None:
+    """A list gives each group its own schedule; None leaves that group's lr alone."""
+    opt = _sgd(1.0, 2.0, 3.0)
+    sched = rt.Scheduler(opt, ["linear(2)", "constant(2, 0.5) >> constant", None])
+    expected = [[0.5, 1.0, 3.0], [1.0, 1.0, 3.0], [1.0, 2.0, 3.0], [1.0, 2.0, 3.0]]
+    for row in expected:
+        assert _lrs(opt) == row
+        opt.step()
+        sched.step()
+
+
+def test_one_schedule_per_group_by_name() -> None:
+    """A mapping by the groups' 'name' (or index) picks each group's schedule."""
+    opt = _sgd(1.0, 1.0, names=("backbone", "head"))
+    sched = rt.Scheduler(opt, {"head": "linear(2)", 0: "linear(4)"})
+    assert _lrs(opt) == [0.25, 0.5]
+    opt.step()
+    sched.step()
+    assert _lrs(opt) == [0.5, 1.0]
+
+
+def test_relative_lengths_bind_from_total_steps_and_epochs() -> None:
+    """'50%' binds from total_steps, '2ep' from steps_per_epoch, both once at construction."""
+    opt = _sgd(1.0)
+    sched = rt.Scheduler(opt, "linear(50%) >> cosine", total_steps=8)
+    assert _run(opt, sched, 10) == pytest.approx(WARMUP_COSINE_8, abs=1e-15)
+    opt = _sgd(1.0)
+    sched = rt.Scheduler(opt, "linear(2ep)", steps_per_epoch=2)
+    assert _run(opt, sched, 5) == [0.25, 0.5, 0.75, 1.0, 1.0]
+
+
+def test_accepts_schedule_objects_and_bound_specs() -> None:
+    """A Schedule object and a 'bind(...)' spec work like the plain spec with total_steps."""
+    with pytest.raises(RampupError, match="no total_steps is known"):  # unbound: at construction
+        rt.Scheduler(_sgd(1.0), rampup.linear(4) >> rampup.cosine())
+    for spec in ("bind(linear(4) >> cosine, total_steps=8)", rampup.parse("linear(4) >> cosine")):
+        opt = _sgd(1.0)
+        sched = rt.Scheduler(opt, spec, total_steps=8 if not isinstance(spec, str) else None)
+        assert _run(opt, sched, 10) == pytest.approx(WARMUP_COSINE_8, abs=1e-15)
+
+
+def test_get_last_lr_and_values_read_the_next_updates_values() -> None:
+    """get_last_lr() and values give, as floats, what the next update uses, per group."""
+    opt = _sgd(1.0, 0.5)
+    sched = rt.Scheduler(opt, "linear(4)", hyper={"momentum": "linear(4, start=0.5, to=0.9)"})
+    opt.step()
+    sched.step()
+    assert sched.get_last_lr() == [0.5, 0.25] == _lrs(opt)
+    assert sched.values == [
+        {"lr": 0.5, "momentum": 0.5 + 0.4 / 3},
+        {"lr": 0.25, "momentum": 0.5 + 0.4 / 3},
+    ]
+    assert sched.get_lr() == sched.get_last_lr()
+
+
+@given(
+    spec=st.sampled_from(
+        [
+            "linear(10%) >> cosine(to=0.01)",
+            "cosine(20) >> linear",
+            "wsd(10, decay=30%)",
+            "noam(d_model=64, warmup=7)",
+            "untuned(0.9) * (linear(5) >> cosine)",
+            "constant(13, 0.1) >> step(9, gamma=0.5)",
+        ]
+    ),
+    bases=st.lists(st.floats(1e-6, 10.0), min_size=1, max_size=4),
+    total=st.integers(60, 120),
+)
+@SETTINGS
+def test_adapter_equals_the_pure_function_step_by_step(
+    spec: str, bases: list[float], total: int
+) -> None:
+    """At every update each group's lr is exactly base * s(t) of the pure bound schedule."""
+    s = rampup.parse(spec).bind(total_steps=total)
+    opt = _sgd(*bases)
+    sched = rt.Scheduler(opt, spec, total_steps=total)
+    for t in range(total + 5):
+        assert _lrs(opt) == [b * s(t) for b in bases]
+        opt.step()
+        sched.step()
+
+
+def test_step_epoch_seeks_in_constant_time() -> None:
+    """step(epoch) jumps to that many updates taken: the same values as stepping there."""
+    opt = _sgd(1.0)
+    sched = rt.Scheduler(opt, "linear(4) >> cosine", total_steps=8)
+    sched.step(6)
+    assert sched.last_epoch == 6
+    assert sched.clock == 6.0
+    assert _lrs(opt) == [0.5]
+    sched.step(2)
+    assert _lrs(opt) == [0.75]
+
+
+# -- 2. any hyperparameter ------------------------------------------------------------------------
+def test_hyper_schedules_momentum_betas_weight_decay_eps_in_absolute_values() -> None:
+    """hyper= sets momentum, betas[0], betas[1], weight_decay and eps to the schedule's values."""
+    sgd = _sgd(1.0)
+    rt.Scheduler(
+        sgd,
+        "constant",
+        hyper={"momentum": "constant(value=0.8)", "weight_decay": "1e-4 * linear(2)"},
+    )
+    assert sgd.param_groups[0]["momentum"] == 0.8
+    assert sgd.param_groups[0]["weight_decay"] == 0.5e-4
+    adam = _adam(1e-3)
+    sched = rt.Scheduler(
+        adam,
+        "linear(2)",
+        hyper={
+            "betas[0]": "linear(3, start=0.8, to=0.9)",
+            "betas[1]": "constant(value=0.95)",
+            "eps": "1e-6 * constant",
+        },
+    )
+    group = adam.param_groups[0]
+    assert group["betas"] == (0.8, 0.95)
+    assert group["eps"] == 1e-6
+    adam.step()
+    sched.step()
+    assert group["betas"] == (0.8 + (0.9 - 0.8) * (1 / 2), 0.95)
+    assert isinstance(group["betas"], tuple)
+
+
+def test_hyper_per_group_and_groups_left_out() -> None:
+    """Hyper per group: a mapping may leave groups out (not scheduled), a list may hold None."""
+    opt = _sgd(1.0, 1.0, 1.0, names=("a", "b", "c"))
+    rt.Scheduler(
+        opt,
+        "constant",
+        hyper={
+            "momentum": {"b": "constant(value=0.5)"},
+            "weight_decay": [None, None, "constant(value=0.25)"],
+        },
+    )
+    assert [g["momentum"] for g in opt.param_groups] == [0.9, 0.5, 0.9]
+    assert [g["weight_decay"] for g in opt.param_groups] == [0, 0, 0.25]
+
+
+def test_hyper_lr_is_an_absolute_learning_rate() -> None:
+    """hyper={'lr': ...} sets the lr itself (e.g. noam), ignoring the group's base rate."""
+    opt = _sgd(0.0)
+    sched = rt.Scheduler(opt, hyper={"lr": "noam(d_model=16, warmup=4)"})
+    seen = _run(opt, sched, 6)
+    # noam: d**-0.5 * min(n**-0.5, n * W**-1.5) with n = t + 1
+    assert seen == [16**-0.5 * min(n**-0.5, n * 4**-1.5) for n in range(1, 7)]
+
+
+def test_onecycle_lr_and_inverse_momentum_equal_torch_onecyclelr() -> None:
+    """One-cycle lr and its inverse cosine momentum cycle equal torch's OneCycleLR, both keys."""
+    total, pct, max_lr = 100, 0.25, 0.5
+    ref = _sgd(max_lr)
+    theirs = OneCycleLR(ref, max_lr=max_lr, total_steps=total, pct_start=pct)
+    ref_lr, ref_m = [], []
+    for _ in range(total):
+        ref_lr.append(ref.param_groups[0]["lr"])
+        ref_m.append(ref.param_groups[0]["momentum"])
+        ref.step()
+        theirs.step()
+    opt = _sgd(max_lr)
+    up = round(pct * total) - 1  # torch's last step of the rise: 24
+    momentum = f"cosine({up}, start=0.95, to=0.85) >> cosine(start=0.85, to=0.95)"
+    sched = rt.Scheduler(
+        opt, "onecycle(peak_at=0.25)", hyper={"momentum": momentum}, total_steps=total
+    )
+    ours_lr, ours_m = [], []
+    for _ in range(total):
+        ours_lr.append(opt.param_groups[0]["lr"])
+        ours_m.append(opt.param_groups[0]["momentum"])
+        opt.step()
+        sched.step()
+    assert ours_lr == pytest.approx(ref_lr, rel=1e-12)
+    assert ours_m == pytest.approx(ref_m, rel=1e-12)
+    assert min(ours_m) == ours_m[up] == pytest.approx(0.85)
+
+
+def test_yolo_style_momentum_and_bias_warmup() -> None:
+    """YOLOv5's warmup (np.interp over nw iterations) for lr, bias lr and momentum, re-typed."""
+    nw, lr0, bias_lr, m0, m1 = 20, 0.01, 0.1, 0.8, 0.937
+
+    def yolo(ni: int) -> tuple[float, float, float]:
+        xi = [0, nw]
+        bias = float(np.interp(ni, xi, [bias_lr, lr0]))
+        other = float(np.interp(ni, xi, [0.0, lr0]))
+        return bias, other, float(np.interp(ni, xi, [m0, m1]))
+
+    opt = _sgd(lr0, lr0, momentum=0.937)
+    sched = rt.Scheduler(
+        opt,
+        [
+            f"linear({nw + 1}, start={bias_lr / lr0}, to=1.0, endpoint=true)",
+            f"linear({nw + 1}, start=0.0, to=1.0)",
+        ],
+        hyper={"momentum": f"linear({nw + 1}, start={m0}, to={m1})"},
+    )
+    for ni in range(nw + 5):
+        bias, other, momentum = yolo(min(ni, nw))
+        g0, g1 = opt.param_groups
+        assert g0["lr"] == pytest.approx(bias, rel=1e-12)
+        assert g1["lr"] == pytest.approx(other, rel=1e-12, abs=1e-18)
+        assert g0["momentum"] == g1["momentum"] == pytest.approx(momentum, rel=1e-12)
+        opt.step()
+        sched.step()
+
+
+# -- 3. the clock ---------------------------------------------------------------------------------
+def test_clock_counts_updates_without_a_controller() -> None:
+    """Without a controller the clock equals last_epoch, the number of updates taken."""
+    opt = _sgd()
+    sched = rt.Scheduler(opt, "linear(4)")
+    assert (sched.clock, sched.last_epoch) == (0.0, 0)
+    for k in range(1, 6):
+        opt.step()
+        sched.step()
+        assert sched.clock == sched.last_epoch == k
+
+
+def test_gradient_accumulation_steps_once_per_update() -> None:
+    """With 4 micro-batches per update, step() once per optimizer.step(): update k uses s(k)."""
+    model = torch.nn.Linear(3, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=1.0)
+    sched = rt.Scheduler(opt, "linear(3)")
+    used: list[float] = []
+    opt.register_step_pre_hook(lambda o, a, k: used.append(o.param_groups[0]["lr"]))
+    for micro in range(20):
+        loss = model(torch.ones(2, 3)).pow(2).mean() / 4
+        loss.backward()
+        if micro % 4 == 3:
+            opt.step()
+            opt.zero_grad()
+            sched.step()
+    assert used == [1 / 3, 2 / 3, 1.0, 1.0, 1.0]
+
+
+def test_gradscaler_skipped_update_does_not_advance_the_clock() -> None:
+    """scaler_step: an update the GradScaler skips (inf grads) leaves the clock, with no warning."""
+    model = torch.nn.Linear(3, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=1.0)
+    sched = rt.Scheduler(opt, "linear(4)")
+    scaler = torch.amp.GradScaler("cpu")
+    used: list[float] = []
+    opt.register_step_pre_hook(lambda o, a, k: used.append(o.param_groups[0]["lr"]))
+    taken = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for i in range(5):
+            opt.zero_grad()
+            scaler.scale(model(torch.ones(2, 3)).pow(2).mean()).backward()
+            if i in (0, 2):  # overflow: the scaler must skip these updates
+                model.weight.grad.fill_(math.inf)  # type: ignore[union-attr]
+            taken.append(rt.scaler_step(scaler, opt, sched))
+    assert taken == [False, True, False, True, True]
+    assert used == [0.25, 0.5, 0.75]  # only the updates taken, each at its own step
+    assert sched.last_epoch == 3
+
+
+def test_torch_schedulers_warn_on_a_skipped_first_update_ours_does_not() -> None:
+    """Torch's LinearLR warns when the first update was skipped; rampup's Scheduler stays quiet."""
+    opt = _sgd()
+    theirs = torch.optim.lr_scheduler.LinearLR(opt, total_iters=4)
+    with pytest.warns(UserWarning, match=r"lr_scheduler.step\(\)` before `optimizer.step\(\)"):
+        theirs.step()
+    opt = _sgd()
+    ours = rt.Scheduler(opt, "linear(4)")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ours.step()
+
+
+def test_epoch_wise_stepping_counts_epochs() -> None:
+    """Stepped once per epoch, the clock counts epochs: linear(3) warms up over 3 epochs."""
+    opt = _sgd(1.0)
+    sched = rt.Scheduler(opt, "linear(3) >> cosine(to=0.1)", total_steps=10)
+    per_epoch = []
+    for _epoch in range(10):
+        per_epoch.append(_lrs(opt)[0])
+        for _batch in range(4):
+            opt.step()
+        sched.step()
+    assert per_epoch[:4] == [1 / 3, 2 / 3, 1.0, 1.0]
+    assert per_epoch[-1] == pytest.approx(0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * 6 / 7)))
+
+
+def test_controller_moves_the_clock() -> None:
+    """A hold-for-2 controller at half speed: values are s at the controller's fractional clock."""
+    opt = _sgd(1.0)
+    ctl = Hold(2, rate=0.5)
+    assert isinstance(ctl, ClockController)
+    sched = rt.Scheduler(opt, "linear(5)", controller=ctl)
+    clocks, lrs = [], []
+    for _ in range(6):
+        clocks.append(sched.clock)
+        lrs.append(_lrs(opt)[0])
+        opt.step()
+        sched.step()
+    assert clocks == [0.0, 0.0, 0.0, 0.5, 1.0, 1.5]
+    assert lrs == [(c + 1) / 5 for c in clocks]  # linear(5) at a fractional step: (t + 1) / 5
+    assert ctl.calls[:3] == [(1, 0.0), (2, 0.0), (3, 0.0)]
+    assert sched.last_epoch == 6
+
+
+def test_controller_running_backwards_is_refused_and_changes_nothing() -> None:
+    """A clock that moves backwards is a RampupError; the scheduler and the optimizer stay."""
+    opt = _sgd(1.0)
+    sched = rt.Scheduler(opt, "linear(5)", controller=Backwards())
+    with pytest.raises(RampupError, match=r"Scheduler.step\(\): clock=-0.5 .*Backwards.advance"):
+        sched.step()
+    assert (sched.last_epoch, sched.clock, _lrs(opt)) == (0, 0.0, [0.2])
+
+
+def test_controller_state_is_part_of_the_checkpoint() -> None:
+    """The controller's state goes under 'controller' and comes back on load, with the clock."""
+    opt = _sgd(1.0)
+    sched = rt.Scheduler(opt, "linear(8)", controller=Hold(1, rate=0.25))
+    for _ in range(4):
+        opt.step()
+        sched.step()
+    state = _roundtrip(sched.state_dict())
+    assert state["controller"] == {"k": 1, "rate": 0.25}
+    assert state["clock"] == 0.75
+    fresh = Hold(99)
+    resumed = rt.Scheduler(_sgd(1.0), "linear(8)", controller=fresh)
+    resumed.load_state_dict(state)
+    assert (fresh.k, fresh.rate, resumed.clock, resumed.last_epoch) == (1, 0.25, 0.75, 4)
+    assert resumed.get_last_lr() == [1.75 / 8]
+
+
+# -- 4. tensor values -----------------------------------------------------------------------------
+def test_tensor_lr_and_betas_are_updated_in_place() -> None:
+    """A tensor lr (and tensor betas) keeps its identity: the scheduler fills it in place."""
+    lr = torch.tensor(0.01)
+    b0, b1 = torch.tensor(0.9), torch.tensor(0.999)
+    opt = torch.optim.Adam(_params(), lr=lr, betas=(b0, b1))
+    sched = rt.Scheduler(opt, "linear(4)", hyper={"betas[0]": "linear(4, start=0.5, to=0.9)"})
+    group = opt.param_groups[0]
+    for t in range(5):
+        assert group["lr"] is lr
+        assert group["betas"][0] is b0
+        assert group["lr"].item() == pytest.approx(0.01 * min(1, (t + 1) / 4), rel=1e-6)
+        # floats, exact: the base is the tensor's own (float32) value
+        assert sched.get_last_lr() == [torch.tensor(0.01).item() * min(1, (t + 1) / 4)]
+        opt.step()
+        sched.step()
+    assert group["betas"][0].item() == pytest.approx(0.9)
+
+
+def test_tensor_lr_equals_the_float_path_where_pytorch_warmup_collapses() -> None:
+    """A tensor lr follows the float path within float32 rounding; pytorch_warmup's decays to 0."""
+    n = 60
+    ref = _sgd(0.01)
+    float_sched = CosineAnnealingLR(ref, T_max=n)
+    float_lrs = []
+    opt = torch.optim.SGD(_params(), lr=torch.tensor(0.01))
+    ours = rt.warmup(opt, "linear(10)", after=CosineAnnealingLR(opt, T_max=n))
+    peer_opt = torch.optim.SGD(_params(), lr=torch.tensor(0.01))
+    peer_after = CosineAnnealingLR(peer_opt, T_max=n)
+    peer = pw.LinearWarmup(peer_opt, warmup_period=10)
+    ours_lrs, peer_lrs = [], []
+    for t in range(n):
+        float_lrs.append(ref.param_groups[0]["lr"] * min(1.0, (t + 1) / 10))
+        ours_lrs.append(opt.param_groups[0]["lr"].item())
+        peer_lrs.append(peer_opt.param_groups[0]["lr"].item())
+        for o in (ref, opt, peer_opt):
+            o.step()
+        float_sched.step()
+        ours.step()
+        with peer.dampening():
+            peer_after.step()
+    assert ours_lrs == pytest.approx(float_lrs, rel=1e-6)
+    # measured: pytorch_warmup multiplies the same tensor in place every step and it collapses
+    assert peer_lrs[30] < 1e-3 * float_lrs[30]
+
+
+# -- 5. state -------------------------------------------------------------------------------------
+def test_state_dict_is_plain_data_and_loads_weights_only() -> None:
+    """state_dict() holds specs, floats and ints only; torch.load(weights_only=True) reads it."""
+    opt = _sgd(0.1, 0.2)
+    sched = rt.Scheduler(
+        opt,
+        "linear(5%) >> cosine",
+        total_steps=100,
+        hyper={"momentum": [None, "constant(value=0.5)"]},
+    )
+    for _ in range(7):
+        opt.step()
+        sched.step()
+    state = sched.state_dict()
+    assert _roundtrip(state) == state
+    assert state["lr"] == ["bind(linear(5%) >> cosine, total_steps=100)"] * 2
+    assert state["hyper"] == {"momentum": [None, "bind(constant(value=0.5), total_steps=100)"]}
+    assert (state["last_epoch"], state["clock"], state["base_lrs"]) == (7, 7.0, [0.1, 0.2])
+    pickle.loads(pickle.dumps(state))  # noqa: S301  # our own bytes
+    clone = pickle.loads(pickle.dumps(sched))  # noqa: S301  # closures rebuilt on unpickling
+    assert clone.get_last_lr() == sched.get_last_lr()
+    assert copy.deepcopy(sched).get_last_lr() == sched.get_last_lr()
+
+
+def test_load_restores_in_o1_and_writes_the_lr_at_once() -> None:
+    """Loading step 10**12's state writes base * s(10**12) at once: no replay, no wait."""
+    spec = "linear(1000) >> invsqrt"
+    s = rampup.parse(spec)
+    big = 10**12
+    state = {
+        "format": "rampup.torch.Scheduler",
+        "version": 1,
+        "lr": [spec],
+        "lr_absolute": [False],
+        "hyper": {},
+        "base_lrs": [0.5],
+        "last_epoch": big,
+        "clock": float(big),
+        "controller": None,
+    }
+    opt = _sgd(0.5)
+    sched = rt.Scheduler(opt, spec)
+    sched.load_state_dict(state)
+    assert _lrs(opt) == [0.5 * s(big)]
+    opt.step()
+    sched.step()
+    assert _lrs(opt) == [0.5 * s(big + 1)]
+
+
+@given(k=st.integers(0, 40), order=st.sampled_from(["scheduler first", "optimizer first"]))
+@SETTINGS
+def test_resume_at_any_step_equals_the_uninterrupted_run(k: int, order: str) -> None:
+    """Checkpoint at update k, resume in either order: bitwise the uninterrupted run's lrs."""
+    spec, total = "linear(10) >> cosine(to=0.05)", 40
+
+    def make() -> tuple[torch.nn.Module, torch.optim.Optimizer]:
+        torch.manual_seed(0)
+        model = torch.nn.Linear(3, 1)
+        return model, torch.optim.Adam(model.parameters(), lr=0.01)
+
+    def train(
+        model: torch.nn.Module, opt: torch.optim.Optimizer, sched: LRScheduler, n: int
+    ) -> list[float]:
+        seen = []
+        for _ in range(n):
+            seen.append(opt.param_groups[0]["lr"])
+            opt.zero_grad()
+            model(torch.ones(4, 3)).pow(2).mean().backward()
+            opt.step()
+            sched.step()
+        return seen
+
+    model, opt = make()
+    sched = rt.Scheduler(opt, spec, total_steps=total)
+    whole = train(model, opt, sched, total)
+
+    model, opt = make()
+    sched = rt.Scheduler(opt, spec, total_steps=total)
+    before = train(model, opt, sched, k)
+    opt_state = _roundtrip(opt.state_dict())
+    sched_state = _roundtrip(sched.state_dict())
+
+    model2, opt2 = make()
+    if order == "scheduler first":
+        sched2 = rt.Scheduler(opt2, spec, total_steps=total)
+        sched2.load_state_dict(sched_state)
+        opt2.load_state_dict(opt_state)  # replaces the param-group dicts
+    else:
+        opt2.load_state_dict(opt_state)
+        sched2 = rt.Scheduler(opt2, spec, total_steps=total)
+        sched2.load_state_dict(sched_state)
+    after = train(model2, opt2, sched2, total - k)
+    assert before + after == whole
+
+
+def test_resume_from_the_scheduler_state_alone_rewrites_the_lr() -> None:
+    """With a fresh optimizer (no optimizer state), loading the scheduler state sets the lr."""
+    opt = _sgd(1.0)
+    sched = rt.Scheduler(opt, "linear(4) >> cosine", total_steps=8)
+    for _ in range(5):
+        opt.step()
+        sched.step()
+    fresh = _sgd(1.0)
+    resumed = rt.Scheduler(fresh, "linear(4) >> cosine", total_steps=8)
+    assert _lrs(fresh) == [0.25]
+    resumed.load_state_dict(sched.state_dict())
+    assert _lrs(fresh) == [WARMUP_COSINE_8[5]]
+
+
+def test_state_of_another_schedule_is_refused_unless_rebound() -> None:
+    """Another schedule's state is refused; rebind=True carries the clock into the new schedule."""
+    opt = _sgd(1.0)
+    sched = rt.Scheduler(opt, "linear(10%) >> cosine", total_steps=100)
+    for _ in range(50):
+        opt.step()
+        sched.step()
+    state = sched.state_dict()
+    longer = rt.Scheduler(_sgd(1.0), "linear(10%) >> cosine", total_steps=200)
+    before = longer.get_last_lr()
+    with pytest.raises(RampupError, match=r"made by another schedule.*rebind=True"):
+        longer.load_state_dict(state)
+    assert (longer.last_epoch, longer.get_last_lr()) == (0, before)  # nothing changed
+    longer.load_state_dict(state, rebind=True)
+    # the new run (warmup 20, cosine over 180 steps) at update 50
+    assert longer.last_epoch == 50
+    assert longer.get_last_lr() == pytest.approx([0.5 * (1 + math.cos(math.pi * 30 / 180))])
+    by_default = rt.Scheduler(_sgd(1.0), "linear(10%) >> cosine", total_steps=200, rebind=True)
+    by_default.load_state_dict(state)
+    assert by_default.get_last_lr() == longer.get_last_lr()
+
+
+def test_state_with_other_hyperparameters_is_refused() -> None:
+    """A state scheduling momentum does not load into a scheduler that does not (and back)."""
+    state = rt.Scheduler(
+        _sgd(), "linear(4)", hyper={"momentum": "constant(value=0.5)"}
+    ).state_dict()
+    with pytest.raises(RampupError, match="same hyperparameters"):
+        rt.Scheduler(_sgd(), "linear(4)").load_state_dict(state)
+
+
+# -- 6. warmup on top of any scheduler ---------------------------------------------------------
+def test_warmup_over_cosine_annealing_equals_pytorch_warmup() -> None:
+    """warmup('linear(10)', CosineAnnealingLR) gives pytorch_warmup's LinearWarmup lrs (floats)."""
+    n = 50
+    peer_opt = _sgd(0.1)
+    peer_after = CosineAnnealingLR(peer_opt, T_max=n)
+    peer = pw.LinearWarmup(peer_opt, warmup_period=10)
+    opt = _sgd(0.1)
+    ours = rt.warmup(opt, "linear(10)", after=CosineAnnealingLR(opt, T_max=n))
+    for _ in range(n):
+        assert _lrs(opt) == pytest.approx(_lrs(peer_opt), rel=1e-14)
+        peer_opt.step()
+        opt.step()
+        with peer.dampening():
+            peer_after.step()
+        ours.step()
+
+
+def test_warmup_over_reduce_lr_on_plateau() -> None:
+    """The plateau halves its own rate on a bad metric; the warmup factor applies on top."""
+    opt = _sgd(1.0)
+    plateau = ReduceLROnPlateau(opt, factor=0.5, patience=0)
+    sched = rt.warmup(opt, "linear(4)", after=plateau)
+    seen = [_lrs(opt)[0]]
+    for t in range(1, 7):
+        opt.step()
+        sched.step()
+        if t in (2, 3, 5):  # a validation metric after updates 2, 3 and 5: worse each time
+            sched.step(float(t))
+        seen.append(_lrs(opt)[0])
+    # plateau: 1.0, best=2 at t=2, worse at 3 -> 0.5, worse at 5 -> 0.25; warmup (t + 1) / 4
+    assert seen == [0.25, 0.5, 0.75, 0.5, 0.5, 0.25, 0.25]
+    assert sched.last_epoch == 6
+    other = _sgd()
+    with pytest.raises(RampupError, match="only a ReduceLROnPlateau"):
+        rt.warmup(other, "linear(4)", after=CosineAnnealingLR(other, 5)).step(1.0)
+
+
+def test_warmup_state_round_trips_with_the_plateau() -> None:
+    """The warmup's state (clock, plateau state, undampened rates) loads with weights_only."""
+    opt = _sgd(1.0)
+    sched = rt.warmup(opt, "linear(4)", after=ReduceLROnPlateau(opt, factor=0.5, patience=0))
+    for t in range(3):
+        opt.step()
+        sched.step()
+        sched.step(float(t))  # worse every time after the first: halves twice
+    state = _roundtrip(sched.state_dict())
+    opt2 = _sgd(1.0)
+    plateau2 = ReduceLROnPlateau(opt2, factor=0.5, patience=0)
+    resumed = rt.warmup(opt2, "linear(4)", after=plateau2)
+    resumed.load_state_dict(state)
+    assert _lrs(opt2) == _lrs(opt) == [0.25]  # plateau 0.25, warmup 1.0 at t = 3
+    assert plateau2.best == 0.0
+    opt.step()
+    opt2.step()
+    sched.step(5.0)
+    resumed.step(5.0)
+    assert _lrs(opt2) == _lrs(opt) == [0.125]
+
+
+# -- 9. bad input ---------------------------------------------------------------------------------
+def _snapshot(opt: torch.optim.Optimizer) -> list[dict[str, Any]]:
+    return [{k: v for k, v in g.items() if k != "params"} for g in opt.param_groups]
+
+
+@pytest.mark.parametrize(
+    ("make", "kwargs", "match"),
+    [
+        (
+            _sgd,
+            {"schedule": "linear(5%)"},
+            r"Scheduler\(\): schedule\[0\]='linear\(5%\)'.*total_steps",
+        ),
+        (_sgd, {"schedule": "linear(2ep)"}, r"steps_per_epoch"),
+        (
+            _sgd,
+            {"schedule": "linear(4"},
+            r"Scheduler\(\): schedule\[0\]: parse\(\): column",
+        ),
+        (
+            _sgd,
+            {"schedule": 3.0},
+            r"schedule=3.0 is invalid: expected a schedule or spec string, a list",
+        ),
+        (
+            _sgd,
+            {"schedule": None},
+            r"schedule=None is invalid: expected a schedule for the lr",
+        ),
+        (
+            lambda: _sgd(1.0, 1.0),
+            {"schedule": ["linear(4)"]},
+            r"one schedule \(or None\) per param group: 2, got 1",
+        ),
+        (
+            lambda: _sgd(1.0, names=("a",)),
+            {"schedule": {"b": "linear(4)"}},
+            r"the 'name' of a param group: names are 'a'",
+        ),
+        (lambda: _sgd(1.0, 1.0), {"schedule": {5: "linear(4)"}}, r"a group index in \[0, 2\)"),
+        (lambda: _sgd(1.0, 1.0), {"schedule": {0: "linear(4)"}}, r"param group 1 is missing"),
+        (
+            lambda: _sgd(1.0, names=("a",)),
+            {"schedule": {0: "linear(4)", "a": "linear(3)"}},
+            r"named twice",
+        ),
+        (
+            _adam,
+            {"schedule": "linear(4)", "hyper": {"momentum": "constant(value=0.9)"}},
+            r"hyper\['momentum'\].*a key of param group 0, which has betas, eps, lr",
+        ),
+        (
+            _adam,
+            {"schedule": "linear(4)", "hyper": {"betas": "constant(value=0.9)"}},
+            r"'betas\[0\]' or 'betas\[1\]'",
+        ),
+        (
+            _adam,
+            {"schedule": "linear(4)", "hyper": {"betas[2]": "constant(value=0.9)"}},
+            r"a numeric item of a tuple",
+        ),
+        (
+            _sgd,
+            {"schedule": "linear(4)", "hyper": {"params": "constant"}},
+            r"keys naming a numeric param-group entry",
+        ),
+        (
+            _sgd,
+            {"schedule": "linear(4)", "hyper": {"lr": "constant"}},
+            r"no absolute lr for param group 0",
+        ),
+        (
+            _sgd,
+            {"schedule": "linear(4)", "controller": object()},
+            r"controller=.* expected a ClockController",
+        ),
+        (_sgd, {"schedule": "linear(4)", "total_steps": 0}, r"bind\(\): total_steps=0"),
+    ],
+)
+def test_bad_input_is_a_clear_error_and_leaves_the_optimizer_alone(
+    make: Any, kwargs: dict[str, Any], match: str
+) -> None:
+    """Each bad argument raises RampupError naming it; the optimizer is exactly as before."""
+    opt = make()
+    before = _snapshot(opt)
+    with pytest.raises(RampupError, match=match):
+        rt.Scheduler(opt, **kwargs)
+    assert _snapshot(opt) == before
+    assert "initial_lr" not in opt.param_groups[0]
+
+
+def test_optimizer_without_groups_or_not_an_optimizer() -> None:
+    """An optimizer whose param groups were emptied, or a non-optimizer, is refused."""
+    opt = _sgd()
+    opt.param_groups.clear()
+    with pytest.raises(RampupError, match="at least one param group"):
+        rt.Scheduler(opt, "linear(4)")
+    with pytest.raises(RampupError, match=r"optimizer=.* expected a torch.optim.Optimizer"):
+        rt.Scheduler("sgd", "linear(4)")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("corrupt", "match"),
+    [
+        (
+            lambda s: torch.optim.lr_scheduler.LinearLR(_sgd()).state_dict(),
+            r"got no rampup 'format' key",
+        ),
+        (lambda s: {**s, "format": "rampup.torch.Warmup"}, r"got format 'rampup.torch.Warmup'"),
+        (lambda s: {**s, "version": 99}, r"version 1, got 99"),
+        (lambda s: {**s, "clock": math.nan}, r"'clock' a finite number"),
+        (lambda s: {**s, "clock": 3.5}, r"'clock' equal to 'last_epoch'"),
+        (lambda s: {**s, "last_epoch": -1}, r"'last_epoch' an int >= 0"),
+        (lambda s: {**s, "lr": ["linear(4"]}, r"spec strings that parse"),
+        (lambda s: {**s, "lr": [3]}, r"spec strings, got 3"),
+        (lambda s: {**s, "lr": []}, r"one spec \(or None\) per param group \(1\)"),
+        (lambda s: {**s, "base_lrs": [math.inf]}, r"finite 'base_lrs'"),
+        (lambda s: {k: v for k, v in s.items() if k != "controller"}, r"a 'controller' entry"),
+        (lambda s: {**s, "controller": {"k": 1}}, r"same kind of clock"),
+        (lambda s: {**s, "lr": ["linear(5)"]}, r"made by another schedule"),
+        (lambda s: "not a dict", r"state_dict='not a dict' is invalid"),
+    ],
+)
+def test_corrupted_or_foreign_state_is_refused_and_changes_nothing(
+    corrupt: Any, match: str
+) -> None:
+    """A corrupted, foreign or other-schedule state raises RampupError; nothing changes."""
+    opt = _sgd(1.0)
+    sched = rt.Scheduler(opt, "linear(4)")
+    opt.step()
+    sched.step()
+    good = sched.state_dict()
+    with pytest.raises(RampupError, match=match):
+        sched.load_state_dict(corrupt(good))
+    assert sched.state_dict() == good
+    assert _lrs(opt) == [0.5]
+
+
+def test_adding_a_param_group_after_construction_is_an_error() -> None:
+    """A group added after construction is named in the error instead of silently skipped."""
+    opt = _sgd(1.0)
+    sched = rt.Scheduler(opt, "linear(4)")
+    opt.add_param_group({"params": _params(), "lr": 0.5})
+    with pytest.raises(RampupError, match="a group was added or removed"):
+        sched.step()
+    assert sched.last_epoch == 0
+
+
+def test_warmup_bad_input() -> None:
+    """warmup() refuses a scheduler of another optimizer and a non-scheduler `after`."""
+    opt = _sgd()
+    with pytest.raises(RampupError, match="a scheduler of the same optimizer"):
+        rt.warmup(opt, "linear(4)", after=CosineAnnealingLR(_sgd(), 5))
+    with pytest.raises(RampupError, match=r"after=.* expected a torch scheduler"):
+        rt.warmup(opt, "linear(4)", after=object())  # type: ignore[arg-type]
+
+
+def test_import_rampup_and_clock_do_not_import_torch() -> None:
+    """rampup.torch is opt-in: importing rampup and rampup.clock leaves torch unloaded."""
+    code = "import sys, rampup, rampup.clock; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -1,0 +1,469 @@
+r"""Adaptive warmup: the stability monitor acting on the warmup through the schedule's clock.
+
+:class:`AdaptiveWarmup` is a :class:`~rampup.clock.ClockController`: give it to
+:class:`rampup.torch.Scheduler` and feed it the loss between updates::
+
+    guard = AdaptiveWarmup.for_schedule(schedule)      # or AdaptiveWarmup(warmup_steps=...)
+    sched = rampup.torch.Scheduler(opt, schedule, controller=guard)
+    for batch in data:
+        loss = model(batch)
+        loss.backward()
+        action = guard.observe(loss.detach(), grad_norm=norm)   # before sched.step()
+        if action is not None:                                   # a non-finite loss
+            restore_model_and_optimizer(last_good_checkpoint)    # keep the scheduler as it is
+            guard.restored()
+            continue
+        opt.step()
+        sched.step()
+
+What it does to the clock :math:`c` on each update (rate :math:`r`, :math:`c \leftarrow c + r`):
+
+- **stable** (no rule of the monitor held on the last loss observed): :math:`r = 1/S`;
+- **unstable** (a spike, a divergence, the seeds' rule): **hold**, :math:`r = 0`;
+- for ``cooldown`` updates after an unstable one: **slow**, :math:`r = \mathrm{slow}/S`;
+- **non-finite** loss or gradient: the remaining warmup is **stretched**, :math:`S \leftarrow
+  \min(S \cdot \mathrm{stretch}, \mathrm{max\_stretch})`, and :meth:`AdaptiveWarmup.observe`
+  returns an :class:`Action` telling the caller to restore the last good checkpoint. Until the
+  caller confirms with :meth:`AdaptiveWarmup.restored`, the next ``advance`` raises
+  :class:`RestoreRequired`: training never silently continues from NaN weights.
+
+:math:`S` (the stretch, 1 at first) only applies inside the warmup (``clock < warmup_steps``).
+After the warmup the clock moves by 1 per update, so the decay keeps its shape and its length in
+updates and is only **shifted** by the delay :math:`d` (the updates the warmup was held or slowed
+for): the last :math:`d` steps of the decay are not reached by the end of a run of
+``total_steps`` updates. With ``catch_up=True`` (needs ``total_steps``) the decay is instead
+**compressed** uniformly, at rate :math:`(T - c) / (T - u + 1)`, to end exactly on the run's last
+update: same shape and end value, :math:`d` fewer updates.
+
+Under ``torch.distributed`` (initialised, world size > 1) :meth:`AdaptiveWarmup.observe` first
+reduces the signals across ranks with one ``all_reduce(MAX)``: the largest loss and norm of any
+rank, and non-finite on any rank is non-finite everywhere; every rank feeds its monitor the same
+numbers, so every rank takes the same decisions and keeps the same clock.
+
+The ``auto`` warmup (:class:`Auto`, spec ``auto >> cosine``) is the untuned warmup of Ma & Yarats
+(2019), linear over :math:`2 / (1 - \beta_2)` updates, meant to run with this guard.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Callable
+from dataclasses import KW_ONLY, asdict, dataclass
+from typing import Any, ClassVar, Literal
+
+from rampup._checks import check_choice, check_number
+from rampup._errors import RampupError, fail, shown
+from rampup._ops import Formula, Ops
+from rampup.monitor import Monitor, _number
+from rampup.schedule import Phase, PhaseContext, Schedule, iter_phases
+from rampup.units import Span
+
+__all__ = ["Action", "AdaptiveWarmup", "Auto", "RestoreRequired", "reduce_max"]
+
+_STATE_VERSION = 1
+#: The warmup of ``auto(optimizer=sgd)``: 5 % of the run (Goyal et al. 2017 warm up large-batch
+#: SGD for 5 of 90 epochs, about 5.6 %).
+SGD_WARMUP = "5%"
+
+
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True, eq=True, repr=False)
+class Auto(Phase):
+    r"""The ``auto`` warmup: untuned length, linear shape, meant to run with the guard.
+
+    ``optimizer="adam"`` (default): linear over :math:`W = \mathrm{round}(2 / (1 - \beta_2))`
+    updates (Ma & Yarats 2019; 2000 for ``beta2=0.999``, 100 for 0.98); update ``t`` uses
+    ``(t + 1) / W`` and the peak is reached on update ``W - 1``, as ``linear(W)``.
+    ``optimizer="sgd"``: SGD has no :math:`\beta_2`; the warmup is 5 % of the run (needs
+    ``total_steps``), after Goyal et al. (2017). Pair it with :class:`AdaptiveWarmup` (see
+    :meth:`AdaptiveWarmup.for_schedule`), which holds or slows it while training is unstable.
+
+    >>> import rampup
+    >>> s = rampup.parse("auto(0.98) >> cosine").bind(total_steps=400)
+    >>> s(0), s(99), s(100)
+    (0.01, 1.0, 1.0)
+    """
+
+    beta2: float = 0.999
+    _: KW_ONLY
+    optimizer: str = "adam"
+    spec_name: ClassVar[str] = "auto"
+    positional: ClassVar[tuple[str, ...]] = ("beta2",)
+
+    def _validate(self) -> None:
+        b2 = check_number(
+            "auto", "beta2", self.beta2, low=0.0, high=1.0, low_open=True, high_open=True,
+            what="Adam's beta2 in (0, 1), e.g. 0.999",
+        )  # fmt: skip
+        object.__setattr__(self, "beta2", b2)
+        check_choice("auto", "optimizer", self.optimizer, ("adam", "sgd"))
+
+    def _length_span(self) -> Span:
+        if self.optimizer == "sgd":
+            return Span(float(SGD_WARMUP[:-1]), "percent")
+        return Span(float(max(1, round(2.0 / (1.0 - self.beta2)))), "steps")
+
+    def _formula(
+        self, length: int | None, pc: PhaseContext
+    ) -> tuple[Callable[[Ops], Formula], float]:
+        if length is None:  # pragma: no cover - the length span is always set
+            raise RampupError(f"{self}: the auto warmup has no length")
+        n = float(length)
+        return (lambda xp: lambda t: (t + 1.0) / n), 1.0
+
+
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Action:
+    """What the caller must do: ``kind="restore"`` = restore the last good checkpoint.
+
+    Restore the model's and the optimizer's state from the last checkpoint saved before ``step``,
+    keep the scheduler (and this controller) as they are, then call
+    :meth:`AdaptiveWarmup.restored`. ``stretch`` is the factor the remaining warmup now runs
+    slower by.
+    """
+
+    kind: Literal["restore"]
+    step: int
+    stretch: float
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The action as plain data."""
+        return asdict(self)
+
+
+class RestoreRequired(RampupError):  # noqa: N818  # reads as the state it reports
+    """The loss was non-finite and the caller stepped on without restoring a checkpoint."""
+
+
+def reduce_max(values: list[float], group: object = None) -> list[float]:
+    """Element-wise maximum of ``values`` over every rank of ``torch.distributed``.
+
+    One ``all_reduce(MAX)`` of a float64 CPU tensor (gloo; with NCCL, pass a group of a gloo
+    backend or call it on tensors yourself). NaN never enters the reduction: callers encode
+    non-finite values as flags (see :meth:`AdaptiveWarmup.observe`).
+    """
+    import torch  # noqa: PLC0415  # the framework is imported only when distributed
+    import torch.distributed as dist  # noqa: PLC0415
+
+    t = torch.tensor(values, dtype=torch.float64)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX, group=group)
+    return [float(x) for x in t.tolist()]
+
+
+def _distributed_active() -> bool:
+    """True if torch.distributed is initialised with more than one rank (never imports torch)."""
+    dist = sys.modules.get("torch.distributed")
+    if dist is None:
+        return False
+    try:
+        return bool(dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1)
+    except Exception:  # pragma: no cover - a half-initialised process group
+        return False
+
+
+# ---------------------------------------------------------------------------------------------
+class AdaptiveWarmup:
+    """A clock controller that holds, slows and stretches the warmup while training is unstable.
+
+    Args:
+        warmup_steps: the warmup's length on the clock (its phase's length in steps).
+        monitor: the :class:`~rampup.Monitor` whose rules decide (default: ``Monitor(warmup)``).
+        slow: the rate of the clock for ``cooldown`` updates after an unstable one, in (0, 1].
+        cooldown: updates run at ``slow`` after the last unstable one.
+        stretch: factor the remaining warmup is slowed by after each non-finite loss, >= 1.
+        max_stretch: the largest total stretch.
+        total_steps: the run's length in updates; needed by ``catch_up``.
+        catch_up: compress the decay after the warmup to end on the run's last update (True),
+            or shift it by the delay (False, the default).
+        distributed: reduce the signals across ranks before deciding: None (default) when
+            ``torch.distributed`` is initialised with several ranks, True always (error if it is
+            not initialised), False never.
+        group: the ``torch.distributed`` process group to reduce over (None: the default).
+        on_restore: called with the :class:`Action` when a restore is needed; when it returns,
+            the restore counts as done (no need to call :meth:`restored`).
+
+    """
+
+    def __init__(
+        self,
+        warmup_steps: int,
+        *,
+        monitor: Monitor | None = None,
+        slow: float = 0.5,
+        cooldown: int = 10,
+        stretch: float = 2.0,
+        max_stretch: float = 16.0,
+        total_steps: int | None = None,
+        catch_up: bool = False,
+        distributed: bool | None = None,
+        group: object = None,
+        on_restore: Callable[[Action], object] | None = None,
+    ) -> None:
+        name = "AdaptiveWarmup"
+        if isinstance(warmup_steps, bool) or not isinstance(warmup_steps, int) or warmup_steps < 1:
+            raise fail(name, "warmup_steps", warmup_steps, "a positive int (steps on the clock)")
+        self.warmup_steps = warmup_steps
+        if monitor is None:
+            monitor = Monitor(warmup_steps)
+        elif not isinstance(monitor, Monitor):
+            raise fail(name, "monitor", monitor, "a rampup.Monitor or None")
+        self.monitor = monitor
+        self.slow = check_number(name, "slow", slow, low=0.0, high=1.0, low_open=True)
+        if isinstance(cooldown, bool) or not isinstance(cooldown, int) or cooldown < 0:
+            raise fail(name, "cooldown", cooldown, "an int >= 0")
+        self.cooldown = cooldown
+        self.stretch = check_number(name, "stretch", stretch, low=1.0)
+        self.max_stretch = check_number(name, "max_stretch", max_stretch, low=1.0)
+        if total_steps is not None and (
+            isinstance(total_steps, bool) or not isinstance(total_steps, int) or total_steps < 1
+        ):
+            raise fail(name, "total_steps", total_steps, "None or a positive int (the whole run)")
+        self.total_steps = total_steps
+        if not isinstance(catch_up, bool):
+            raise fail(name, "catch_up", catch_up, "True or False")
+        if catch_up and total_steps is None:
+            raise fail(
+                name, "catch_up", catch_up, "False without total_steps (give the run length)"
+            )
+        self.catch_up = catch_up
+        if distributed is not None and not isinstance(distributed, bool):
+            raise fail(name, "distributed", distributed, "None (auto), True or False")
+        self.distributed = distributed
+        self.group = group
+        if on_restore is not None and not callable(on_restore):
+            raise fail(name, "on_restore", on_restore, "a callable taking the Action, or None")
+        self.on_restore = on_restore
+        self._reset()
+
+    def _reset(self) -> None:
+        self.factor = 1.0  # the total stretch S of the remaining warmup
+        self.cooling = 0  # updates left at the slow rate
+        self.fresh = False  # a loss was observed since the last advance
+        self.pending: Action | None = None
+        self.holds = 0  # updates the clock was held for
+        self.slowed = 0  # updates the clock moved by less than 1 (slowed or stretched)
+        self._clock_hint = 0.0  # the clock last returned by advance()
+
+    @classmethod
+    def for_schedule(
+        cls, schedule: Schedule | str, total_steps: int | None = None, **kwargs: Any
+    ) -> AdaptiveWarmup:
+        """The guard of a schedule whose first phase is a warmup (``auto``, ``linear``, ...).
+
+        The warmup's length is the schedule's first phase boundary (bound to ``total_steps`` if
+        given). ``kwargs`` are the other arguments of :class:`AdaptiveWarmup`.
+
+        >>> guard = AdaptiveWarmup.for_schedule("auto(0.98) >> cosine", total_steps=400)
+        >>> guard.warmup_steps
+        100
+        """
+        func = "AdaptiveWarmup.for_schedule"
+        if isinstance(schedule, str):
+            from rampup.spec import parse  # noqa: PLC0415  # spec imports this module
+
+            schedule = parse(schedule)
+        if not isinstance(schedule, Schedule):
+            raise fail(func, "schedule", schedule, "a rampup schedule or a spec string")
+        if total_steps is not None:
+            schedule = schedule.bind(total_steps=total_steps)
+        phases = list(iter_phases(schedule))
+        bounds = schedule.bounds
+        if not phases or not bounds:
+            raise fail(func, "schedule", str(schedule), "a schedule that starts with a warmup")
+        return cls(bounds[0], total_steps=total_steps, **kwargs)
+
+    # -- observing -------------------------------------------------------------------------------
+    def observe(
+        self,
+        loss: object,
+        *,
+        grad_norm: object = None,
+        update_norm: object = None,
+        lr: object = None,
+    ) -> Action | None:
+        """Feed the loss of the update about to be taken (and its norms); call before ``step()``.
+
+        Returns an :class:`Action` when the loss or a norm is non-finite (restore the last good
+        checkpoint), else None. Never raises for a number; a wrong type is a RampupError.
+        """
+        func = "AdaptiveWarmup.observe"
+        x = _number(func, "loss", loss)
+        g = None if grad_norm is None else _number(func, "grad_norm", grad_norm)
+        u = None if update_norm is None else _number(func, "update_norm", update_norm)
+        if self._reduce_now():
+            x, g, u = self._reduced(x, g, u)
+        self.monitor.update(x, grad_norm=g, update_norm=u, lr=lr)
+        self.fresh = True
+        if not self.monitor.nonfinite:
+            return None
+        in_warmup = self._clock_hint < self.warmup_steps
+        if in_warmup:
+            self.factor = min(self.factor * self.stretch, self.max_stretch)
+        where = "the remaining warmup now runs" if in_warmup else "after the warmup, nothing"
+        stretched = f" {self.factor:g}x slower" if in_warmup else " is stretched"
+        action = Action(
+            "restore",
+            self.monitor.step,
+            self.factor,
+            f"non-finite loss or gradient at step {self.monitor.step}: restore the model and the"
+            f" optimizer from the last good checkpoint (keep the scheduler), then call"
+            f" restored(); {where}{stretched}",
+        )
+        self.pending = action
+        if self.on_restore is not None:
+            self.on_restore(action)
+            self.pending = None
+        return action
+
+    def restored(self) -> None:
+        """Confirm the restore asked for by the last :class:`Action`; training may go on."""
+        self.pending = None
+
+    def _reduce_now(self) -> bool:
+        if self.distributed is False:
+            return False
+        active = _distributed_active()
+        if self.distributed is True and not active:
+            raise fail(
+                "AdaptiveWarmup.observe",
+                "distributed",
+                True,
+                "an initialised torch.distributed process group (init_process_group first)",
+            )
+        return active
+
+    def _reduced(
+        self, x: float, g: float | None, u: float | None
+    ) -> tuple[float, float | None, float | None]:
+        """The signals' maximum over the ranks; non-finite anywhere is NaN everywhere."""
+        vec: list[float] = []
+        for v in (x, g, u):
+            given = v is not None
+            finite = given and math.isfinite(v)  # type: ignore[arg-type]  # given: a float
+            vec += [1.0 if given else 0.0, 0.0 if finite else 1.0, v if finite else -math.inf]  # type: ignore[list-item]  # finite: a float
+        out = reduce_max(vec, self.group)
+        res: list[float | None] = []
+        for i in range(3):
+            flag, bad, value = out[3 * i : 3 * i + 3]
+            res.append(None if not flag else (math.nan if bad else value))
+        loss = res[0]
+        return (math.nan if loss is None else loss), res[1], res[2]
+
+    # -- the clock ---------------------------------------------------------------------------------
+    def rate(self) -> float:
+        """The clock's rate inside the warmup for the next advance (0 = hold), from the monitor."""
+        if self.fresh and self.monitor.unstable:
+            return 0.0
+        if self.cooling > 0:
+            return self.slow / self.factor
+        return 1.0 / self.factor
+
+    def advance(self, update: int, clock: float) -> float:
+        """The clock after update number ``update`` (the :class:`~rampup.clock.ClockController`).
+
+        Raises :class:`RestoreRequired` if a non-finite loss was observed and not yet restored.
+        """
+        if self.pending is not None:
+            raise RestoreRequired(
+                f"AdaptiveWarmup.advance(): update={update} is invalid: expected a restore first:"
+                f" {self.pending.message}"
+            )
+        w = float(self.warmup_steps)
+        r_warm = self.rate()
+        if self.fresh and self.monitor.unstable:
+            self.cooling = self.cooldown
+        elif self.cooling > 0:
+            self.cooling -= 1
+        self.fresh = False
+        if clock < w:
+            if r_warm == 0.0:
+                self.holds += 1
+            elif r_warm < 1.0:
+                self.slowed += 1
+            new = clock + r_warm
+            if new > w:  # the rest of this update's time runs at the rate after the warmup
+                used = (w - clock) / r_warm
+                new = w + (1.0 - used) * self._after_rate(update, w)
+        else:
+            new = clock + self._after_rate(update, clock)
+        self._clock_hint = new
+        return new
+
+    def _after_rate(self, update: int, clock: float) -> float:
+        """The clock's rate after the warmup: 1, or the uniform catch-up rate."""
+        t = self.total_steps
+        if not self.catch_up or t is None or update - 1 >= t or clock >= t:
+            return 1.0
+        return max(1.0, (t - clock) / (t - update + 1))
+
+    # -- state -------------------------------------------------------------------------------------
+    def _config(self) -> dict[str, Any]:
+        return {
+            "warmup_steps": self.warmup_steps,
+            "slow": self.slow,
+            "cooldown": self.cooldown,
+            "stretch": self.stretch,
+            "max_stretch": self.max_stretch,
+            "total_steps": self.total_steps,
+            "catch_up": self.catch_up,
+        }
+
+    def state_dict(self) -> dict[str, Any]:
+        """The controller's and its monitor's state as plain data (the scheduler stores it)."""
+        return {
+            "version": _STATE_VERSION,
+            "config": self._config(),
+            "factor": self.factor,
+            "cooling": self.cooling,
+            "fresh": self.fresh,
+            "pending": None if self.pending is None else self.pending.to_dict(),
+            "holds": self.holds,
+            "slowed": self.slowed,
+            "clock_hint": self._clock_hint,
+            "monitor": self.monitor.state_dict(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state_dict`'s data; a state of another configuration is refused."""
+        func = "AdaptiveWarmup.load_state_dict"
+        if not isinstance(state, dict) or state.get("version") != _STATE_VERSION:
+            raise fail(func, "state", state, "a dict made by AdaptiveWarmup.state_dict (version 1)")
+        if state.get("config") != self._config():
+            raise fail(
+                func,
+                "state",
+                state.get("config"),
+                f"the state of a controller configured as this one ({self._config()})",
+            )
+        try:
+            pending = state["pending"]
+            action = None
+            if pending is not None:
+                action = Action(
+                    "restore",
+                    int(pending["step"]),
+                    float(pending["stretch"]),
+                    str(pending["message"]),
+                )
+            factor = float(state["factor"])
+            cooling = int(state["cooling"])
+            fresh = bool(state["fresh"])
+            holds, slowed = int(state["holds"]), int(state["slowed"])
+            hint = float(state["clock_hint"])
+            monitor_state = state["monitor"]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise fail(
+                func, "state", state, f"a dict made by AdaptiveWarmup.state_dict ({exc!r})"
+            ) from None
+        self.monitor.load_state_dict(monitor_state)
+        self.factor, self.cooling, self.fresh, self.pending = factor, cooling, fresh, action
+        self.holds, self.slowed, self._clock_hint = holds, slowed, hint
+
+    def __repr__(self) -> str:
+        return (
+            f"AdaptiveWarmup(warmup_steps={self.warmup_steps}, stretch={self.factor:g},"
+            f" holds={self.holds}, slowed={self.slowed}, pending={shown(self.pending)})"
+        )

@@ -1,0 +1,600 @@
+r"""The stability monitor: watches early training and says, in words, what went wrong.
+
+Feed it once per optimizer update with the loss (and, when you have them, the gradient norm, the
+update norm and the learning rate)::
+
+    >>> from rampup import Monitor
+    >>> m = Monitor(warmup_steps=100)
+    >>> for loss in [2.3, 2.2, 2.1, 2.0, 1.9, 1.9, 1.8, 1.8, 1.7, 25.0]:
+    ...     events = m.update(loss)
+    >>> print(events[0].message[:58])
+    loss spiked x13.2 during warmup at step 9 (25 against a ru
+
+It never raises on a number, whatever its value (NaN and infinities are events, not errors), and
+raises a :class:`~rampup.RampupError` for anything that is not a number.
+
+The rules (each one can be switched off with ``None``):
+
+- **non-finite**: a NaN or infinite loss, gradient norm or update norm is an event at once
+  (kinds ``nonfinite_loss``, ``nonfinite_grad``, ``nonfinite_update``).
+- **spike** (``spike_factor``, ``spike_mads``): the loss is above its running baseline, the median
+  :math:`m` of the last ``window`` finite losses, by more than all three margins
+
+  .. math:: \ell_t > m + \max\big((k - 1)\,|m|,\; z \cdot 1.4826\,\mathrm{MAD},\;
+            \tau\,|\ell_0|\big)
+
+  with :math:`k` = ``spike_factor`` (a ratio), :math:`z` = ``spike_mads`` (robust standard
+  deviations of the window's minibatch noise) and :math:`\tau` = ``spike_floor`` (a fraction of the
+  initial loss :math:`\ell_0`, so the tiny wobbles of a loss near 0 are not spikes). The rule is
+  checked once ``warm_start`` finite losses have been seen. A falling loss (the normal fast early
+  drop) is always below its lagging median, so it never alarms.
+- **divergence** (``divergence_factor``, ``divergence_patience``): the loss stayed above
+  ``divergence_factor`` times the initial loss (a non-finite loss counts as above) for
+  ``divergence_patience`` updates in a row.
+- **the seeds' rule** (``seeds_factor``): during the warmup, the loss exceeds ``seeds_factor``
+  (10) times the initial loss. Off by default; :meth:`Monitor.seeds` is the preset.
+
+A rule reports once when it starts to hold and again only after it stopped holding (an
+*episode*), so one long spike is one event. Non-finite values are reported every time.
+
+The initial loss :math:`\ell_0` is the first finite loss. The history (step, lr, loss, gradient
+norm, update norm) is kept in compact arrays and exported with :meth:`Monitor.to_csv` and
+:meth:`Monitor.to_json`; :meth:`Monitor.state_dict` is plain data, and a monitor restored from it
+takes exactly the decisions the original would have taken.
+"""
+
+from __future__ import annotations
+
+import bisect
+import csv
+import io
+import json
+import math
+import numbers
+from array import array
+from collections import deque
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal, TypeAlias
+
+from rampup._errors import RampupError, fail, shown
+
+__all__ = ["EVENT_KINDS", "Event", "Monitor"]
+
+#: Every kind of event the monitor reports.
+EVENT_KINDS = (
+    "nonfinite_loss",
+    "nonfinite_grad",
+    "nonfinite_update",
+    "spike",
+    "divergence",
+    "seeds_rule",
+)
+EventKind: TypeAlias = Literal[
+    "nonfinite_loss", "nonfinite_grad", "nonfinite_update", "spike", "divergence", "seeds_rule"
+]
+
+#: MAD times this is the standard deviation of a normal distribution.
+_MAD_TO_STD = 1.4826
+_STATE_VERSION = 1
+_COLUMNS = ("step", "lr", "loss", "grad_norm", "update_norm")
+
+
+@dataclass(frozen=True)
+class Event:
+    """One thing the monitor noticed: its kind, where, the numbers, and what to do about it.
+
+    ``value`` is the offending value (the loss, or the gradient / update norm), ``reference``
+    what it was compared with (the running median, the initial loss; NaN for non-finite values),
+    ``during_warmup`` whether the step is inside the warmup (False when the warmup is unknown).
+    """
+
+    step: int
+    kind: EventKind
+    value: float
+    reference: float
+    during_warmup: bool
+    message: str
+
+    @property
+    def ratio(self) -> float:
+        """``value / reference`` (NaN when it has no meaning: a reference <= 0 or non-finite)."""
+        if not (math.isfinite(self.value) and math.isfinite(self.reference)):
+            return math.nan
+        return self.value / self.reference if self.reference > 0 else math.nan
+
+    def to_dict(self) -> dict[str, Any]:
+        """The event as plain data (non-finite numbers as the strings 'nan', 'inf', '-inf')."""
+        d = asdict(self)
+        d["value"] = _plain(self.value)
+        d["reference"] = _plain(self.reference)
+        return d
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Event:
+        """Read back :meth:`to_dict`'s plain data."""
+        try:
+            kind = data["kind"]
+            if kind not in EVENT_KINDS:
+                raise fail("Event.from_dict", "kind", kind, "one of " + ", ".join(EVENT_KINDS))
+            return cls(
+                step=int(data["step"]),
+                kind=kind,
+                value=_unplain(data["value"]),
+                reference=_unplain(data["reference"]),
+                during_warmup=bool(data["during_warmup"]),
+                message=str(data["message"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            if isinstance(exc, RampupError):
+                raise
+            raise fail(
+                "Event.from_dict", "data", data, f"a dict made by Event.to_dict ({exc!r})"
+            ) from None
+
+
+def _plain(x: float) -> float | str:
+    """A float for JSON: finite values as they are, others as 'nan', 'inf' or '-inf'."""
+    if math.isfinite(x):
+        return x
+    return "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")
+
+
+def _unplain(x: object) -> float:
+    if isinstance(x, str) and x in ("nan", "inf", "-inf"):
+        return float(x)
+    if isinstance(x, bool) or not isinstance(x, int | float):
+        raise TypeError(f"expected a number, got {shown(x)}")
+    return float(x)
+
+
+def _number(func: str, param: str, value: object) -> float:
+    """Any real number as a float (never raises for one: too large is ±inf); else RampupError.
+
+    Accepts Python and numpy numbers and one-element tensors or arrays (anything with ``item()``
+    that gives a real number), which covers ``loss.detach()`` without importing a framework.
+    """
+    if isinstance(value, float):
+        return value
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        item = getattr(value, "item", None)
+        if item is None or isinstance(value, bool | str | bytes):
+            raise fail(func, param, value, "a real number (a float, an int, a 0-d tensor)")
+        try:
+            value = item()
+        except Exception:  # a multi-element tensor, a failing user object
+            raise fail(
+                func, param, value, "a real number (a float, an int, a one-element tensor)"
+            ) from None
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise fail(func, param, value, "a real number (a float, an int, a 0-d tensor)")
+    try:
+        return float(value)
+    except OverflowError:  # an int or a Fraction beyond the float range
+        return math.inf if value > 0 else -math.inf  # type: ignore[operator]  # a Real compares
+
+
+def _optional_number(func: str, param: str, value: object) -> float:
+    """Like :func:`_number`; None (not measured) is NaN in the history."""
+    return math.nan if value is None else _number(func, param, value)
+
+
+def _count(func: str, param: str, value: object, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise fail(func, param, value, f"an int >= {low}")
+    return value
+
+
+def _factor(func: str, param: str, value: object, low: float) -> float | None:
+    """None (the rule is off) or a finite number > ``low``."""
+    if value is None:
+        return None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or not value > low
+    ):
+        raise fail(func, param, value, f"None (off) or a finite number > {low:g}")
+    return float(value)
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.4g}"
+
+
+class Monitor:
+    """Watches the loss (and optionally gradient and update norms) of training, step by step.
+
+    Args:
+        warmup_steps: length of the warmup in optimizer updates, so events can say "during
+            warmup" and the seeds' rule knows when it applies; None if unknown.
+        window: number of recent finite losses the running median is taken over.
+        warm_start: finite losses seen before the spike rule starts (the baseline needs them).
+        spike_factor: a spike is at least this ratio above the running median (None: no
+            spike rule).
+        spike_mads: ... and this many robust standard deviations (1.4826 MAD) above it.
+        spike_floor: ... and this fraction of the initial loss above it.
+        divergence_factor: the loss staying above this times the initial loss ...
+        divergence_patience: ... for this many updates in a row is a divergence (None: off).
+        seeds_factor: during warmup, a loss above this times the initial loss is the seeds'
+            event (None: off; :meth:`seeds` turns it on with 10).
+        history: keep the per-step history (step, lr, loss, norms) for export; the decisions do
+            not depend on it.
+
+    """
+
+    def __init__(
+        self,
+        warmup_steps: int | None = None,
+        *,
+        window: int = 32,
+        warm_start: int = 8,
+        spike_factor: float | None = 2.0,
+        spike_mads: float = 8.0,
+        spike_floor: float = 0.1,
+        divergence_factor: float | None = 1.5,
+        divergence_patience: int = 5,
+        seeds_factor: float | None = None,
+        history: bool = True,
+    ) -> None:
+        name = "Monitor"
+        self.warmup_steps = (
+            None if warmup_steps is None else _count(name, "warmup_steps", warmup_steps, 1)
+        )
+        self.window = _count(name, "window", window, 3)
+        self.warm_start = _count(name, "warm_start", warm_start, 1)
+        if self.warm_start > self.window:
+            raise fail(name, "warm_start", warm_start, f"an int <= window={self.window}")
+        self.spike_factor = _factor(name, "spike_factor", spike_factor, 1.0)
+        mads = _factor(name, "spike_mads", spike_mads, -1e-300)  # >= 0
+        if mads is None:
+            raise fail(name, "spike_mads", spike_mads, "a finite number >= 0")
+        self.spike_mads = mads
+        floor = _factor(name, "spike_floor", spike_floor, -1e-300)
+        if floor is None:
+            raise fail(name, "spike_floor", spike_floor, "a finite number >= 0")
+        self.spike_floor = floor
+        self.divergence_factor = _factor(name, "divergence_factor", divergence_factor, 0.0)
+        self.divergence_patience = _count(name, "divergence_patience", divergence_patience, 1)
+        self.seeds_factor = _factor(name, "seeds_factor", seeds_factor, 0.0)
+        if not isinstance(history, bool):
+            raise fail(name, "history", history, "True or False")
+        self.keep_history = history
+        self.reset()
+
+    @classmethod
+    def seeds(cls, warmup_steps: int, *, factor: float = 10.0) -> Monitor:
+        """The seeds' rule alone: during warmup, a loss above ``factor`` x the initial loss.
+
+        The seeds' check, ``if epoch < warmup_epochs and train_loss > 10 * initial_loss``, as
+        a preset: the spike and divergence rules are off, non-finite values are still reported.
+        """
+        return cls(
+            warmup_steps,
+            spike_factor=None,
+            divergence_factor=None,
+            seeds_factor=_factor("Monitor.seeds", "factor", factor, 0.0),
+        )
+
+    # -- state ---------------------------------------------------------------------------------
+    def reset(self) -> None:
+        """Forget everything seen so far (the configuration stays)."""
+        self.step = -1  # the step of the last update fed; -1 before the first
+        self.initial_loss = math.nan
+        self._recent: deque[float] = deque(maxlen=self.window)
+        self._sorted: list[float] = []
+        self._above = 0  # consecutive updates above the divergence level
+        self._spiking = False
+        self._diverging = False
+        self._seeds_active = False
+        self.unstable = False  # the last update fed was unstable (any rule held)
+        self.nonfinite = False  # the last update fed had a non-finite loss or norm
+        self.events: list[Event] = []
+        self._steps = array("q")
+        self._cols = {c: array("d") for c in _COLUMNS[1:]}
+
+    def _config(self) -> dict[str, Any]:
+        return {
+            "warmup_steps": self.warmup_steps,
+            "window": self.window,
+            "warm_start": self.warm_start,
+            "spike_factor": self.spike_factor,
+            "spike_mads": self.spike_mads,
+            "spike_floor": self.spike_floor,
+            "divergence_factor": self.divergence_factor,
+            "divergence_patience": self.divergence_patience,
+            "seeds_factor": self.seeds_factor,
+        }
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything the monitor's future decisions depend on, and its history, as plain data.
+
+        Non-finite floats (the initial loss before any finite one; NaN entries of the history)
+        are written as the strings 'nan', 'inf' and '-inf', so the state is also valid JSON.
+        """
+        state: dict[str, Any] = {
+            "version": _STATE_VERSION,
+            "config": self._config(),
+            "step": self.step,
+            "initial_loss": _plain(self.initial_loss),
+            "recent": list(self._recent),
+            "above": self._above,
+            "spiking": self._spiking,
+            "diverging": self._diverging,
+            "seeds_active": self._seeds_active,
+            "unstable": self.unstable,
+            "nonfinite": self.nonfinite,
+            "events": [e.to_dict() for e in self.events],
+        }
+        if self.keep_history:
+            state["history"] = {"step": list(self._steps)}
+            for c, col in self._cols.items():
+                state["history"][c] = [_plain(x) for x in col]
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state_dict`'s data; a state made by another configuration is refused."""
+        func = "Monitor.load_state_dict"
+        if not isinstance(state, dict) or state.get("version") != _STATE_VERSION:
+            raise fail(func, "state", state, "a dict made by Monitor.state_dict (version 1)")
+        if state.get("config") != self._config():
+            raise fail(
+                func,
+                "state",
+                state.get("config"),
+                f"the state of a monitor configured as this one ({self._config()}): build the"
+                " Monitor with the same arguments before loading",
+            )
+        try:
+            recent = [_unplain(x) for x in state["recent"]]
+            self.reset()
+            self.step = int(state["step"])
+            self.initial_loss = _unplain(state["initial_loss"])
+            self._recent.extend(recent)
+            self._sorted = sorted(self._recent)
+            self._above = int(state["above"])
+            self._spiking = bool(state["spiking"])
+            self._diverging = bool(state["diverging"])
+            self._seeds_active = bool(state["seeds_active"])
+            self.unstable = bool(state["unstable"])
+            self.nonfinite = bool(state["nonfinite"])
+            self.events = [Event.from_dict(e) for e in state["events"]]
+            hist = state.get("history")
+            if self.keep_history and hist is not None:
+                self._steps = array("q", [int(s) for s in hist["step"]])
+                for c in _COLUMNS[1:]:
+                    self._cols[c] = array("d", [_unplain(x) for x in hist[c]])
+        except (KeyError, TypeError, ValueError) as exc:
+            self.reset()
+            if isinstance(exc, RampupError):
+                raise
+            raise fail(
+                func, "state", state, f"a dict made by Monitor.state_dict ({exc!r})"
+            ) from None
+
+    # -- the baseline ----------------------------------------------------------------------------
+    @property
+    def baseline(self) -> float:
+        """The running median of the last ``window`` finite losses (NaN before the first)."""
+        s = self._sorted
+        n = len(s)
+        if n == 0:
+            return math.nan
+        mid = n // 2
+        return s[mid] if n % 2 else 0.5 * (s[mid - 1] + s[mid])
+
+    def _mad(self, median: float) -> float:
+        dev = sorted(abs(x - median) for x in self._sorted)
+        n = len(dev)
+        mid = n // 2
+        return dev[mid] if n % 2 else 0.5 * (dev[mid - 1] + dev[mid])
+
+    def spike_threshold(self) -> float:
+        """The loss above which the next update would be a spike (inf while warming up/off)."""
+        if self.spike_factor is None or len(self._sorted) < self.warm_start:
+            return math.inf
+        m = self.baseline
+        margin = max(
+            (self.spike_factor - 1.0) * abs(m),
+            self.spike_mads * _MAD_TO_STD * self._mad(m),
+            self.spike_floor * abs(self.initial_loss),
+        )
+        return m + margin
+
+    def _push(self, loss: float) -> None:
+        if len(self._recent) == self.window:
+            old = self._recent[0]
+            del self._sorted[bisect.bisect_left(self._sorted, old)]
+        self._recent.append(loss)
+        bisect.insort(self._sorted, loss)
+
+    # -- feeding ---------------------------------------------------------------------------------
+    def in_warmup(self, step: int) -> bool:
+        """Whether ``step`` is inside the warmup (False when the warmup length is unknown)."""
+        return self.warmup_steps is not None and step < self.warmup_steps
+
+    def update(
+        self,
+        loss: object,
+        *,
+        grad_norm: object = None,
+        update_norm: object = None,
+        lr: object = None,
+        step: int | None = None,
+    ) -> list[Event]:
+        """Feed one optimizer update; returns the events it caused (often none).
+
+        ``step`` defaults to one more than the last step fed (0 for the first); when given it
+        must be larger than the last one. ``loss`` is the loss the update was computed from;
+        ``grad_norm`` and ``update_norm`` (optional) its gradient's and its parameter change's
+        norms; ``lr`` (optional) the learning rate it used, kept in the history.
+        """
+        func = "Monitor.update"
+        x = _number(func, "loss", loss)
+        g = _optional_number(func, "grad_norm", grad_norm)
+        u = _optional_number(func, "update_norm", update_norm)
+        rate = _optional_number(func, "lr", lr)
+        if step is None:
+            t = self.step + 1
+        else:
+            if isinstance(step, bool) or not isinstance(step, int) or step <= self.step:
+                raise fail(func, "step", step, f"an int > {self.step} (the last step fed)")
+            t = step
+        self.step = t
+        if self.keep_history:
+            self._steps.append(t)
+            cols = self._cols
+            cols["lr"].append(rate)
+            cols["loss"].append(x)
+            cols["grad_norm"].append(g)
+            cols["update_norm"].append(u)
+        new: list[Event] = []
+        warm = self.in_warmup(t)
+        if not math.isfinite(x):
+            new.append(self._nonfinite(t, "nonfinite_loss", "loss", x, warm))
+        if grad_norm is not None and not math.isfinite(g):
+            new.append(self._nonfinite(t, "nonfinite_grad", "gradient norm", g, warm))
+        if update_norm is not None and not math.isfinite(u):
+            new.append(self._nonfinite(t, "nonfinite_update", "update norm", u, warm))
+        spiking = False
+        if math.isfinite(x):
+            if math.isnan(self.initial_loss):
+                self.initial_loss = x
+            threshold = self.spike_threshold()
+            spiking = x > threshold
+            if spiking and not self._spiking:
+                new.append(self._spike(t, x, warm))
+            self._push(x)
+        self._spiking = spiking
+        diverging = self._check_divergence(t, x, warm, new)
+        seeds = self._check_seeds(t, x, warm, new)
+        self.nonfinite = not (
+            math.isfinite(x)
+            and (grad_norm is None or math.isfinite(g))
+            and (update_norm is None or math.isfinite(u))
+        )
+        self.unstable = self.nonfinite or spiking or diverging or seeds
+        self.events.extend(new)
+        return new
+
+    def _check_divergence(self, t: int, x: float, warm: bool, new: list[Event]) -> bool:
+        if self.divergence_factor is None or math.isnan(self.initial_loss):
+            return False
+        level = self.initial_loss * self.divergence_factor
+        if self.initial_loss < 0:
+            level = self.initial_loss / self.divergence_factor
+        above = not (x <= level)  # NaN counts as above
+        self._above = self._above + 1 if above else 0
+        diverging = self._above >= self.divergence_patience
+        if diverging and not self._diverging:
+            when = "during warmup" if warm else "after the warmup" if self.warmup_steps else ""
+            advice = (
+                "the warmup is too short or the peak learning rate too high: use a longer"
+                " warmup or a lower peak"
+                if warm or self.warmup_steps is None
+                else "lower the learning rate or restore an earlier checkpoint"
+            )
+            msg = (
+                f"loss diverged {when + ' ' if when else ''}at step {t}: above"
+                f" {self.divergence_factor:g}x the initial loss ({_fmt(self.initial_loss)}) for"
+                f" {self._above} updates in a row (now {_fmt(x)}): {advice}"
+            )
+            new.append(Event(t, "divergence", x, self.initial_loss, warm, msg))
+        self._diverging = diverging
+        return diverging
+
+    def _check_seeds(self, t: int, x: float, warm: bool, new: list[Event]) -> bool:
+        if self.seeds_factor is None or not warm or math.isnan(self.initial_loss):
+            self._seeds_active = False
+            return False
+        active = math.isfinite(x) and x > self.seeds_factor * self.initial_loss
+        if active and not self._seeds_active:
+            msg = (
+                f"loss unstable during warmup at step {t}: {_fmt(x)} is above"
+                f" {self.seeds_factor:g}x the initial loss ({_fmt(self.initial_loss)}): consider"
+                " a longer warmup"
+            )
+            new.append(Event(t, "seeds_rule", x, self.initial_loss, warm, msg))
+        self._seeds_active = active
+        return active
+
+    def _spike(self, t: int, x: float, warm: bool) -> Event:
+        m = self.baseline
+        ratio = f"x{x / m:.3g}" if m > 0 else f"by +{_fmt(x - m)}"
+        where = " during warmup" if warm else ""
+        advice = (
+            "consider a longer warmup or a lower peak learning rate"
+            if warm or self.warmup_steps is None
+            else "consider a lower learning rate, gradient clipping, or restoring a checkpoint"
+        )
+        msg = (
+            f"loss spiked {ratio}{where} at step {t} ({_fmt(x)} against a running median of"
+            f" {_fmt(m)}): {advice}"
+        )
+        return Event(t, "spike", x, m, warm, msg)
+
+    def _nonfinite(self, t: int, kind: EventKind, what: str, x: float, warm: bool) -> Event:
+        where = " during warmup" if warm else ""
+        msg = (
+            f"{what} is {x}{where} at step {t}: the weights may already be corrupt; restore the"
+            " last good checkpoint and use a longer warmup or a lower peak learning rate"
+            " (with mixed precision, check the gradient scaler)"
+        )
+        return Event(t, kind, x, math.nan, warm, msg)
+
+    # -- history ---------------------------------------------------------------------------------
+    def history(self) -> dict[str, list[float]]:
+        """The per-step history as columns: step, lr, loss, grad_norm, update_norm.
+
+        Values that were not given are NaN. Plot it with ``rampup.plot`` or any plotting library.
+        """
+        out: dict[str, list[float]] = {"step": [float(s) for s in self._steps]}
+        for c, col in self._cols.items():
+            out[c] = list(col)
+        return out
+
+    def to_csv(self, path: str | Path | None = None) -> str:
+        """The history as CSV (header ``step,lr,loss,grad_norm,update_norm,event``).
+
+        The ``event`` column holds the kinds of the events at that step, joined by ``;``. Empty
+        cells are values that were not given. Written to ``path`` when given; returned always.
+        """
+        kinds: dict[int, list[str]] = {}
+        for e in self.events:
+            kinds.setdefault(e.step, []).append(e.kind)
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow([*_COLUMNS, "event"])
+        cols = [self._cols[c] for c in _COLUMNS[1:]]
+        for i, s in enumerate(self._steps):
+            row: list[object] = [s]
+            for col in cols:
+                v = col[i]
+                row.append("" if math.isnan(v) and col is not self._cols["loss"] else repr(v))
+            row.append(";".join(kinds.get(s, [])))
+            w.writerow(row)
+        text = buf.getvalue()
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8")
+        return text
+
+    def to_json(self, path: str | Path | None = None) -> str:
+        """The history and the events as JSON (strictly valid: 'nan'/'inf' written as strings)."""
+        data = {
+            "history": {
+                "step": list(self._steps),
+                **{c: [_plain(x) for x in col] for c, col in self._cols.items()},
+            },
+            "events": [e.to_dict() for e in self.events],
+        }
+        text = json.dumps(data, allow_nan=False)
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8")
+        return text
+
+    def __repr__(self) -> str:
+        return (
+            f"Monitor(step={self.step}, initial_loss={self.initial_loss:.4g},"
+            f" baseline={self.baseline:.4g}, events={len(self.events)})"
+        )

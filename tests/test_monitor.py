@@ -1,0 +1,333 @@
+"""The stability monitor: events on recorded real training curves, rules by hand, state, export."""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import json
+import math
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rampup import Monitor, RampupError
+from rampup.monitor import EVENT_KINDS, Event
+
+CURVES: dict[str, dict[str, Any]] = json.loads(
+    (Path(__file__).parent / "data" / "monitor" / "curves.json").read_text(encoding="utf-8")
+)
+HEALTHY = sorted(k for k, v in CURVES.items() if v["healthy"])
+
+
+def feed(m: Monitor, losses: list[float]) -> list[Event]:
+    """Feed every loss; return all events."""
+    out: list[Event] = []
+    for x in losses:
+        out += m.update(x)
+    return out
+
+
+# -- recorded curves ----------------------------------------------------------------------------
+@pytest.mark.parametrize("name", HEALTHY)
+@pytest.mark.parametrize("warmup", [None, 40])
+def test_healthy_recorded_curves_raise_no_event(name: str, warmup: int | None) -> None:
+    """Real healthy runs (fast early drop, small-batch noise, loss near 0) give no event."""
+    assert feed(Monitor(warmup), CURVES[name]["loss"]) == []
+
+
+def test_healthy_curves_cover_fast_drop_and_noise() -> None:
+    """The healthy fixtures really contain a fast early drop and strong minibatch noise."""
+    adam = CURVES["mlp_adam"]["loss"]
+    assert adam[5] < 0.6 * adam[0]  # the loss loses 40 % in five updates
+    noisy = CURVES["mlp_sgd_noisy"]["loss"][200:]
+    ratios = [b / a for a, b in itertools.pairwise(noisy)]
+    assert max(ratios) > 5  # consecutive minibatch losses differ by more than x5
+
+
+def test_real_loss_spike_is_reported_at_its_step() -> None:
+    """The lr bump on updates 150-152 shows in the loss of update 151: the first event there."""
+    curve = CURVES["mlp_sgd_bump"]
+    events = feed(Monitor(), curve["loss"])
+    assert events, "the spike was missed"
+    first = events[0]
+    assert (first.step, first.kind) == (curve["spike_at"] + 1, "spike")
+    assert first.value == curve["loss"][151]
+    assert first.ratio > 10
+    assert "spiked x" in first.message
+    assert "at step 151" in first.message
+
+
+def test_geometric_divergence_is_reported_then_the_nonfinite_loss() -> None:
+    """Unstable SGD: divergence after 5 updates above 1.5x the initial loss, then inf at once."""
+    losses = CURVES["regression_diverges"]["loss"]
+    above = [x > 1.5 * losses[0] for x in losses]
+    expected_div = next(i for i in range(4, len(losses)) if all(above[i - 4 : i + 1]))
+    first_inf = next(i for i, x in enumerate(losses) if not math.isfinite(x))
+    events = feed(Monitor(warmup_steps=100), losses)
+    div = [e for e in events if e.kind == "divergence"]
+    assert div[0].step == expected_div
+    assert "during warmup" in div[0].message
+    assert "longer warmup" in div[0].message
+    bad = [e for e in events if e.kind == "nonfinite_loss"]
+    assert bad[0].step == first_inf
+    assert len(bad) == sum(not math.isfinite(x) for x in losses)  # every one, not an episode
+    assert "restore the last good checkpoint" in bad[0].message
+
+
+def test_seeds_preset_fires_where_the_seeds_loop_warns() -> None:
+    """Monitor.seeds(W) reports exactly where `epoch < W and loss > 10 * initial` first holds."""
+    losses = CURVES["regression_diverges"]["loss"]
+    warmup = 20
+    expected = next(t for t, x in enumerate(losses) if t < warmup and x > 10 * losses[0])
+    events = feed(Monitor.seeds(warmup), losses)
+    seeds = [e for e in events if e.kind == "seeds_rule"]
+    assert [e.step for e in seeds] == [expected]  # one episode: it holds until the warmup ends
+    assert {e.kind for e in events} <= {"seeds_rule", "nonfinite_loss"}
+    assert "consider a longer warmup" in seeds[0].message
+
+
+def test_seeds_preset_ignores_the_rule_after_warmup() -> None:
+    """After the warmup the seeds' rule does not apply (the seeds check `epoch < warmup`)."""
+    assert feed(Monitor.seeds(3), [1.0, 1.0, 1.0, 50.0]) == []
+
+
+# -- the spike rule by hand --------------------------------------------------------------------
+def test_spike_threshold_is_the_largest_margin() -> None:
+    """Over a constant window of 1.0 the threshold is 1 + max(1 x 1, 0, 0.1 x 1) = 2."""
+    m = Monitor(spike_factor=2.0, warm_start=8)
+    feed(m, [1.0] * 8)
+    assert m.spike_threshold() == 2.0
+    assert m.update(2.0) == []
+    assert m.update(2.0000001)[0].kind == "spike"
+
+
+def test_spike_margin_follows_the_minibatch_noise() -> None:
+    """Noisy window: median 1, MAD 0.5, so the margin is 8 x 1.4826 x 0.5 = 5.9304."""
+    m = Monitor(spike_factor=2.0, spike_mads=8.0, warm_start=4)
+    feed(m, [0.5, 1.5, 1.0, 0.5, 1.5])  # deviations from 1: 0.5 0.5 0 0.5 0.5 -> MAD 0.5
+    assert m.baseline == 1.0
+    assert m.spike_threshold() == pytest.approx(1.0 + 8 * 1.4826 * 0.5)
+    assert m.update(6.9) == []
+    m2 = Monitor(spike_factor=2.0, spike_mads=8.0, warm_start=4)
+    feed(m2, [0.5, 1.5, 1.0, 0.5, 1.5])
+    assert m2.update(6.95)[0].kind == "spike"
+
+
+def test_spike_floor_ignores_wobbles_near_zero() -> None:
+    """Near 0 a x3 wobble is below 10 % of the initial loss: no spike."""
+    m = Monitor(warm_start=4)
+    feed(m, [2.0, 0.01, 0.01, 0.01, 0.01])
+    assert m.update(0.2) == []  # 0.01 + max(0.01, 0, 0.2) = 0.21
+    assert m.update(0.25)[0].kind == "spike"
+
+
+def test_spike_is_one_event_per_episode() -> None:
+    """A spike lasting three updates is one event; a second spike later is another."""
+    m = Monitor(warm_start=4, divergence_factor=None)
+    events = feed(m, [1.0] * 10 + [5.0, 5.0, 5.0] + [1.0] * 3 + [5.0])
+    assert [(e.step, e.kind) for e in events] == [(10, "spike"), (16, "spike")]
+
+
+def test_warm_start_defers_the_spike_rule() -> None:
+    """Before warm_start finite losses the spike rule cannot fire."""
+    m = Monitor(warm_start=5, divergence_factor=None)
+    assert feed(m, [1.0, 1.0, 1.0, 1.0, 9.0]) == []
+    assert m.update(9.0)[0].kind == "spike"
+
+
+def test_negative_losses_use_the_magnitude_of_the_median() -> None:
+    """With a median of -2 the ratio margin is (2 - 1) x 2 = 2: a spike above 0 only."""
+    m = Monitor(warm_start=4, divergence_factor=None, spike_floor=0.0)
+    feed(m, [-2.0] * 5)
+    assert m.update(-0.5) == []
+    event = m.update(0.5)[0]
+    assert event.kind == "spike"
+    assert "by +2.5" in event.message
+
+
+@given(st.lists(st.floats(0.01, 100.0), min_size=1, max_size=80))
+@settings(max_examples=60, deadline=None)
+def test_a_falling_loss_never_alarms(xs: list[float]) -> None:
+    """Any non-increasing positive loss (the early drop, however fast) gives no event."""
+    losses = sorted(xs, reverse=True)
+    assert feed(Monitor(warmup_steps=10), losses) == []
+
+
+# -- non-finite values and types ------------------------------------------------------------------
+def test_nonfinite_norms_are_events() -> None:
+    """A NaN gradient norm and an inf update norm are events, with a finite loss."""
+    m = Monitor()
+    m.update(1.0, grad_norm=0.5, update_norm=0.1)
+    events = m.update(1.0, grad_norm=math.nan, update_norm=math.inf)
+    assert [e.kind for e in events] == ["nonfinite_grad", "nonfinite_update"]
+    assert m.nonfinite
+    assert m.unstable
+
+
+NUMBERS = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(min_value=-(10**400), max_value=10**400),
+    st.fractions(),
+)
+
+
+@given(
+    st.lists(
+        st.tuples(NUMBERS, st.one_of(st.none(), NUMBERS), st.one_of(st.none(), NUMBERS)),
+        max_size=60,
+    )
+)
+@settings(max_examples=150, deadline=None)
+def test_any_number_never_raises(rows: list[tuple[Any, Any, Any]]) -> None:
+    """Any real numbers, NaN, infinities and ints beyond the float range: events, not errors."""
+    m = Monitor(warmup_steps=20, seeds_factor=10.0, warm_start=3)
+    for loss, grad, lr in rows:
+        for e in m.update(loss, grad_norm=grad, lr=lr):
+            assert e.kind in EVENT_KINDS
+            assert e.message
+    json.loads(m.to_json())
+    assert len(m.to_csv().splitlines()) == len(rows) + 1
+
+
+def test_numpy_scalars_and_one_element_arrays_are_numbers() -> None:
+    """np.float32, np.int64 and a one-element array are read as their value."""
+    m = Monitor()
+    m.update(np.float32(1.5), grad_norm=np.int64(2), lr=np.array([0.1]))
+    hist = m.history()
+    assert hist["loss"] == [1.5]
+    assert hist["grad_norm"] == [2.0]
+    assert hist["lr"] == [0.1]
+
+
+@pytest.mark.parametrize(
+    ("param", "value"),
+    [("loss", "1.0"), ("loss", None), ("loss", True), ("loss", [1.0]), ("grad_norm", "x")],
+)
+def test_a_wrong_type_is_a_clear_error(param: str, value: object) -> None:
+    """A string, None, a bool or a list is a RampupError naming function, parameter, value."""
+    m = Monitor()
+    kwargs: dict[str, Any] = {"loss": 1.0}
+    kwargs[param] = value
+    loss = kwargs.pop("loss")
+    with pytest.raises(RampupError, match=rf"^Monitor\.update\(\): {param}=.* expected a real"):
+        m.update(loss, **kwargs)
+
+
+def test_a_multi_element_array_is_a_clear_error() -> None:
+    """A loss with several elements is refused (reduce it first)."""
+    with pytest.raises(RampupError, match="one-element"):
+        Monitor().update(np.array([1.0, 2.0]))
+
+
+def test_huge_ints_and_fractions_become_infinities() -> None:
+    """10**400 is +inf (a non-finite loss event), Fraction(1, 3) is 1/3."""
+    m = Monitor()
+    assert m.update(Fraction(1, 3)) == []
+    assert m.update(-(10**400))[0].kind == "nonfinite_loss"
+    assert m.history()["loss"] == [1 / 3, -math.inf]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "param"),
+    [
+        ({"window": 2}, "window"),
+        ({"warm_start": 0}, "warm_start"),
+        ({"window": 4, "warm_start": 5}, "warm_start"),
+        ({"spike_factor": 1.0}, "spike_factor"),
+        ({"spike_factor": math.nan}, "spike_factor"),
+        ({"spike_mads": None}, "spike_mads"),
+        ({"spike_floor": -0.1}, "spike_floor"),
+        ({"divergence_patience": 0}, "divergence_patience"),
+        ({"warmup_steps": 0}, "warmup_steps"),
+        ({"history": 1}, "history"),
+    ],
+)
+def test_bad_configuration_is_refused(kwargs: dict[str, Any], param: str) -> None:
+    """Every invalid argument is a RampupError naming Monitor and the parameter."""
+    with pytest.raises(RampupError, match=rf"^Monitor\(\): {param}="):
+        Monitor(**kwargs)
+
+
+def test_step_must_increase() -> None:
+    """An explicit step must be larger than the last one fed."""
+    m = Monitor()
+    m.update(1.0, step=10)
+    assert m.update(1.0).__class__ is list
+    assert m.step == 11
+    with pytest.raises(RampupError, match=r"step=11 is invalid: expected an int > 11"):
+        m.update(1.0, step=11)
+
+
+# -- state and export -----------------------------------------------------------------------------
+SEQ = st.lists(
+    st.one_of(st.floats(0.0, 50.0), st.sampled_from([math.nan, math.inf, 1e6])), max_size=60
+)
+
+
+@given(SEQ, SEQ)
+@settings(max_examples=80, deadline=None)
+def test_state_round_trip_gives_identical_decisions(first: list[float], rest: list[float]) -> None:
+    """Resume from a JSON round-trip of the state: the same events as an uninterrupted run."""
+    whole = Monitor(warmup_steps=30, warm_start=3, seeds_factor=10.0)
+    expected = feed(whole, first + rest)
+    a = Monitor(warmup_steps=30, warm_start=3, seeds_factor=10.0)
+    got = feed(a, first)
+    b = Monitor(warmup_steps=30, warm_start=3, seeds_factor=10.0)
+    b.load_state_dict(json.loads(json.dumps(a.state_dict(), allow_nan=False)))
+    got += feed(b, rest)
+    assert [e.to_dict() for e in got] == [e.to_dict() for e in expected]
+    assert b.history()["loss"] == pytest.approx(whole.history()["loss"], nan_ok=True)
+
+
+def test_state_of_another_configuration_is_refused() -> None:
+    """Loading a state made with a different window is a clear error."""
+    state = Monitor(window=10).state_dict()
+    with pytest.raises(RampupError, match=r"Monitor\.load_state_dict\(\): state=.*same arguments"):
+        Monitor(window=11).load_state_dict(state)
+    with pytest.raises(RampupError, match=r"made by Monitor\.state_dict"):
+        Monitor().load_state_dict({"version": 99})
+
+
+def test_csv_has_a_row_per_update_and_the_events() -> None:
+    """The CSV export: header, one row per update, event kinds at their step, blanks if absent."""
+    m = Monitor(warm_start=3)
+    for i, x in enumerate([1.0, 1.0, 1.0, 9.0, math.nan]):
+        m.update(x, lr=0.1 * (i + 1), grad_norm=None if i else 0.5)
+    rows = list(csv.reader(io.StringIO(m.to_csv())))
+    assert rows[0] == ["step", "lr", "loss", "grad_norm", "update_norm", "event"]
+    assert rows[1] == ["0", "0.1", "1.0", "0.5", "", ""]
+    assert rows[4][2:] == ["9.0", "", "", "spike"]
+    assert rows[5][2] == "nan"
+    assert rows[5][5] == "nonfinite_loss"
+
+
+def test_json_export_is_strict_json(tmp_path: Path) -> None:
+    """The JSON export has no bare NaN/Infinity; non-finite numbers are strings."""
+    m = Monitor()
+    m.update(math.inf, lr=0.5)
+    path = tmp_path / "h.json"
+    text = m.to_json(path)
+
+    def refuse(name: str) -> None:
+        raise AssertionError(name)
+
+    data = json.loads(path.read_text(encoding="utf-8"), parse_constant=refuse)
+    assert text == path.read_text(encoding="utf-8")
+    assert data["history"]["loss"] == ["inf"]
+    assert data["history"]["lr"] == [0.5]
+    assert data["events"][0]["kind"] == "nonfinite_loss"
+
+
+def test_history_can_be_switched_off() -> None:
+    """history=False keeps no rows but takes the same decisions."""
+    losses = CURVES["mlp_sgd_bump"]["loss"]
+    on, off = Monitor(), Monitor(history=False)
+    assert [e.to_dict() for e in feed(off, losses)] == [e.to_dict() for e in feed(on, losses)]
+    assert off.history()["loss"] == []
+    assert "history" not in off.state_dict()

@@ -1,0 +1,511 @@
+"""Plots of schedules: a matplotlib figure (:func:`plot`) or text for the terminal.
+
+matplotlib is imported lazily inside the functions that draw a figure, on the Agg backend (no
+screen, no pyplot state), so this module imports without it; the terminal plot needs nothing but
+numpy. The helpers :func:`curves`, :func:`plot_curves`, :func:`save` and :func:`terminal_plot`
+work on plain (label, steps, values) curves, so the monitor and the lab can reuse them for loss
+curves as well as learning rates.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from rampup._checks import check_number
+from rampup._errors import RampupError, fail
+from rampup.schedule import Bound, Schedule
+from rampup.spec import parse
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+__all__ = [
+    "FORMATS",
+    "Curve",
+    "TerminalPlot",
+    "curves",
+    "plot",
+    "plot_curves",
+    "render_terminal",
+    "sample_steps",
+    "save",
+    "terminal_plot",
+    "terminal_schedules",
+]
+
+#: File formats :func:`save` writes (by the path's suffix).
+FORMATS = (".png", ".svg", ".pdf")
+#: Most points drawn per curve by default; every step is drawn when the run is shorter.
+MAX_POINTS = 4096
+#: Narrowest terminal plot, in characters.
+MIN_WIDTH = 30
+#: Lowest terminal plot, in text rows of the plotting area.
+MIN_HEIGHT = 4
+
+ScheduleLike = Schedule | str
+Schedules = ScheduleLike | Sequence[ScheduleLike] | Mapping[str, ScheduleLike]
+
+
+@dataclass(frozen=True)
+class Curve:
+    """One curve to draw: a legend ``label``, x ``steps``, y ``values``, boundaries to mark."""
+
+    label: str
+    steps: npt.NDArray[np.float64]
+    values: npt.NDArray[np.float64]
+    bounds: tuple[int, ...] = ()
+
+
+# -- inputs ---------------------------------------------------------------------------------------
+def _count(func: str, param: str, value: object, low: int, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise fail(func, param, value, what)
+    return value
+
+
+def _one(func: str, item: object) -> Schedule:
+    if isinstance(item, str):
+        return parse(item)
+    if isinstance(item, Schedule):
+        return item
+    raise fail(func, "schedules", item, "a Schedule or a spec string such as 'linear(5%)'")
+
+
+def _labelled(func: str, schedules: object) -> list[tuple[str, Schedule]]:
+    """(label, schedule) pairs from one schedule, a sequence of them, or a label -> schedule map."""
+    if isinstance(schedules, str | Schedule):
+        items: list[tuple[str | None, object]] = [(None, schedules)]
+    elif isinstance(schedules, Mapping):
+        items = [(k, v) for k, v in schedules.items()]
+        for k, _ in items:
+            if not isinstance(k, str):
+                raise fail(func, "schedules", k, "labels (the mapping's keys) that are strings")
+    elif isinstance(schedules, Sequence):
+        items = [(None, v) for v in schedules]
+    else:
+        raise fail(
+            func, "schedules", schedules, "a Schedule, a spec string, or a list or dict of them"
+        )
+    if not items:
+        raise fail(func, "schedules", schedules, "at least one schedule")
+    out = []
+    for label, item in items:
+        s = _one(func, item)
+        plain = s.schedule if isinstance(s, Bound) else s
+        out.append((str(plain) if label is None else label, s))
+    return out
+
+
+def _checked_run(
+    func: str, total_steps: object, steps_per_epoch: object, peak: object
+) -> tuple[int, float | None, float]:
+    total = _count(func, "total_steps", total_steps, 1, "a positive int (the whole run)")
+    spe = None
+    if steps_per_epoch is not None:
+        spe = check_number(
+            func, "steps_per_epoch", steps_per_epoch, low=0.0, low_open=True,
+            what="a positive finite number of updates per epoch, or None",
+        )  # fmt: skip
+    scale = 1.0
+    if peak is not None:
+        scale = check_number(
+            func, "peak", peak, low=0.0, low_open=True, what="a positive peak learning rate or None"
+        )
+    return total, spe, scale
+
+
+def sample_steps(
+    total_steps: int, bounds: Sequence[int] = (), max_points: int = MAX_POINTS
+) -> npt.NDArray[np.float64]:
+    """The steps to draw: every step of a short run, else ``max_points`` evenly spread steps.
+
+    Both sides of every phase boundary (``b - 1`` and ``b``) are always included, so jumps and
+    the peak of a warmup show exactly. Steps are whole numbers in ``[0, total_steps - 1]``.
+    """
+    total = _count("sample_steps", "total_steps", total_steps, 1, "a positive int")
+    points = _count("sample_steps", "max_points", max_points, 2, "an int >= 2")
+    if total <= points:
+        return np.arange(total, dtype=np.float64)
+    even = np.round(np.linspace(0, total - 1, points))
+    edges = [x for b in bounds for x in (b - 1, b) if 0 <= x < total]
+    return np.unique(np.concatenate([even, np.asarray(edges, dtype=np.float64)]))
+
+
+def curves(
+    schedules: Schedules,
+    total_steps: int,
+    steps_per_epoch: float | None = None,
+    peak: float | None = None,
+    max_points: int = MAX_POINTS,
+) -> list[Curve]:
+    """The curves :func:`plot` draws: each schedule bound to the run and evaluated.
+
+    Values are the schedule's (multipliers of the base learning rate), times ``peak`` if given.
+    """
+    return _curves("curves", schedules, total_steps, steps_per_epoch, peak, max_points)
+
+
+def _curves(
+    func: str,
+    schedules: Schedules,
+    total_steps: int,
+    steps_per_epoch: float | None,
+    peak: float | None,
+    max_points: int,
+) -> list[Curve]:
+    total, spe, scale = _checked_run(func, total_steps, steps_per_epoch, peak)
+    out = []
+    for label, s in _labelled(func, schedules):
+        bound = s.bind(total_steps=total, steps_per_epoch=spe)
+        inner = tuple(b for b in bound.bounds if 0 < b < total)
+        steps = sample_steps(total, inner, max_points)
+        out.append(Curve(label, steps, scale * bound.values(steps), inner))
+    return out
+
+
+# -- matplotlib -----------------------------------------------------------------------------------
+def _new_axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
+    if ax is not None:
+        fig = ax.get_figure(root=True)
+        if fig is None:  # pragma: no cover - an Axes always belongs to a figure
+            raise fail("plot", "ax", ax, "an Axes that belongs to a Figure")
+        return fig, ax
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: PLC0415  # lazy
+    from matplotlib.figure import Figure  # noqa: PLC0415  # lazy: rampup imports without it
+
+    fig = Figure(figsize=figsize, layout="constrained")
+    FigureCanvasAgg(fig)  # draw with Agg: no screen, no pyplot state
+    return fig, fig.add_subplot()
+
+
+def plot_curves(
+    items: Sequence[Curve],
+    *,
+    ax: Axes | None = None,
+    title: str = "",
+    xlabel: str = "step (optimizer updates)",
+    ylabel: str = "value",
+    log: bool = False,
+    steps_per_epoch: float | None = None,
+    figsize: tuple[float, float] = (8.0, 4.5),
+) -> Figure:
+    """Draw labelled curves (learning rates, losses), boundaries marked; return the figure.
+
+    Each curve is a line labelled in the legend; its ``bounds`` are dotted vertical lines in the
+    curve's colour. ``log`` puts the y axis on a log scale (values <= 0 are not drawn);
+    ``steps_per_epoch`` adds an epoch axis on top. Draws on ``ax`` if given, else on a new figure.
+    """
+    if not items or not all(isinstance(c, Curve) for c in items):
+        raise fail("plot_curves", "items", items, "a non-empty sequence of Curve")
+    fig, axes = _new_axes(ax, figsize)
+    marked = False
+    for c in items:
+        (line,) = axes.plot(c.steps, c.values, label=c.label, linewidth=1.6)
+        line.set_gid("rampup-curve")
+        for b in c.bounds:
+            axes.axvline(
+                b,
+                color=line.get_color(),
+                linestyle=":",
+                linewidth=1.0,
+                alpha=0.8,
+                label="_nolegend_" if marked else "phase boundary",
+                gid="rampup-boundary",
+            )
+            marked = True
+    if log:
+        axes.set_yscale("log", nonpositive="mask")
+    elif all(float(np.min(c.values)) >= 0 for c in items if c.values.size):
+        axes.set_ylim(bottom=0)
+    axes.set_xlim(left=0)
+    axes.set_xlabel(xlabel)
+    axes.set_ylabel(ylabel)
+    if title:
+        axes.set_title(title)
+    if steps_per_epoch is not None:
+        spe = float(steps_per_epoch)
+
+        def to_epochs(steps: Any) -> Any:
+            return steps / spe
+
+        def to_steps(epochs: Any) -> Any:
+            return epochs * spe
+
+        top = axes.secondary_xaxis("top", functions=(to_epochs, to_steps))
+        top.set_xlabel("epoch")
+    axes.grid(visible=True, alpha=0.3)
+    handles, names = axes.get_legend_handles_labels()
+    order = sorted(range(len(names)), key=lambda i: names[i] == "phase boundary")  # it goes last
+    axes.legend([handles[i] for i in order], [names[i] for i in order], fontsize="small")
+    return fig
+
+
+def plot(
+    schedules: Schedules,
+    total_steps: int,
+    steps_per_epoch: float | None = None,
+    peak: float | None = None,
+    ax: Axes | None = None,
+    log: bool = False,
+    title: str | None = None,
+    max_points: int = MAX_POINTS,
+) -> Figure:
+    """Plot one or more schedules over a run of ``total_steps`` updates; return the Figure.
+
+    ``schedules`` is a :class:`~rampup.Schedule`, a spec string, a list of them, or a dict
+    label -> schedule (the legend shows each spec, or its label). The x axis is the step (an epoch
+    axis is added on top with ``steps_per_epoch``); the y axis is the multiplier of the base
+    learning rate, or the learning rate itself when ``peak`` (the peak learning rate) is given.
+    Phase boundaries are dotted vertical lines; ``log`` uses a log-scale y axis. Every step is
+    drawn for runs up to ``max_points`` steps, else ``max_points`` steps plus both sides of every
+    boundary: each line's y data are exactly the schedule's values at its x data.
+
+    >>> fig = plot(["linear(5%) >> cosine", "noam(d_model=512, warmup=500)"], total_steps=10_000)
+    >>> [line.get_label() for line in fig.axes[0].lines if line.get_gid() == "rampup-curve"]
+    ['linear(5%) >> cosine', 'noam(d_model=512, warmup=500)']
+    """
+    total, spe, scale = _checked_run("plot", total_steps, steps_per_epoch, peak)
+    if not isinstance(log, bool):
+        raise fail("plot", "log", log, "True or False")
+    if title is not None and not isinstance(title, str):
+        raise fail("plot", "title", title, "a string or None")
+    _count("plot", "max_points", max_points, 2, "an int >= 2")
+    items = _curves("plot", schedules, total, spe, peak, max_points)
+    if title is None:
+        what = "Learning-rate schedule" if len(items) == 1 else "Learning-rate schedules"
+        title = f"{what} over {total:,} steps"
+    ylabel = (
+        "learning rate (multiple of the base lr)"
+        if peak is None
+        else f"learning rate (absolute, peak {scale:g})"
+    )
+    return plot_curves(items, ax=ax, title=title, ylabel=ylabel, log=log, steps_per_epoch=spe)
+
+
+def save(fig: Figure, path: str | Path, dpi: int = 150) -> Path:
+    """Write ``fig`` to ``path`` as PNG, SVG or PDF (by its suffix); return the path."""
+    p = Path(path)
+    if p.suffix.lower() not in FORMATS:
+        raise fail("save", "path", str(path), "a file name ending in " + ", ".join(FORMATS))
+    if not p.parent.is_dir():
+        raise fail("save", "path", str(path), "a path in an existing directory")
+    _count("save", "dpi", dpi, 1, "a positive int")
+    fig.savefig(p, dpi=dpi)
+    return p
+
+
+# -- the terminal ---------------------------------------------------------------------------------
+# Braille cells are 2 dots wide and 4 high; bit of the dot at (column, row) within a cell.
+_DOTS = ((0x01, 0x02, 0x04, 0x40), (0x08, 0x10, 0x20, 0x80))
+_BRAILLE = 0x2800
+
+Segment = tuple[str, int | None]
+
+
+@dataclass
+class TerminalPlot:
+    """A plot as text: ``lines`` of segments ``(text, curve)``, ``curve`` the index to colour by.
+
+    ``str(plot)`` is the plain text; a rich console can colour each segment by its curve.
+    """
+
+    lines: list[list[Segment]] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return "\n".join("".join(text for text, _ in line) for line in self.lines)
+
+    @property
+    def width(self) -> int:
+        """The widest line, in characters."""
+        return max((sum(len(t) for t, _ in line) for line in self.lines), default=0)
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.3g}"
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
+
+
+class _Canvas:
+    """A grid of braille cells, each remembering the last curve drawn in it."""
+
+    def __init__(self, rows: int, cols: int) -> None:
+        self.bits = np.zeros((rows, cols), dtype=np.int32)
+        self.owner = np.full((rows, cols), -1, dtype=np.int32)
+        self.dots_x, self.dots_y = 2 * cols, 4 * rows
+
+    def draw(self, idx: int, xf: npt.NDArray[np.float64], yf: npt.NDArray[np.float64]) -> None:
+        """Draw curve ``idx`` through dots at fractional (column, row) positions, x increasing.
+
+        Columns between two points get the linear interpolation; each column's dots run from its
+        lowest to its highest point, joined to the previous column's last point (no gaps).
+        """
+        px = np.clip(np.round(xf), 0, self.dots_x - 1).astype(np.int64)
+        missing = np.setdiff1d(np.arange(px[0], px[-1] + 1), px)
+        if missing.size:
+            px = np.concatenate([px, missing])
+            yf = np.concatenate([yf, np.interp(missing.astype(np.float64), xf, yf)])
+            order = np.argsort(px, kind="stable")
+            px, yf = px[order], yf[order]
+        py = np.clip(np.round(yf), 0, self.dots_y - 1).astype(np.int64)
+        starts = np.flatnonzero(np.r_[True, px[1:] != px[:-1]])
+        ends = np.r_[starts[1:], px.size]
+        prev: int | None = None
+        for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
+            seg = py[s:e]
+            top, bottom = int(seg.min()), int(seg.max())
+            if prev is not None:  # join to the previous column: no gaps on steep slopes
+                top, bottom = min(top, prev), max(bottom, prev)
+            col = int(px[s])
+            for r in range(top, bottom + 1):
+                self.bits[r // 4, col // 2] |= _DOTS[col % 2][r % 4]
+                self.owner[r // 4, col // 2] = idx
+            prev = int(seg[-1])
+
+    def row(self, r: int) -> list[Segment]:
+        """Text row ``r`` as segments of equal owner."""
+        out: list[Segment] = []
+        for bits, who in zip(self.bits[r].tolist(), self.owner[r].tolist(), strict=True):
+            ch, tag = (chr(_BRAILLE + bits), who) if bits else (" ", None)
+            if out and out[-1][1] == tag:
+                out[-1] = (out[-1][0] + ch, tag)
+            else:
+                out.append((ch, tag))
+        return out
+
+
+def _finite_xy(
+    items: Sequence[Curve], log: bool
+) -> list[tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]]:
+    """Each curve's drawable points; on a log scale, log10 of the positive values."""
+    out = []
+    for c in items:
+        x = np.asarray(c.steps, dtype=np.float64)
+        y = np.asarray(c.values, dtype=np.float64)
+        keep = np.isfinite(y) & np.isfinite(x)
+        if log:
+            keep &= y > 0
+        y = y[keep]
+        out.append((x[keep], np.log10(y) if log else y))
+    return out
+
+
+def terminal_plot(
+    items: Sequence[Curve],
+    *,
+    width: int | None = None,
+    height: int = 12,
+    log: bool = False,
+    title: str = "",
+    xlabel: str = "step",
+) -> TerminalPlot:
+    """Draw labelled curves in braille characters, within ``width`` columns (default: terminal).
+
+    The plotting area is ``height`` text rows of 4 dots each, with a y axis of 3 ticks on the left,
+    an x axis below with ``┴`` under each boundary, the x range, and a legend. A linear y axis
+    starts at 0; a log one (``log``) leaves out values <= 0.
+    """
+    func = "terminal_plot"
+    if not items or not all(isinstance(c, Curve) for c in items):
+        raise fail(func, "items", items, "a non-empty sequence of Curve")
+    if width is None:
+        width = max(MIN_WIDTH, shutil.get_terminal_size((80, 24)).columns)
+    width = _count(func, "width", width, MIN_WIDTH, f"an int >= {MIN_WIDTH} (characters)")
+    height = _count(func, "height", height, MIN_HEIGHT, f"an int >= {MIN_HEIGHT} (text rows)")
+    points = _finite_xy(items, log)
+    if not any(y.size for _, y in points):
+        raise fail(func, "items", [c.label for c in items], "curves with a value to draw")
+    lo = min(float(y.min()) for _, y in points if y.size)
+    hi = max(float(y.max()) for _, y in points if y.size)
+    x_hi = max(1.0, *(float(np.max(c.steps)) for c in items if np.size(c.steps)))
+    if not log:
+        lo = min(lo, 0.0)
+    if hi == lo:
+        hi, lo = hi + 0.5 * (abs(hi) or 1.0), lo - 0.5 * (abs(lo) or 1.0)
+    labels = [_fmt(10**v if log else v) for v in (hi, (hi + lo) / 2, lo)]
+    margin = max(len(s) for s in labels) + 1
+    cols = width - margin - 1
+    canvas = _Canvas(height, cols)
+
+    def column(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        return x / x_hi * (canvas.dots_x - 1)
+
+    for idx, (x, y) in enumerate(points):
+        if x.size:
+            canvas.draw(idx, column(x), (hi - y) / (hi - lo) * (canvas.dots_y - 1))
+
+    out = TerminalPlot()
+    if title:
+        out.lines.append([(_clip(title, width), None)])
+    ticks = {0: labels[0], height // 2: labels[1], height - 1: labels[2]}
+    for r in range(height):
+        label = ticks.get(r)
+        axis = "┤" if label is not None else "│"
+        out.lines.append([((label or "").rjust(margin - 1) + " " + axis, None), *canvas.row(r)])
+    axis_chars = ["─"] * cols
+    for c in items:
+        for col in np.round(column(np.asarray(c.bounds, dtype=np.float64))).tolist():
+            axis_chars[min(int(col), canvas.dots_x - 1) // 2] = "┴"
+    out.lines.append([(" " * margin + "└" + "".join(axis_chars), None)])
+    left, right = "0", f"{x_hi:,.0f}"
+    middle = _clip(xlabel, max(0, cols - len(left) - len(right) - 2))
+    gap = cols - len(left) - len(right) - len(middle)
+    xline = left + " " * (gap // 2) + middle + " " * (gap - gap // 2) + right
+    out.lines.append([(" " * (margin + 1) + xline, None)])
+    for idx, c in enumerate(items):
+        out.lines.append([("  ", None), ("⣿", idx), (" " + _clip(c.label, width - 4), None)])
+    if any(c.bounds for c in items):
+        out.lines.append([("  ┴ phase boundary", None)])
+    return out
+
+
+def render_terminal(
+    schedules: Schedules,
+    total_steps: int,
+    steps_per_epoch: float | None = None,
+    peak: float | None = None,
+    width: int | None = None,
+    height: int = 12,
+    log: bool = False,
+) -> str:
+    """Plot schedules as text for the terminal (braille characters), ``width`` columns at most.
+
+    The same curves as :func:`plot`, one or two values per character column, the legend below.
+    """
+    return str(
+        terminal_schedules(schedules, total_steps, steps_per_epoch, peak, width, height, log)
+    )
+
+
+def terminal_schedules(
+    schedules: Schedules,
+    total_steps: int,
+    steps_per_epoch: float | None,
+    peak: float | None,
+    width: int | None,
+    height: int,
+    log: bool,
+) -> TerminalPlot:
+    """The :class:`TerminalPlot` behind :func:`render_terminal`, its segments tagged by curve."""
+    total, spe, _ = _checked_run("render_terminal", total_steps, steps_per_epoch, peak)
+    if not isinstance(log, bool):
+        raise fail("render_terminal", "log", log, "True or False")
+    cols = width if width is not None else shutil.get_terminal_size((80, 24)).columns
+    points = max(2, 8 * 2 * cols) if isinstance(cols, int) and cols > 0 else MAX_POINTS
+    items = _curves("render_terminal", schedules, total, spe, peak, points)
+    what = "learning rate" if peak is not None else "lr multiplier"
+    title = f"{what} over {total:,} steps" + (" (log scale)" if log else "")
+    try:
+        return terminal_plot(items, width=width, height=height, log=log, title=title)
+    except RampupError as err:  # name the function the user called
+        raise RampupError(str(err).replace("terminal_plot()", "render_terminal()", 1)) from None

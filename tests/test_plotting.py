@@ -1,0 +1,290 @@
+"""rampup.plotting: the matplotlib figure and the terminal plot.
+
+The plotted values are checked against the closed forms of docs/conventions.md, computed here
+with plain Python math (linear warmup (t + 1) / W, cosine decay 0.5 (1 + cos(pi (t - W) / D))).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import matplotlib.image
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+import rampup
+from rampup import plotting
+from rampup.plotting import Curve, plot, render_terminal, sample_steps, save, terminal_plot
+from rampup.spec import SpecError
+
+
+def _warmup_cosine(t: float, warmup: int, total: int) -> float:
+    """linear(W) >> cosine at step t, from the formulas of docs/conventions.md."""
+    if t < warmup:
+        return (t + 1) / warmup
+    return 0.5 * (1 + math.cos(math.pi * (t - warmup) / (total - warmup)))
+
+
+def _bad(value: object) -> Any:
+    """A deliberately ill-typed argument."""
+    return value
+
+
+def _xs(line: Line2D) -> list[float]:
+    return np.asarray(line.get_xdata(), dtype=float).tolist()  # type: ignore[no-any-return]
+
+
+def _curve_lines(fig: Figure) -> list[Line2D]:
+    return [ln for ln in fig.axes[0].lines if ln.get_gid() == "rampup-curve"]
+
+
+def _boundary_lines(fig: Figure) -> list[Line2D]:
+    return [ln for ln in fig.axes[0].lines if ln.get_gid() == "rampup-boundary"]
+
+
+# -- the figure -----------------------------------------------------------------------------------
+def test_plot_is_exported_lazily() -> None:
+    """rampup.plot is the plotting module's function."""
+    assert rampup.plot is plot
+
+
+def test_line_data_equal_the_schedule_at_every_step() -> None:
+    """A 200-step run draws every step; y equals the warmup + cosine formula at each x."""
+    fig = plot("linear(5%) >> cosine", total_steps=200)
+    (line,) = _curve_lines(fig)
+    x = np.asarray(line.get_xdata(), dtype=float)
+    y = np.asarray(line.get_ydata(), dtype=float)
+    assert x.tolist() == list(range(200))
+    expected = [_warmup_cosine(t, 10, 200) for t in range(200)]
+    np.testing.assert_allclose(y, expected, rtol=1e-12, atol=1e-15)
+
+
+def test_long_runs_are_sampled_with_both_sides_of_each_boundary() -> None:
+    """100k steps: at most max_points + 2 x, including 4999 and 5000; y equals the formula."""
+    fig = plot("linear(5%) >> cosine", total_steps=100_000, max_points=500)
+    (line,) = _curve_lines(fig)
+    x = np.asarray(line.get_xdata(), dtype=float)
+    y = np.asarray(line.get_ydata(), dtype=float)
+    assert len(x) <= 502
+    assert {0.0, 4999.0, 5000.0, 99_999.0} <= set(x.tolist())
+    assert np.all(np.diff(x) > 0)
+    np.testing.assert_allclose(y, [_warmup_cosine(t, 5000, 100_000) for t in x], rtol=1e-12)
+
+
+def test_figure_has_title_units_legend_and_boundaries() -> None:
+    """Title, axis labels with units, one legend entry per spec, a dotted line per boundary."""
+    specs = ["linear(5%) >> cosine(to=0.01)", "wsd(5%, decay=20%)"]
+    fig = plot(specs, total_steps=1000)
+    ax = fig.axes[0]
+    assert ax.get_title() == "Learning-rate schedules over 1,000 steps"
+    assert ax.get_xlabel() == "step (optimizer updates)"
+    assert ax.get_ylabel() == "learning rate (multiple of the base lr)"
+    legend = ax.get_legend()
+    assert legend is not None
+    texts = [t.get_text() for t in legend.get_texts()]
+    # wsd prints as its phases; the boundary entry comes last
+    assert texts == [
+        specs[0],
+        "linear(5%) >> constant >> sqrt(20%, start=1.0, to=0.0)",
+        "phase boundary",
+    ]
+    # 5 % of 1000 = 50; wsd: 50 and 1000 - 200 = 800
+    xs = sorted(_xs(ln)[0] for ln in _boundary_lines(fig))
+    assert xs == [50.0, 50.0, 800.0]
+    assert ax.get_yscale() == "linear"
+    assert ax.get_ylim()[0] == 0
+
+
+def test_peak_gives_absolute_rates_and_says_so() -> None:
+    """peak=3e-4 multiplies every value and the y label names the absolute scale."""
+    fig = plot("linear(10) >> cosine", total_steps=40, peak=3e-4)
+    (line,) = _curve_lines(fig)
+    y = np.asarray(line.get_ydata(), dtype=float)
+    np.testing.assert_allclose(y, [3e-4 * _warmup_cosine(t, 10, 40) for t in range(40)])
+    assert fig.axes[0].get_ylabel() == "learning rate (absolute, peak 0.0003)"
+
+
+def test_log_scale_masks_zero() -> None:
+    """log=True: a log y axis; HF's lr 0 at step 0 is kept in the data, no warning raised."""
+    fig = plot("linear(10, start=0.0, endpoint=false) >> cosine", total_steps=100, log=True)
+    assert fig.axes[0].get_yscale() == "log"
+    (line,) = _curve_lines(fig)
+    assert np.asarray(line.get_ydata(), dtype=float)[0] == 0.0
+
+
+def test_labels_from_a_mapping_and_an_epoch_axis() -> None:
+    """A dict gives the legend labels; steps_per_epoch adds an 'epoch' axis on top."""
+    fig = plot({"mine": "linear(1ep) >> cosine"}, total_steps=500, steps_per_epoch=100)
+    ax = fig.axes[0]
+    legend = ax.get_legend()
+    assert legend is not None
+    assert legend.get_texts()[0].get_text() == "mine"
+    (epoch_axis,) = ax.child_axes
+    assert epoch_axis.get_xlabel() == "epoch"
+    assert _xs(_boundary_lines(fig)[0]) == [100.0, 100.0]
+
+
+def test_draws_on_a_given_axes() -> None:
+    """With ax=..., the curves go on that Axes and its figure is returned."""
+    fig = Figure()
+    ax: Axes = fig.add_subplot()
+    out = plot(rampup.linear(4) >> rampup.cosine(), total_steps=8, ax=ax)
+    assert out is fig
+    (line,) = [ln for ln in ax.lines if ln.get_gid() == "rampup-curve"]
+    assert line.get_ydata().tolist() == [0.25, 0.5, 0.75, 1.0, 1.0] + [  # type: ignore[union-attr]
+        0.5 * (1 + math.cos(math.pi * k / 4)) for k in (1, 2, 3)
+    ]
+
+
+def test_png_is_written_and_non_trivial(tmp_path: Path) -> None:
+    """save() writes a real PNG: the magic bytes, a sizeable file, many distinct colours."""
+    fig = plot(["linear(5%) >> cosine", "noam(d_model=512, warmup=500)"], total_steps=10_000)
+    path = save(fig, tmp_path / "s.png")
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(data) > 20_000
+    pixels = matplotlib.image.imread(path)
+    assert pixels.shape[0] > 300
+    assert pixels.shape[1] > 600
+    colours = np.unique(pixels.reshape(-1, pixels.shape[-1]), axis=0)
+    assert len(colours) > 50  # lines, text, legend: not a blank canvas
+
+
+def test_svg_and_pdf_are_written(tmp_path: Path) -> None:
+    """The suffix picks the format: SVG text and a PDF header."""
+    fig = plot("linear(10) >> cosine", total_steps=100)
+    assert "<svg" in save(fig, tmp_path / "s.svg").read_text()
+    assert save(fig, tmp_path / "s.pdf").read_bytes()[:5] == b"%PDF-"
+
+
+def test_sample_steps_short_and_long() -> None:
+    """Every step of a short run; spread steps plus b - 1, b for a long one."""
+    assert sample_steps(5).tolist() == [0, 1, 2, 3, 4]
+    steps = sample_steps(10_000, bounds=(333,), max_points=11)
+    even = [round(i * 9999 / 10) for i in range(11)]  # 0, 1000, 2000, ..., 5999 (5999.4), ...
+    assert steps.tolist() == sorted({*even, 332, 333})
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: plot([], total_steps=10), r"^plot\(\): schedules=\[\] .* at least one"),
+        (lambda: plot(_bad(3), total_steps=10), r"^plot\(\): schedules=3 "),
+        (lambda: plot(_bad([3.0]), total_steps=10), r"^plot\(\): schedules=3.0 "),
+        (lambda: plot(_bad({1: "linear(5)"}), total_steps=10), r"^plot\(\): schedules=1 .* labels"),
+        (lambda: plot("linear(5)", total_steps=0), r"^plot\(\): total_steps=0 "),
+        (lambda: plot("linear(5)", total_steps=10, peak=-1), r"^plot\(\): peak=-1 "),
+        (lambda: plot("linear(5)", total_steps=10, steps_per_epoch=0), r"steps_per_epoch=0 "),
+        (lambda: plot("linear(5)", total_steps=10, log=_bad("yes")), r"^plot\(\): log='yes' "),
+        (lambda: plot("linear(5)", total_steps=10, title=_bad(1)), r"^plot\(\): title=1 "),
+        (lambda: plot("linear(5)", total_steps=10, max_points=1), r"^plot\(\): max_points=1 "),
+        (lambda: plot("linear(20)", total_steps=10), r"total_steps=10"),
+        (lambda: sample_steps(0), r"^sample_steps\(\): total_steps=0 "),
+    ],
+)
+def test_bad_arguments_are_rampup_errors(call: object, match: str) -> None:
+    """Each bad argument names the function, the parameter, the value and what was expected."""
+    with pytest.raises(rampup.RampupError, match=match):
+        call()  # type: ignore[operator]
+
+
+def test_save_rejects_unknown_formats_and_missing_directories(tmp_path: Path) -> None:
+    """A .jpg and a path in a missing directory are RampupErrors before anything is written."""
+    fig = plot("linear(5)", total_steps=10)
+    with pytest.raises(rampup.RampupError, match=r"^save\(\): path='.*x.jpg' .* \.png, \.svg"):
+        save(fig, tmp_path / "x.jpg")
+    with pytest.raises(rampup.RampupError, match=r"existing directory"):
+        save(fig, tmp_path / "missing" / "x.png")
+
+
+def test_spec_errors_keep_their_column() -> None:
+    """A bad spec string among the schedules raises the parser's SpecError."""
+    with pytest.raises(SpecError) as info:
+        plot(["linear(5)", "linear(5) >> cosin"], total_steps=10)
+    assert info.value.column == 14
+
+
+# -- the terminal ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("width", [30, 41, 80, 137, 250])
+def test_terminal_plot_fits_the_width(width: int) -> None:
+    """No line is wider than the width asked for, long legend labels included."""
+    specs = [
+        "linear(5%) >> cosine(to=0.01)",
+        "constant(100, 0.1) >> " + "constant(10) >> " * 8 + "cosine",
+    ]
+    text = render_terminal(specs, total_steps=5000, width=width, height=6)
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= width
+    assert len(lines) == 1 + 6 + 2 + 2 + 1  # title, rows, axis, x labels, legend, boundary key
+
+
+def test_terminal_plot_defaults_to_the_terminal_width(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a width, the terminal's (COLUMNS) is used."""
+    monkeypatch.setenv("COLUMNS", "57")
+    text = render_terminal("linear(5%) >> cosine", total_steps=1000)
+    assert max(len(line) for line in text.splitlines()) == 57
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(30, 300), st.integers(4, 20), st.integers(10, 100_000), st.booleans())
+def test_terminal_plot_fits_any_width(width: int, height: int, total: int, log: bool) -> None:
+    """Any width, height, run length and scale: every line fits, the height is as asked."""
+    text = render_terminal("linear(10%) >> cosine", total, width=width, height=height, log=log)
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= width
+    assert sum(1 for line in lines if line[-1:] and ("┤" in line or "│" in line)) >= height
+
+
+def test_constant_draws_one_line_on_the_top_row() -> None:
+    """A constant 1 over 100 steps: the top row is all top dots (⠉), the others empty."""
+    tp = plotting.terminal_schedules("constant", 100, None, None, 40, 4, False)
+    rows = str(tp).splitlines()[1:5]
+    plot_area = [row.split("┤", 1)[1] if "┤" in row else row.split("│", 1)[1] for row in rows]
+    assert set(plot_area[0]) == {"⠉"}  # dots 1 and 4: the top of each cell
+    assert all(set(r) <= {" "} for r in plot_area[1:])
+
+
+def test_boundaries_are_marked_on_the_axis() -> None:
+    """One ┴ per boundary inside the run, at its column; the legend lists each spec."""
+    text = render_terminal("linear(25%) >> constant(25%) >> cosine", 1000, width=60, height=4)
+    axis = next(line for line in text.splitlines() if "└" in line)
+    assert axis.count("┴") == 2
+    assert "linear(25%) >> constant(25%) >> cosine" in text
+
+
+def test_terminal_segments_name_their_curve() -> None:
+    """The TerminalPlot tags each curve's cells with its index, for colouring."""
+    tp = plotting.terminal_schedules(
+        ["linear(10)", "constant(5, 0.5)"], 20, None, None, 60, 6, False
+    )
+    tags = {tag for line in tp.lines for _, tag in line}
+    assert tags == {None, 0, 1}
+
+
+def test_terminal_plot_of_generic_curves() -> None:
+    """terminal_plot draws any labelled curves (e.g. a loss) and checks its arguments."""
+    loss = Curve("loss", np.arange(50.0), np.linspace(3.0, 0.5, 50))
+    text = str(terminal_plot([loss], width=50, height=5, title="loss"))
+    assert text.splitlines()[0] == "loss"
+    assert "3 ┤" in text
+    with pytest.raises(rampup.RampupError, match=r"^terminal_plot\(\): width=10 "):
+        terminal_plot([loss], width=10)
+    with pytest.raises(rampup.RampupError, match=r"^terminal_plot\(\): height=1 "):
+        terminal_plot([loss], height=1)
+    with pytest.raises(rampup.RampupError, match=r"^terminal_plot\(\): items=\[\] "):
+        terminal_plot([])
+
+
+def test_render_terminal_names_itself_in_errors() -> None:
+    """A too-narrow width through render_terminal() is reported under render_terminal()."""
+    with pytest.raises(rampup.RampupError, match=r"^render_terminal\(\): width=5 "):
+        render_terminal("linear(5)", 10, width=5)
+    with pytest.raises(rampup.RampupError, match=r"^render_terminal\(\): log=1 "):
+        render_terminal("linear(5)", 10, log=1)  # type: ignore[arg-type]  # bad on purpose

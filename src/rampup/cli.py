@@ -2,12 +2,26 @@
 
 Each command lives with the library code it drives; this module only assembles them into one
 Typer application. Errors print one clear message and exit with status 2, never a traceback.
+
+- ``rampup plot SPEC [SPEC ...] --total N``: :func:`rampup.plot` (``--out FILE``) or
+  :func:`rampup.plotting.render_terminal` (in the terminal);
+- ``rampup show SPEC --total N``: :func:`rampup.rules.summarize`;
+- ``rampup suggest --total-steps N --batch-size B``: :func:`rampup.suggest`.
 """
 
 from __future__ import annotations
 
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
 
+from rampup._errors import RampupError
 from rampup.lab.commands import register as register_lab
 
 app = typer.Typer(
@@ -18,6 +32,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+#: Exit status of every error the user can fix (bad spec, bad option), as click's usage errors.
+USAGE_ERROR = 2
+#: Colours of the curves in the terminal plot, in order.
+_PALETTE = ("cyan", "magenta", "yellow", "green", "blue", "red")
+
 
 @app.callback()
 def _root() -> None:
@@ -25,6 +44,268 @@ def _root() -> None:
 
 
 register_lab(app)
+
+
+def _error(command: str, message: str) -> typer.Exit:
+    """Print ``message`` (a spec error keeps its caret lines) on stderr; the exit to raise."""
+    typer.echo(f"rampup {command}: error: {message}", err=True)
+    return typer.Exit(USAGE_ERROR)
+
+
+@contextmanager
+def _errors(command: str, what: str = "") -> Iterator[None]:
+    """Turn rampup's and the file system's errors into one message and exit status 2."""
+    try:
+        yield
+    except RampupError as err:
+        raise _error(command, f"{what}{err}") from None
+    except OSError as err:
+        raise _error(
+            command, f"cannot write {err.filename or 'the file'}: {err.strerror}"
+        ) from None
+
+
+def _emit_json(data: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, allow_nan=False) + "\n")
+
+
+def _console() -> Any:
+    from rich.console import Console  # noqa: PLC0415  # keep start-up light
+
+    return Console(highlight=False, soft_wrap=True)
+
+
+# -- plot -----------------------------------------------------------------------------------------
+Total = Annotated[
+    int, typer.Option("--total", min=1, help="Steps in the whole run (optimizer updates).")
+]
+StepsPerEpoch = Annotated[
+    float | None,
+    typer.Option("--steps-per-epoch", help="Updates per epoch."),
+]
+Peak = Annotated[
+    float | None,
+    typer.Option("--peak", help="Peak learning rate: show absolute rates."),
+]
+
+
+@app.command()
+def plot(
+    specs: Annotated[list[str], typer.Argument(help="Schedules, e.g. 'linear(5%) >> cosine'.")],
+    total: Total,
+    steps_per_epoch: StepsPerEpoch = None,
+    peak: Peak = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write a figure (.png, .svg or .pdf) instead of drawing here."),
+    ] = None,
+    log: Annotated[bool, typer.Option("--log", help="Log-scale y axis.")] = False,
+    title: Annotated[str | None, typer.Option("--title", help="Title of the figure.")] = None,
+    width: Annotated[
+        int | None, typer.Option("--width", min=30, help="Terminal plot width (characters).")
+    ] = None,
+    height: Annotated[
+        int, typer.Option("--height", min=4, help="Terminal plot height (rows).")
+    ] = 12,
+) -> None:
+    """Plot schedules: a figure with --out FILE, else a plot drawn in the terminal."""
+    schedules = _parse_all("plot", specs)
+    if out is not None:
+        with _errors("plot"):
+            from rampup.plotting import plot as draw  # noqa: PLC0415  # matplotlib is heavy
+            from rampup.plotting import save  # noqa: PLC0415
+
+            fig = draw(schedules, total, steps_per_epoch, peak, log=log, title=title)
+            path = save(fig, out)
+        typer.echo(f"wrote {path}")
+        return
+    from rampup.plotting import terminal_schedules  # noqa: PLC0415
+
+    with _errors("plot"):
+        text = terminal_schedules(schedules, total, steps_per_epoch, peak, width, height, log)
+    _print_segments(text.lines, text.width)
+
+
+def _parse_all(command: str, specs: list[str]) -> list[Any]:
+    """Parse each spec; an error names which spec (when there are several) and shows the caret."""
+    from rampup.spec import parse  # noqa: PLC0415
+
+    schedules = []
+    for i, spec in enumerate(specs, 1):
+        what = f"SPEC {i}: " if len(specs) > 1 else ""
+        with _errors(command, what):
+            schedules.append(parse(spec))
+    return schedules
+
+
+def _print_segments(lines: list[list[tuple[str, int | None]]], width: int) -> None:
+    from rich.text import Text  # noqa: PLC0415
+
+    console = _console()
+    console.width = max(console.width, width)  # a pipe's default width must not crop the plot
+    for line in lines:
+        text = Text(no_wrap=True, overflow="crop")
+        for part, curve in line:
+            text.append(part, style=None if curve is None else _PALETTE[curve % len(_PALETTE)])
+        console.print(text)
+
+
+# -- show -----------------------------------------------------------------------------------------
+Json = Annotated[bool, typer.Option("--json", help="Print JSON (a stable schema) for scripts.")]
+
+
+@app.command()
+def show(
+    spec: Annotated[str, typer.Argument(help="A schedule, e.g. 'linear(5%)'.")],
+    total: Total,
+    steps_per_epoch: StepsPerEpoch = None,
+    peak: Peak = None,
+    as_json: Json = False,
+) -> None:
+    """A table of what matters: steps 0 and 1, the peak, each boundary, the end, warnings."""
+    from rampup.rules import summarize  # noqa: PLC0415
+
+    (schedule,) = _parse_all("show", [spec])
+    with _errors("show"):
+        summary = summarize(schedule, total, steps_per_epoch, peak)
+    if as_json:
+        _emit_json({"command": "show", **summary.to_dict()})
+        return
+    from rich.table import Table  # noqa: PLC0415
+
+    unit = f"absolute learning rates (peak {peak:g})" if peak else "multiples of the base lr"
+    table = Table(
+        title=f"{summary.spec}  over {summary.total_steps:,} steps",
+        title_justify="left",
+        caption=f"values: {unit}",
+        caption_justify="left",
+    )
+    table.add_column("what")
+    table.add_column("step", justify="right")
+    if steps_per_epoch is not None:
+        table.add_column("epoch", justify="right")
+    table.add_column("value", justify="right")
+
+    def row(what: str, step: int | None, value: float | str) -> None:
+        cells = [what, "" if step is None else f"{step:,}"]
+        if steps_per_epoch is not None:
+            cells.append("" if step is None else f"{step / steps_per_epoch:.3g}")
+        cells.append(value if isinstance(value, str) else f"{value:.6g}")
+        table.add_row(*cells)
+
+    row("first update", 0, summary.step_0)
+    if summary.step_1 is not None:
+        row("second update", 1, summary.step_1)
+    row("peak first reached", summary.peak_step, summary.peak_value)
+    for i, b in enumerate(summary.boundaries, 1):
+        row(f"boundary {i}: last step before", b.step - 1, b.before)
+        row(f"boundary {i}: first step after", b.step, b.value)
+    row("last update", summary.last_step, summary.last_value)
+    row("after the run (held)", summary.total_steps, summary.after_run)
+    row("warmup length (to the peak)", None, f"{summary.warmup_steps:,} steps")
+    row("effective warmup Σ(1 - w_t)", None, f"{summary.effective_warmup:,.4g} steps")
+    console = _console()
+    console.print(table)
+    for warning in summary.warnings:
+        console.print(f"[yellow]warning:[/yellow] {warning}", markup=True)
+
+
+# -- suggest --------------------------------------------------------------------------------------
+class Optimizer(str, Enum):
+    """Optimizers ``suggest`` knows."""
+
+    adamw = "adamw"
+    adam = "adam"
+    sgd = "sgd"
+
+
+class Model(str, Enum):
+    """Model kinds of the seeds' per-model table."""
+
+    transformer = "transformer"
+    cnn = "cnn"
+    mlp = "mlp"
+    other = "other"
+    bert_finetune = "bert-finetune"
+    gpt_pretrain = "gpt-pretrain"
+
+
+class Size(str, Enum):
+    """Model sizes of the seeds' per-model table."""
+
+    small = "small"
+    large = "large"
+
+
+@app.command()
+def suggest(
+    total_steps: Annotated[
+        int, typer.Option("--total-steps", min=2, help="Steps in the whole run.")
+    ],
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", min=1, help="Examples per optimizer update.")
+    ],
+    base_batch_size: Annotated[
+        int, typer.Option("--base-batch-size", min=1, help="The batch --base-lr was tuned at.")
+    ] = 256,
+    base_lr: Annotated[
+        float | None,
+        typer.Option("--base-lr", help="Peak lr tuned at the base batch."),
+    ] = None,
+    optimizer: Annotated[
+        Optimizer, typer.Option("--optimizer", case_sensitive=False, help="The optimizer.")
+    ] = Optimizer.adamw,
+    beta2: Annotated[
+        float | None,
+        typer.Option("--beta2", help="Adam's beta2 (default 0.999 for adam and adamw)."),
+    ] = None,
+    model: Annotated[
+        Model, typer.Option("--model", case_sensitive=False, help="Model kind (seeds' table).")
+    ] = Model.other,
+    size: Annotated[
+        Size, typer.Option("--size", case_sensitive=False, help="Model size (seeds' table).")
+    ] = Size.small,
+    steps_per_epoch: StepsPerEpoch = None,
+    as_json: Json = False,
+) -> None:
+    """Suggest a warmup, each number derived from a published rule, cautions where they disagree."""
+    from rampup.rules import suggest as advise  # noqa: PLC0415
+
+    with _errors("suggest"):
+        s = advise(
+            total_steps,
+            batch_size,
+            base_batch_size=base_batch_size,
+            base_lr=base_lr,
+            optimizer=optimizer.value,
+            beta2=beta2,
+            model=model.value,
+            size=size.value,
+            steps_per_epoch=steps_per_epoch,
+        )
+    if as_json:
+        _emit_json({"command": "suggest", **s.to_dict()})
+        return
+    from rich.markup import escape  # noqa: PLC0415
+
+    console = _console()
+    console.print(f"[bold]suggested:[/bold] {escape(s.spec)}", markup=True)
+    bits = [f"warmup {s.warmup_steps:,} of {s.total_steps:,} steps"]
+    if s.peak_lr is not None:
+        bits.append(f"peak lr {s.peak_lr:g}")
+    console.print("  " + ", ".join(bits))
+    console.print(f"  try: rampup show {_quote(s.spec)} --total {s.total_steps}")
+    console.print("[bold]why:[/bold]", markup=True)
+    for reason in s.reasons:
+        console.print(f"  - {escape(reason)}", markup=True)
+    if s.cautions:
+        console.print("[bold yellow]cautions:[/bold yellow]", markup=True)
+        for caution in s.cautions:
+            console.print(f"  ! {escape(caution)}", markup=True)
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "'\"'\"'") + "'"
 
 
 def main(argv: list[str] | None = None) -> int:

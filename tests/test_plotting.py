@@ -89,12 +89,7 @@ def test_figure_has_title_units_legend_and_boundaries() -> None:
     legend = ax.get_legend()
     assert legend is not None
     texts = [t.get_text() for t in legend.get_texts()]
-    # wsd prints as its phases; the boundary entry comes last
-    assert texts == [
-        specs[0],
-        "linear(5%) >> constant >> sqrt(20%, start=1.0, to=0.0)",
-        "phase boundary",
-    ]
+    assert texts == [*specs, "phase boundary"]  # the specs as written; boundaries last
     # 5 % of 1000 = 50; wsd: 50 and 1000 - 200 = 800
     xs = sorted(_xs(ln)[0] for ln in _boundary_lines(fig))
     assert xs == [50.0, 50.0, 800.0]
@@ -129,6 +124,18 @@ def test_labels_from_a_mapping_and_an_epoch_axis() -> None:
     (epoch_axis,) = ax.child_axes
     assert epoch_axis.get_xlabel() == "epoch"
     assert _xs(_boundary_lines(fig)[0]) == [100.0, 100.0]
+
+
+def test_schedule_objects_are_labelled_with_their_spec() -> None:
+    """A Schedule's legend label is its spec; a spec string's is the string, spaces tidied."""
+    fig = plot([rampup.wsd(50), "linear(5)  >>   cosine"], total_steps=1000)
+    legend = fig.axes[0].get_legend()
+    assert legend is not None
+    texts = [t.get_text() for t in legend.get_texts()]
+    assert texts[:2] == [
+        "linear(50) >> constant >> sqrt(20%, start=1.0, to=0.0)",
+        "linear(5) >> cosine",
+    ]
 
 
 def test_draws_on_a_given_axes() -> None:

@@ -109,20 +109,20 @@ def plot(
     ] = 12,
 ) -> None:
     """Plot schedules: a figure with --out FILE, else a plot drawn in the terminal."""
-    schedules = _parse_all("plot", specs)
+    _parse_all("plot", specs)  # each spec's error names it; the legend shows them as typed
     if out is not None:
         with _errors("plot"):
             from rampup.plotting import plot as draw  # noqa: PLC0415  # matplotlib is heavy
             from rampup.plotting import save  # noqa: PLC0415
 
-            fig = draw(schedules, total, steps_per_epoch, peak, log=log, title=title)
+            fig = draw(specs, total, steps_per_epoch, peak, log=log, title=title)
             path = save(fig, out)
         typer.echo(f"wrote {path}")
         return
     from rampup.plotting import terminal_schedules  # noqa: PLC0415
 
     with _errors("plot"):
-        text = terminal_schedules(schedules, total, steps_per_epoch, peak, width, height, log)
+        text = terminal_schedules(specs, total, steps_per_epoch, peak, width, height, log)
     _print_segments(text.lines, text.width)
 
 

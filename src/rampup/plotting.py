@@ -97,10 +97,13 @@ def _labelled(func: str, schedules: object) -> list[tuple[str, Schedule]]:
     if not items:
         raise fail(func, "schedules", schedules, "at least one schedule")
     out = []
-    for label, item in items:
+    for given, item in items:
         s = _one(func, item)
-        plain = s.schedule if isinstance(s, Bound) else s
-        out.append((str(plain) if label is None else label, s))
+        label = given
+        if label is None:  # a spec string is shown as written; a Schedule as its spec
+            plain = s.schedule if isinstance(s, Bound) else s
+            label = " ".join(item.split()) if isinstance(item, str) else str(plain)
+        out.append((label, s))
     return out
 
 
@@ -206,7 +209,6 @@ def plot_curves(
     if not items or not all(isinstance(c, Curve) for c in items):
         raise fail("plot_curves", "items", items, "a non-empty sequence of Curve")
     fig, axes = _new_axes(ax, figsize)
-    marked = False
     for c in items:
         (line,) = axes.plot(c.steps, c.values, label=c.label, linewidth=1.6)
         line.set_gid("rampup-curve")
@@ -217,10 +219,9 @@ def plot_curves(
                 linestyle=":",
                 linewidth=1.0,
                 alpha=0.8,
-                label="_nolegend_" if marked else "phase boundary",
+                label="_nolegend_",
                 gid="rampup-boundary",
             )
-            marked = True
     if log:
         axes.set_yscale("log", nonpositive="mask")
     elif all(float(np.min(c.values)) >= 0 for c in items if c.values.size):
@@ -243,8 +244,12 @@ def plot_curves(
         top.set_xlabel("epoch")
     axes.grid(visible=True, alpha=0.3)
     handles, names = axes.get_legend_handles_labels()
-    order = sorted(range(len(names)), key=lambda i: names[i] == "phase boundary")  # it goes last
-    axes.legend([handles[i] for i in order], [names[i] for i in order], fontsize="small")
+    if any(c.bounds for c in items):  # one grey key for the dotted lines of every curve
+        from matplotlib.lines import Line2D  # noqa: PLC0415  # lazy, as above
+
+        handles.append(Line2D([], [], color="grey", linestyle=":", linewidth=1.0))
+        names.append("phase boundary")
+    axes.legend(handles, names, fontsize="small")
     return fig
 
 
@@ -261,7 +266,8 @@ def plot(
     """Plot one or more schedules over a run of ``total_steps`` updates; return the Figure.
 
     ``schedules`` is a :class:`~rampup.Schedule`, a spec string, a list of them, or a dict
-    label -> schedule (the legend shows each spec, or its label). The x axis is the step (an epoch
+    label -> schedule (the legend shows each spec string as written, each Schedule as its spec,
+    or the dict's labels). The x axis is the step (an epoch
     axis is added on top with ``steps_per_epoch``); the y axis is the multiplier of the base
     learning rate, or the learning rate itself when ``peak`` (the peak learning rate) is given.
     Phase boundaries are dotted vertical lines; ``log`` uses a log-scale y axis. Every step is

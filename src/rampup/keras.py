@@ -1,0 +1,237 @@
+r"""Keras 3 adapter: a rampup schedule as a ``keras.optimizers.schedules.LearningRateSchedule``.
+
+``rampup.keras.Schedule(s, peak=...)`` drives any Keras optimizer, on every Keras backend
+(tested with ``KERAS_BACKEND=torch``). There is no second copy of the math: the schedule's own
+formulas (:meth:`rampup.Schedule.array_formula`) are evaluated with ``keras.ops``, so the value
+is computed by the backend, inside a compiled train step too.
+
+>>> import keras, rampup.keras
+>>> lr = rampup.keras.Schedule("linear(5%) >> cosine", peak=1e-3, total_steps=1000)
+>>> opt = keras.optimizers.AdamW(learning_rate=lr)
+
+**The peak.** Values are multipliers (the peak of a warmup is 1); ``peak`` is the learning rate
+the multiplier 1 stands for, so update ``t`` uses ``peak * s(t)``. The optimizer's
+``learning_rate`` is the schedule: leave the optimizer's own default aside and give the peak
+here. ``peak=1`` with absolute values in the spec (``1e-3 * (linear(5%) >> cosine)``) is the
+same thing.
+
+**Saving.** The class is registered (``rampup>Schedule``), and its config is the schedule's plain
+data (:meth:`rampup.Schedule.to_dict`, bound to its run) and the peak, so a model saved to
+``.keras`` loads back with ``keras.saving.load_model`` with the same values, no
+``custom_objects`` needed (``import rampup.keras`` first, which registers it).
+
+**The clock.** Keras calls the schedule with the optimizer's ``iterations``, the number of
+updates applied so far: update ``t`` uses ``s(t)``, as everywhere in rampup. Integer steps stay
+integers for the phase boundaries (exact at any step); fractional steps are rounded to
+``keras.backend.floatx()``. Values are ``floatx`` (float32 by default): they equal
+``s.values(...)`` to float32 rounding. Steps given as Python or NumPy numbers are checked as
+``s(t)`` checks them; a negative or NaN step in a tensor gives NaN (a compiled step cannot raise).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+try:
+    import keras
+    from keras import ops
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError("rampup.keras needs Keras 3: pip install 'rampup[keras]'") from exc
+
+from rampup._checks import check_number
+from rampup._errors import RampupError, fail, shown
+from rampup._ops import Ops
+from rampup.schedule import Bound
+from rampup.schedule import Schedule as RampupSchedule
+from rampup.spec import from_dict, parse
+
+__all__ = ["Schedule"]
+
+_FUNC = "keras.Schedule"
+_STEP_EXPECTED = "a finite step >= 0 (t = 0 is the first update)"
+_INT32_MAX = 2**31 - 1
+
+
+def _float_power(x: Any, y: Any) -> Any:
+    return ops.power(x, y)
+
+
+#: The operations the formulas use (see :mod:`rampup._ops`), on the Keras backend's tensors.
+#: ``keras.ops`` has no ``float_power``; ``power`` is the same function on float tensors.
+KERAS_OPS: Ops = SimpleNamespace(
+    cos=ops.cos,
+    sqrt=ops.sqrt,
+    exp=ops.exp,
+    expm1=ops.expm1,
+    float_power=_float_power,
+    log=ops.log,
+    floor=ops.floor,
+    minimum=ops.minimum,
+    maximum=ops.maximum,
+    where=ops.where,
+)
+
+
+def _resolve(func: str, s: object, total_steps: object, steps_per_epoch: object) -> RampupSchedule:
+    """The schedule ``s`` (a Schedule, a spec string or plain data) bound to the run, resolved."""
+    sched: RampupSchedule
+    if isinstance(s, RampupSchedule):
+        sched = s
+    elif isinstance(s, str):
+        try:
+            sched = parse(s)
+        except RampupError as exc:
+            raise RampupError(
+                f"{func}(): s={shown(s)} is invalid: expected a spec string such as"
+                f" 'linear(5%) >> cosine'; {exc}"
+            ) from None
+    elif isinstance(s, Mapping):
+        try:
+            sched = from_dict(dict(s))
+        except RampupError as exc:
+            raise RampupError(
+                f"{func}(): s={shown(s)} is invalid: expected to_dict()'s plain data; {exc}"
+            ) from None
+    else:
+        raise fail(
+            func,
+            "s",
+            s,
+            "a rampup Schedule, a spec string such as 'linear(5%) >> cosine', or to_dict()'s"
+            " plain data",
+        )
+    total: int | None = None
+    if total_steps is not None:
+        if isinstance(total_steps, bool) or not isinstance(total_steps, int) or total_steps < 1:
+            raise fail(
+                func, "total_steps", total_steps, "a positive int (the whole run, in updates)"
+            )
+        total = total_steps
+    per_epoch: float | None = None
+    if steps_per_epoch is not None:
+        per_epoch = check_number(
+            func,
+            "steps_per_epoch",
+            steps_per_epoch,
+            low=0.0,
+            low_open=True,
+            what="a positive finite number (updates per epoch)",
+        )
+        if isinstance(steps_per_epoch, int):
+            per_epoch = steps_per_epoch  # keep an int an int: it prints as it was given
+    if isinstance(sched, Bound) and (total is not None or per_epoch is not None):
+        # re-bind (e.g. a longer run), keeping what the call does not override
+        total = sched.total_steps if total is None else total
+        per_epoch = sched.steps_per_epoch if per_epoch is None else per_epoch
+    try:
+        if total is not None or per_epoch is not None:
+            sched = sched.bind(total, per_epoch)
+        sched.final_step  # noqa: B018  # resolves every length now: errors belong to this call
+    except RampupError as exc:
+        raise RampupError(
+            f"{func}(): s={str(sched)!r} cannot be bound with total_steps={shown(total_steps)},"
+            f" steps_per_epoch={shown(steps_per_epoch)}: {exc}"
+        ) from None
+    return sched
+
+
+def _host_steps(func: str, step: object) -> npt.NDArray[Any] | None:
+    """Check steps given as Python or NumPy numbers; None for a tensor (it cannot be checked)."""
+    if ops.is_tensor(step) or isinstance(step, keras.Variable):
+        return None
+    try:
+        raw = np.asarray(step)
+    except (TypeError, ValueError):
+        raise fail(func, "step", step, _STEP_EXPECTED) from None
+    if raw.dtype.kind not in "biuf":  # strings, complex, objects: only real numbers are steps
+        for x in raw.flat:
+            item = x.item() if isinstance(x, np.generic) else x
+            if isinstance(item, bool) or not isinstance(item, int | float):
+                raise fail(func, "step", item, _STEP_EXPECTED)
+    t = raw.astype(np.float64)
+    if t.size and not (t.min() >= 0 and np.isfinite(t.max())):
+        bad = t[~(np.isfinite(t) & (t >= 0))].flat[0]
+        raise fail(func, "step", float(bad), _STEP_EXPECTED)
+    if raw.dtype.kind in "biu" and (raw.size == 0 or int(raw.max()) <= _INT32_MAX):
+        return raw.astype(np.int32)  # every backend holds an int32 exactly
+    return t
+
+
+@keras.saving.register_keras_serializable(package="rampup", name="Schedule")
+class Schedule(keras.optimizers.schedules.LearningRateSchedule):  # type: ignore[misc]  # keras is untyped
+    """A rampup schedule as a Keras learning-rate schedule: update ``t`` uses ``peak * s(t)``.
+
+    ``s`` is a rampup schedule, a spec string (``"linear(5%) >> cosine"``) or
+    :meth:`~rampup.Schedule.to_dict`'s plain data. ``peak`` is the learning rate the multiplier
+    1 stands for (e.g. ``1e-3``). ``total_steps`` is the whole run in optimizer updates, warmup
+    included (``epochs * steps_per_epoch`` for ``model.fit``): it binds lengths given as a
+    fraction of the run (``"5%"``) and the phase that takes the rest of the run;
+    ``steps_per_epoch`` binds lengths in epochs (``"2ep"``). A bad argument is a
+    :class:`~rampup.RampupError` raised here.
+
+    ``self.schedule`` is the bound rampup schedule and ``self.peak`` the peak;
+    :meth:`get_config` / :meth:`from_config` round-trip both through plain data.
+    """
+
+    def __init__(
+        self,
+        s: RampupSchedule | str | Mapping[str, Any],
+        *,
+        peak: float = 1.0,
+        total_steps: int | None = None,
+        steps_per_epoch: float | None = None,
+    ) -> None:
+        self.peak = check_number(
+            _FUNC, "peak", peak, low=0.0, low_open=True, what="a finite number > 0"
+        )
+        self.schedule = _resolve(_FUNC, s, total_steps, steps_per_epoch)
+        self._formula = self.schedule.array_formula(KERAS_OPS)
+        bounds = self.schedule.bounds
+        #: The largest integer the formula compares steps with.
+        self._last = max(bounds) if bounds else 0
+
+    def __call__(self, step: Any) -> Any:
+        """``peak * s(step)`` as a ``floatx`` tensor; ``step`` is the optimizer's ``iterations``."""
+        host = _host_steps("keras.Schedule", step)
+        t = ops.convert_to_tensor(step if host is None else host)
+        floatx = keras.backend.floatx()
+        dtype = keras.backend.standardize_dtype(t.dtype)
+        # TensorFlow does not mix integer tensors with Python floats (t + 1.0): floats there.
+        if (
+            dtype.startswith("int")
+            and self._last <= np.iinfo(dtype).max
+            and keras.backend.backend() != "tensorflow"
+        ):
+            valid = ops.greater_equal(t, 0)  # integer steps stay integers: exact boundaries
+        else:
+            t = ops.cast(
+                t, floatx if dtype == "float16" or not dtype.startswith("float") else dtype
+            )
+            valid = ops.logical_and(ops.greater_equal(t, 0), ops.less(t, math.inf))
+        out = ops.where(valid, self.peak * self._formula(t), math.nan)
+        return ops.cast(out, floatx)
+
+    def get_config(self) -> dict[str, Any]:
+        """The schedule (bound to its run) as plain data, and the peak: JSON-ready."""
+        return {"schedule": self.schedule.to_dict(), "peak": self.peak}
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Schedule:
+        """Rebuild from :meth:`get_config`'s output (what ``keras.saving.load_model`` calls)."""
+        func = "keras.Schedule.from_config"
+        if not isinstance(config, Mapping) or "schedule" not in config:
+            raise fail(func, "config", config, "get_config()'s dict, with 'schedule' and 'peak'")
+        for key in config:
+            if key not in ("schedule", "peak"):
+                raise fail(func, "config", config, f"only 'schedule' and 'peak', not {key!r}")
+        return cls(config["schedule"], peak=config.get("peak", 1.0))
+
+    def __repr__(self) -> str:
+        peak = "" if self.peak == 1.0 else f", peak={self.peak!r}"
+        return f"rampup.keras.Schedule({str(self.schedule)!r}{peak})"

@@ -541,6 +541,43 @@ def test_tensor_lr_equals_the_float_path_where_pytorch_warmup_collapses() -> Non
     assert peer_lrs[30] < 1e-3 * float_lrs[30]
 
 
+# dynamo, tracing torch's own optimizer code, trips over a deprecation inside torch.jit
+@pytest.mark.filterwarnings("ignore:`torch.jit.script_method` is deprecated:DeprecationWarning")
+def test_compiled_optimizer_step_never_recompiles_with_a_tensor_lr() -> None:
+    """A torch.compile'd AdamW step: 0 recompiles over 24 steps of a changing tensor lr.
+
+    Dynamo's guards decide recompiles, so the cheap "eager" backend counts them exactly as
+    inductor would (benchmarks/bench_torch.py measures inductor).
+    """
+    from torch._dynamo.utils import counters  # noqa: PLC0415  # dynamo loads on demand
+
+    torch._dynamo.reset()
+    counters.clear()
+    model = torch.nn.Linear(4, 4)
+    opt = torch.optim.AdamW(model.parameters(), lr=torch.tensor(0.01))
+    sched = rt.Scheduler(opt, "linear(10) >> cosine", total_steps=30)
+    model(torch.ones(2, 4)).sum().backward()
+
+    @torch.compile(backend="eager")
+    def compiled_step() -> None:
+        opt.step()
+
+    s = rampup.parse("linear(10) >> cosine").bind(total_steps=30)
+    base = torch.tensor(0.01).item()
+    compiled_step()
+    sched.step()
+    graphs = counters["stats"]["unique_graphs"]
+    used = []
+    for t in range(1, 25):
+        used.append(opt.param_groups[0]["lr"].item())
+        compiled_step()
+        sched.step()
+        assert used[-1] == pytest.approx(base * s(t), rel=1e-6)  # float32 rounding only
+    assert len(set(used)) >= 20  # the lr keeps changing (the peak is held two steps)
+    assert counters["stats"]["unique_graphs"] - graphs == 0
+    torch._dynamo.reset()
+
+
 # -- 5. state -------------------------------------------------------------------------------------
 def test_state_dict_is_plain_data_and_loads_weights_only() -> None:
     """state_dict() holds specs, floats and ints only; torch.load(weights_only=True) reads it."""

@@ -1,0 +1,133 @@
+"""rampup.torch.Scheduler inside real trainers: a Lightning Trainer and an HF Trainer.
+
+Each trainer runs a tiny model for a few updates; an optimizer step pre-hook records the lr every
+update actually used, which must be the schedule's value at that update.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import lightning
+import pytest
+import torch
+import transformers
+from torch import nn
+
+import rampup
+import rampup.torch as rt
+
+torch.set_num_threads(1)
+
+SPEC = "linear(4) >> cosine(to=0.1)"
+TOTAL = 12
+BASE = 0.05
+
+
+def _expected(n: int) -> list[float]:
+    s = rampup.parse(SPEC).bind(total_steps=TOTAL)
+    return [BASE * s(t) for t in range(n)]
+
+
+def _record(optimizer: torch.optim.Optimizer) -> list[float]:
+    used: list[float] = []
+
+    def hook(opt: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
+        used.append(float(opt.param_groups[0]["lr"]))
+
+    optimizer.register_step_pre_hook(hook)
+    return used
+
+
+def _data(n: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(n, 4, generator=g)
+    return x, x.sum(dim=1, keepdim=True)
+
+
+# -- Lightning ------------------------------------------------------------------------------------
+# lightning's _pytree still calls a torch.utils._pytree API that torch 2.13 deprecates
+@pytest.mark.filterwarnings("ignore:.*treespec, LeafSpec.* is deprecated:FutureWarning")
+def test_lightning_trainer_steps_the_scheduler_per_update(tmp_path: Path) -> None:
+    """Lightning (interval='step'): the lr each update used is base * s(t) for t = 0 .. 11."""
+    x, y = _data()
+
+    class Tiny(lightning.LightningModule):
+        def __init__(self) -> None:
+            super().__init__()
+            self.layer = nn.Linear(4, 1)
+            self.used: list[float] = []
+
+        def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+            inputs, targets = batch
+            return nn.functional.mse_loss(self.layer(inputs), targets)
+
+        def configure_optimizers(self) -> Any:
+            opt = torch.optim.SGD(self.parameters(), lr=BASE)
+            self.used = _record(opt)
+            sched = rt.Scheduler(opt, SPEC, total_steps=TOTAL)
+            return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=4)
+    trainer = lightning.Trainer(
+        max_steps=TOTAL,
+        accelerator="cpu",
+        devices=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        default_root_dir=tmp_path,
+    )
+    model = Tiny()
+    trainer.fit(model, loader)
+    used = model.used
+    assert used == pytest.approx(_expected(TOTAL), rel=1e-15)
+    assert used[3] == used[4] == BASE
+
+
+# -- HF Trainer -----------------------------------------------------------------------------------
+class _HFTiny(nn.Module):
+    """A model HF's Trainer can drive: forward(x, labels) returns {'loss': ...}."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.layer = nn.Linear(4, 1)
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The MSE loss of a linear layer."""
+        return {"loss": nn.functional.mse_loss(self.layer(x), labels)}
+
+
+@pytest.mark.parametrize("accumulation", [1, 2])
+def test_hf_trainer_uses_the_schedule_at_every_update(tmp_path: Path, accumulation: int) -> None:
+    """HF Trainer(optimizers=(opt, sched)): update t runs at base * s(t), accumulation included."""
+    x, y = _data()
+    dataset = [{"x": x[i], "labels": y[i]} for i in range(len(x))]
+    model = _HFTiny()
+    opt = torch.optim.SGD(model.parameters(), lr=BASE)
+    used = _record(opt)
+    sched = rt.Scheduler(opt, SPEC, total_steps=TOTAL)
+    args = transformers.TrainingArguments(
+        output_dir=str(tmp_path),
+        max_steps=TOTAL,
+        per_device_train_batch_size=2,
+        gradient_accumulation_steps=accumulation,
+        learning_rate=BASE,
+        report_to=[],
+        save_strategy="no",
+        logging_strategy="no",
+        use_cpu=True,
+        disable_tqdm=True,
+        dataloader_num_workers=0,
+    )
+    trainer = transformers.Trainer(
+        model=model,
+        args=args,
+        train_dataset=dataset,
+        optimizers=(opt, sched),  # type: ignore[arg-type]  # HF annotates LambdaLR; any works
+    )
+    trainer.train()
+    assert used == pytest.approx(_expected(TOTAL), rel=1e-15)
+    assert sched.last_epoch == TOTAL

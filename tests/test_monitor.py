@@ -25,20 +25,43 @@ CURVES: dict[str, dict[str, Any]] = json.loads(
 HEALTHY = sorted(k for k, v in CURVES.items() if v["healthy"])
 
 
-def feed(m: Monitor, losses: list[float]) -> list[Event]:
-    """Feed every loss; return all events."""
+def feed(m: Monitor, losses: list[float], norms: list[float] | None = None) -> list[Event]:
+    """Feed every loss (and gradient norm); return all events."""
     out: list[Event] = []
-    for x in losses:
-        out += m.update(x)
+    for i, x in enumerate(losses):
+        out += m.update(x, grad_norm=None if norms is None else norms[i])
     return out
 
 
 # -- recorded curves ----------------------------------------------------------------------------
 @pytest.mark.parametrize("name", HEALTHY)
-@pytest.mark.parametrize("warmup", [None, 40])
+@pytest.mark.parametrize("warmup", [None, 40, 100])
 def test_healthy_recorded_curves_raise_no_event(name: str, warmup: int | None) -> None:
     """Real healthy runs (fast early drop, small-batch noise, loss near 0) give no event."""
-    assert feed(Monitor(warmup), CURVES[name]["loss"]) == []
+    curve = CURVES[name]
+    assert feed(Monitor(warmup), curve["loss"], curve["grad_norm"]) == []
+
+
+@pytest.mark.parametrize("name", ["postln_no_warmup_s0", "postln_no_warmup_s1"])
+def test_post_ln_without_warmup_is_caught_by_its_gradient_spikes(name: str) -> None:
+    """Post-LN at a high lr without warmup: its gradient norm jumps > x3 within 40 updates."""
+    curve = CURVES[name]
+    norms = curve["grad_norm"]
+    events = feed(Monitor(40), curve["loss"], norms)
+    assert events, "the instability was missed"
+    first = events[0]
+    assert first.kind == "grad_spike"
+    assert first.step < 40
+    assert norms[first.step] > 3 * sorted(norms[: first.step])[first.step // 2]
+    assert "consider a longer warmup" in first.message
+
+
+def test_gradient_spikes_after_the_warmup_are_not_reported() -> None:
+    """A x10 gradient norm after the warmup is no event; the same inside the warmup is one."""
+    norms = [1.0] * 10 + [10.0]
+    assert feed(Monitor(5), [1.0] * 11, norms) == []
+    events = feed(Monitor(20), [1.0] * 11, norms)
+    assert [(e.step, e.kind) for e in events] == [(10, "grad_spike")]
 
 
 def test_healthy_curves_cover_fast_drop_and_noise() -> None:

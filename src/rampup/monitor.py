@@ -28,6 +28,13 @@ The rules (each one can be switched off with ``None``):
   initial loss :math:`\ell_0`, so the tiny wobbles of a loss near 0 are not spikes). The rule is
   checked once ``warm_start`` finite losses have been seen. A falling loss (the normal fast early
   drop) is always below its lagging median, so it never alarms.
+- **gradient spike** (``grad_spike_factor``, ``grad_spike_floor``), during the warmup only: the
+  same rule on the gradient norm, against the median of its last ``window`` finite values, with
+  the floor a fraction of the first gradient norm. A Post-LN Transformer at a high learning rate
+  without warmup shows its instability here first: its gradient norm jumps x4-x20 again and
+  again while its loss only stalls. After the warmup, isolated gradient spikes of that size are
+  common in healthy training (a Transformer's loss dropping into its next phase), so they are
+  not reported; to watch the early phase of a run without warmup, give ``warmup_steps`` anyway.
 - **divergence** (``divergence_factor``, ``divergence_patience``): the loss stayed above
   ``divergence_factor`` times the initial loss (a non-finite loss counts as above) for
   ``divergence_patience`` updates in a row.
@@ -67,11 +74,18 @@ EVENT_KINDS = (
     "nonfinite_grad",
     "nonfinite_update",
     "spike",
+    "grad_spike",
     "divergence",
     "seeds_rule",
 )
 EventKind: TypeAlias = Literal[
-    "nonfinite_loss", "nonfinite_grad", "nonfinite_update", "spike", "divergence", "seeds_rule"
+    "nonfinite_loss",
+    "nonfinite_grad",
+    "nonfinite_update",
+    "spike",
+    "grad_spike",
+    "divergence",
+    "seeds_rule",
 ]
 
 #: MAD times this is the standard deviation of a normal distribution.
@@ -203,6 +217,46 @@ def _fmt(x: float) -> str:
     return f"{x:.4g}"
 
 
+class _Window:
+    """The last ``size`` finite values, also kept sorted: a running median and MAD."""
+
+    def __init__(self, size: int) -> None:
+        self.recent: deque[float] = deque(maxlen=size)
+        self.sorted: list[float] = []
+
+    def __len__(self) -> int:
+        return len(self.sorted)
+
+    def push(self, x: float) -> None:
+        if len(self.recent) == self.recent.maxlen:
+            del self.sorted[bisect.bisect_left(self.sorted, self.recent[0])]
+        self.recent.append(x)
+        bisect.insort(self.sorted, x)
+
+    def load(self, values: list[float]) -> None:
+        self.recent.clear()
+        self.recent.extend(values)
+        self.sorted = sorted(self.recent)
+
+    def median(self) -> float:
+        return _median(self.sorted)
+
+    def threshold(self, factor: float, mads: float, floor: float) -> float:
+        """The spike level: median + max((factor - 1) |median|, mads * 1.4826 MAD, floor)."""
+        m = self.median()
+        mad = _median(sorted(abs(x - m) for x in self.sorted))
+        return m + max((factor - 1.0) * abs(m), mads * _MAD_TO_STD * mad, floor)
+
+
+def _median(s: list[float]) -> float:
+    """The median of a sorted list (NaN if empty)."""
+    n = len(s)
+    if n == 0:
+        return math.nan
+    mid = n // 2
+    return s[mid] if n % 2 else 0.5 * (s[mid - 1] + s[mid])
+
+
 class Monitor:
     """Watches the loss (and optionally gradient and update norms) of training, step by step.
 
@@ -215,6 +269,9 @@ class Monitor:
             spike rule).
         spike_mads: ... and this many robust standard deviations (1.4826 MAD) above it.
         spike_floor: ... and this fraction of the initial loss above it.
+        grad_spike_factor: the spike rule's ratio for the gradient norm during the warmup
+            (None: no rule).
+        grad_spike_floor: its floor, a fraction of the first gradient norm.
         divergence_factor: the loss staying above this times the initial loss ...
         divergence_patience: ... for this many updates in a row is a divergence (None: off).
         seeds_factor: during warmup, a loss above this times the initial loss is the seeds'
@@ -233,6 +290,8 @@ class Monitor:
         spike_factor: float | None = 2.0,
         spike_mads: float = 8.0,
         spike_floor: float = 0.1,
+        grad_spike_factor: float | None = 3.0,
+        grad_spike_floor: float = 0.5,
         divergence_factor: float | None = 1.5,
         divergence_patience: int = 5,
         seeds_factor: float | None = None,
@@ -255,6 +314,11 @@ class Monitor:
         if floor is None:
             raise fail(name, "spike_floor", spike_floor, "a finite number >= 0")
         self.spike_floor = floor
+        self.grad_spike_factor = _factor(name, "grad_spike_factor", grad_spike_factor, 1.0)
+        gfloor = _factor(name, "grad_spike_floor", grad_spike_floor, -1e-300)
+        if gfloor is None:
+            raise fail(name, "grad_spike_floor", grad_spike_floor, "a finite number >= 0")
+        self.grad_spike_floor = gfloor
         self.divergence_factor = _factor(name, "divergence_factor", divergence_factor, 0.0)
         self.divergence_patience = _count(name, "divergence_patience", divergence_patience, 1)
         self.seeds_factor = _factor(name, "seeds_factor", seeds_factor, 0.0)
@@ -273,6 +337,7 @@ class Monitor:
         return cls(
             warmup_steps,
             spike_factor=None,
+            grad_spike_factor=None,
             divergence_factor=None,
             seeds_factor=_factor("Monitor.seeds", "factor", factor, 0.0),
         )
@@ -282,8 +347,10 @@ class Monitor:
         """Forget everything seen so far (the configuration stays)."""
         self.step = -1  # the step of the last update fed; -1 before the first
         self.initial_loss = math.nan
-        self._recent: deque[float] = deque(maxlen=self.window)
-        self._sorted: list[float] = []
+        self.initial_grad = math.nan
+        self._loss = _Window(self.window)
+        self._grad = _Window(self.window)
+        self._grad_spiking = False
         self._above = 0  # consecutive updates above the divergence level
         self._spiking = False
         self._diverging = False
@@ -302,6 +369,8 @@ class Monitor:
             "spike_factor": self.spike_factor,
             "spike_mads": self.spike_mads,
             "spike_floor": self.spike_floor,
+            "grad_spike_factor": self.grad_spike_factor,
+            "grad_spike_floor": self.grad_spike_floor,
             "divergence_factor": self.divergence_factor,
             "divergence_patience": self.divergence_patience,
             "seeds_factor": self.seeds_factor,
@@ -318,7 +387,10 @@ class Monitor:
             "config": self._config(),
             "step": self.step,
             "initial_loss": _plain(self.initial_loss),
-            "recent": list(self._recent),
+            "recent": list(self._loss.recent),
+            "initial_grad": _plain(self.initial_grad),
+            "recent_grad": list(self._grad.recent),
+            "grad_spiking": self._grad_spiking,
             "above": self._above,
             "spiking": self._spiking,
             "diverging": self._diverging,
@@ -348,11 +420,14 @@ class Monitor:
             )
         try:
             recent = [_unplain(x) for x in state["recent"]]
+            recent_grad = [_unplain(x) for x in state["recent_grad"]]
             self.reset()
             self.step = int(state["step"])
             self.initial_loss = _unplain(state["initial_loss"])
-            self._recent.extend(recent)
-            self._sorted = sorted(self._recent)
+            self._loss.load(recent)
+            self._grad.load(recent_grad)
+            self.initial_grad = _unplain(state["initial_grad"])
+            self._grad_spiking = bool(state["grad_spiking"])
             self._above = int(state["above"])
             self._spiking = bool(state["spiking"])
             self._diverging = bool(state["diverging"])
@@ -377,37 +452,21 @@ class Monitor:
     @property
     def baseline(self) -> float:
         """The running median of the last ``window`` finite losses (NaN before the first)."""
-        s = self._sorted
-        n = len(s)
-        if n == 0:
-            return math.nan
-        mid = n // 2
-        return s[mid] if n % 2 else 0.5 * (s[mid - 1] + s[mid])
-
-    def _mad(self, median: float) -> float:
-        dev = sorted(abs(x - median) for x in self._sorted)
-        n = len(dev)
-        mid = n // 2
-        return dev[mid] if n % 2 else 0.5 * (dev[mid - 1] + dev[mid])
+        return self._loss.median()
 
     def spike_threshold(self) -> float:
         """The loss above which the next update would be a spike (inf while warming up/off)."""
-        if self.spike_factor is None or len(self._sorted) < self.warm_start:
+        if self.spike_factor is None or len(self._loss) < self.warm_start:
             return math.inf
-        m = self.baseline
-        margin = max(
-            (self.spike_factor - 1.0) * abs(m),
-            self.spike_mads * _MAD_TO_STD * self._mad(m),
-            self.spike_floor * abs(self.initial_loss),
-        )
-        return m + margin
+        floor = self.spike_floor * abs(self.initial_loss)
+        return self._loss.threshold(self.spike_factor, self.spike_mads, floor)
 
-    def _push(self, loss: float) -> None:
-        if len(self._recent) == self.window:
-            old = self._recent[0]
-            del self._sorted[bisect.bisect_left(self._sorted, old)]
-        self._recent.append(loss)
-        bisect.insort(self._sorted, loss)
+    def grad_spike_threshold(self) -> float:
+        """The gradient norm above which the next one would be a spike (inf while warming up)."""
+        if self.grad_spike_factor is None or len(self._grad) < self.warm_start:
+            return math.inf
+        floor = self.grad_spike_floor * abs(self.initial_grad)
+        return self._grad.threshold(self.grad_spike_factor, self.spike_mads, floor)
 
     # -- feeding ---------------------------------------------------------------------------------
     def in_warmup(self, step: int) -> bool:
@@ -443,12 +502,7 @@ class Monitor:
             t = step
         self.step = t
         if self.keep_history:
-            self._steps.append(t)
-            cols = self._cols
-            cols["lr"].append(rate)
-            cols["loss"].append(x)
-            cols["grad_norm"].append(g)
-            cols["update_norm"].append(u)
+            self._record(t, rate, x, g, u)
         new: list[Event] = []
         warm = self.in_warmup(t)
         if not math.isfinite(x):
@@ -457,16 +511,8 @@ class Monitor:
             new.append(self._nonfinite(t, "nonfinite_grad", "gradient norm", g, warm))
         if update_norm is not None and not math.isfinite(u):
             new.append(self._nonfinite(t, "nonfinite_update", "update norm", u, warm))
-        spiking = False
-        if math.isfinite(x):
-            if math.isnan(self.initial_loss):
-                self.initial_loss = x
-            threshold = self.spike_threshold()
-            spiking = x > threshold
-            if spiking and not self._spiking:
-                new.append(self._spike(t, x, warm))
-            self._push(x)
-        self._spiking = spiking
+        spiking = self._check_spike(t, x, warm, new)
+        grad_spiking = self._check_grad_spike(t, g, warm, new)
         diverging = self._check_divergence(t, x, warm, new)
         seeds = self._check_seeds(t, x, warm, new)
         self.nonfinite = not (
@@ -474,9 +520,41 @@ class Monitor:
             and (grad_norm is None or math.isfinite(g))
             and (update_norm is None or math.isfinite(u))
         )
-        self.unstable = self.nonfinite or spiking or diverging or seeds
+        self.unstable = self.nonfinite or spiking or grad_spiking or diverging or seeds
         self.events.extend(new)
         return new
+
+    def _record(self, t: int, rate: float, x: float, g: float, u: float) -> None:
+        self._steps.append(t)
+        cols = self._cols
+        cols["lr"].append(rate)
+        cols["loss"].append(x)
+        cols["grad_norm"].append(g)
+        cols["update_norm"].append(u)
+
+    def _check_spike(self, t: int, x: float, warm: bool, new: list[Event]) -> bool:
+        spiking = False
+        if math.isfinite(x):
+            if math.isnan(self.initial_loss):
+                self.initial_loss = x
+            spiking = x > self.spike_threshold()
+            if spiking and not self._spiking:
+                new.append(self._spike(t, x, warm))
+            self._loss.push(x)
+        self._spiking = spiking
+        return spiking
+
+    def _check_grad_spike(self, t: int, g: float, warm: bool, new: list[Event]) -> bool:
+        spiking = False
+        if math.isfinite(g):  # NaN when not given
+            if math.isnan(self.initial_grad):
+                self.initial_grad = g
+            spiking = warm and g > self.grad_spike_threshold()
+            if spiking and not self._grad_spiking:
+                new.append(self._grad_spike(t, g, warm))
+            self._grad.push(g)
+        self._grad_spiking = spiking
+        return spiking
 
     def _check_divergence(self, t: int, x: float, warm: bool, new: list[Event]) -> bool:
         if self.divergence_factor is None or math.isnan(self.initial_loss):
@@ -533,6 +611,20 @@ class Monitor:
             f" {_fmt(m)}): {advice}"
         )
         return Event(t, "spike", x, m, warm, msg)
+
+    def _grad_spike(self, t: int, g: float, warm: bool) -> Event:
+        m = self._grad.median()
+        where = " during warmup" if warm else ""
+        advice = (
+            "the warmup is too short for this peak learning rate: consider a longer warmup"
+            if warm or self.warmup_steps is None
+            else "consider gradient clipping or a lower learning rate"
+        )
+        msg = (
+            f"gradient norm spiked x{g / m:.3g}{where} at step {t} ({_fmt(g)} against a running"
+            f" median of {_fmt(m)}): {advice}"
+        )
+        return Event(t, "grad_spike", g, m, warm, msg)
 
     def _nonfinite(self, t: int, kind: EventKind, what: str, x: float, warm: bool) -> Event:
         where = " during warmup" if warm else ""

@@ -18,60 +18,42 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
+from postln import PostLN, V, batch
 from torch import nn
 
 HERE = Path(__file__).resolve().parent
-V, L, D = 16, 8, 32
 
 
-class PostLN(nn.Module):
-    """A tiny Post-LN Transformer encoder reversing sequences of 8 tokens over 16 symbols."""
-
-    def __init__(self, layers: int = 2) -> None:
-        super().__init__()
-        self.emb = nn.Embedding(V, D)
-        self.pos = nn.Parameter(torch.randn(L, D))
-        layer = nn.TransformerEncoderLayer(
-            D, 2, 2 * D, dropout=0.0, batch_first=True, norm_first=False
-        )
-        self.enc = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
-        self.out = nn.Linear(D, V)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Logits for every position."""
-        return self.out(self.enc(self.emb(x) * math.sqrt(D) + self.pos))  # type: ignore[no-any-return]
-
-
-def postln_batch(g: torch.Generator, n: int = 32) -> tuple[torch.Tensor, torch.Tensor]:
-    """A batch of the reversal task: the target is the input read backwards."""
-    x = torch.randint(0, V, (n, L), generator=g)
-    return x, torch.flip(x, [1])
+def grad_norm(model: nn.Module) -> float:
+    """The total 2-norm of the model's gradients."""
+    return float(torch.nn.utils.clip_grad_norm_(model.parameters(), math.inf))
 
 
 def postln_curve(
     seed: int, peak: float, lr_factor: Callable[[int], float], steps: int
-) -> list[float]:
-    """The per-update training losses of the Post-LN task with Adam(0.9, 0.98)."""
+) -> tuple[list[float], list[float]]:
+    """The per-update losses and gradient norms of the Post-LN task with Adam(0.9, 0.98)."""
     torch.manual_seed(seed)
     net = PostLN()
     opt = torch.optim.Adam(net.parameters(), lr=peak, betas=(0.9, 0.98))
     g = torch.Generator().manual_seed(1000 + seed)
-    out = []
+    losses, norms = [], []
     for t in range(steps):
         for pg in opt.param_groups:
             pg["lr"] = peak * lr_factor(t)
-        x, y = postln_batch(g)
+        x, y = batch(g)
         loss = nn.functional.cross_entropy(net(x).reshape(-1, V), y.reshape(-1))
         opt.zero_grad()
         loss.backward()  # type: ignore[no-untyped-call]  # torch leaves it unannotated
+        norms.append(grad_norm(net))
         opt.step()
-        out.append(loss.item())
-    return out
+        losses.append(loss.item())
+    return losses, norms
 
 
 def mlp_curve(
-    seed: int, opt_name: str, lr: float, batch: int, steps: int, bump: tuple[int, int, float]
-) -> list[float]:
+    seed: int, opt_name: str, lr: float, size: int, steps: int, bump: tuple[int, int, float]
+) -> tuple[list[float], list[float]]:
     """Losses of a 2-layer MLP on 10 Gaussian classes; lr x ``bump[2]`` on updates [b0, b1)."""
     torch.manual_seed(seed)
     g = torch.Generator().manual_seed(seed)
@@ -82,36 +64,38 @@ def mlp_curve(
         opt = torch.optim.SGD(net.parameters(), lr=lr, momentum=0.9)
     else:
         opt = torch.optim.Adam(net.parameters(), lr=lr)
-    out = []
+    losses, norms = [], []
     for t in range(steps):
         for pg in opt.param_groups:
             pg["lr"] = lr * (bump[2] if bump[0] <= t < bump[1] else 1.0)
-        y = torch.randint(0, 10, (batch,), generator=g)
-        x = centers[y] + torch.randn(batch, 20, generator=g) * 2.0
+        y = torch.randint(0, 10, (size,), generator=g)
+        x = centers[y] + torch.randn(size, 20, generator=g) * 2.0
         loss = nn.functional.cross_entropy(net(x), y)
         opt.zero_grad()
         loss.backward()  # type: ignore[no-untyped-call]  # torch leaves it unannotated
+        norms.append(grad_norm(net))
         opt.step()
-        out.append(loss.item())
-    return out
+        losses.append(loss.item())
+    return losses, norms
 
 
-def regression_curve(seed: int, lr: float, steps: int) -> list[float]:
+def regression_curve(seed: int, lr: float, steps: int) -> tuple[list[float], list[float]]:
     """Losses of linear regression with plain SGD (unstable when lr > 2 / largest curvature)."""
     torch.manual_seed(seed)
     g = torch.Generator().manual_seed(seed)
     w_true = torch.randn(8, 1, generator=g)
     model = nn.Linear(8, 1)
     opt = torch.optim.SGD(model.parameters(), lr=lr)
-    out = []
+    losses, norms = [], []
     for _ in range(steps):
         x = torch.randn(32, 8, generator=g)
         loss = nn.functional.mse_loss(model(x), x @ w_true)
         opt.zero_grad()
         loss.backward()  # type: ignore[no-untyped-call]  # torch leaves it unannotated
+        norms.append(grad_norm(model))
         opt.step()
-        out.append(loss.item())
-    return out
+        losses.append(loss.item())
+    return losses, norms
 
 
 def main() -> None:
@@ -125,39 +109,28 @@ def main() -> None:
             (t + 1) / w if t < w else 0.5 * (1 + math.cos(math.pi * (t - w) / (steps - w)))
         )
 
+    cos = warm(0)
     curves: dict[str, dict[str, object]] = {}
+
+    def add(name: str, healthy: bool, how: str, run: tuple[list[float], list[float]]) -> None:
+        curves[name] = {"healthy": healthy, "how": how, "loss": run[0], "grad_norm": run[1]}
+
     for seed in (0, 1):
-        curves[f"postln_warmup_s{seed}"] = {
-            "healthy": True,
-            "loss": postln_curve(seed, 0.02, warm(40), steps),
-            "how": "Post-LN encoder, Adam(0.9, 0.98) peak 0.02, linear(10%) >> cosine",
-        }
-    curves["postln_small_lr"] = {
-        "healthy": True,
-        "loss": postln_curve(0, 0.003, lambda t: 1.0, steps),
-        "how": "Post-LN encoder, Adam(0.9, 0.98) at a constant 0.003, no warmup",
-    }
-    curves["mlp_sgd_noisy"] = {
-        "healthy": True,
-        "loss": mlp_curve(0, "sgd", 0.01, 8, 300, (0, 0, 1.0)),
-        "how": "MLP, SGD(momentum 0.9) lr 0.01, batch 8 (strong minibatch noise)",
-    }
-    curves["mlp_adam"] = {
-        "healthy": True,
-        "loss": mlp_curve(1, "adam", 0.01, 32, 300, (0, 0, 1.0)),
-        "how": "MLP, Adam lr 0.01, batch 32 (fast early drop)",
-    }
-    curves["mlp_sgd_bump"] = {
-        "healthy": False,
-        "spike_at": 150,
-        "loss": mlp_curve(0, "sgd", 0.05, 32, 300, (150, 153, 40.0)),
-        "how": "MLP, SGD(momentum 0.9) lr 0.05, batch 32, lr x40 on updates 150-152",
-    }
-    curves["regression_diverges"] = {
-        "healthy": False,
-        "loss": regression_curve(0, 1.2, 120),
-        "how": "linear regression, SGD lr 1.2 (above the stability limit): loss grows to inf",
-    }
+        how = "Post-LN encoder, Adam(0.9, 0.98) peak 0.03, auto(0.98) >> cosine (100 warmup)"
+        add(f"postln_warmup_s{seed}", True, how, postln_curve(seed, 0.03, warm(100), steps))
+        how = "Post-LN encoder, Adam(0.9, 0.98) peak 0.03, no warmup: stalls, gradient spikes"
+        add(f"postln_no_warmup_s{seed}", False, how, postln_curve(seed, 0.03, cos, steps))
+    how = "Post-LN encoder, Adam(0.9, 0.98) at a constant 0.003, no warmup"
+    add("postln_small_lr", True, how, postln_curve(0, 0.003, lambda t: 1.0, steps))
+    how = "MLP, SGD(momentum 0.9) lr 0.01, batch 8 (strong minibatch noise)"
+    add("mlp_sgd_noisy", True, how, mlp_curve(0, "sgd", 0.01, 8, 300, (0, 0, 1.0)))
+    how = "MLP, Adam lr 0.01, batch 32 (fast early drop)"
+    add("mlp_adam", True, how, mlp_curve(1, "adam", 0.01, 32, 300, (0, 0, 1.0)))
+    how = "MLP, SGD(momentum 0.9) lr 0.05, batch 32, lr x40 on updates 150-152"
+    add("mlp_sgd_bump", False, how, mlp_curve(0, "sgd", 0.05, 32, 300, (150, 153, 40.0)))
+    curves["mlp_sgd_bump"]["spike_at"] = 150
+    how = "linear regression, SGD lr 1.2 (above the stability limit): loss grows to inf"
+    add("regression_diverges", False, how, regression_curve(0, 1.2, 120))
     (HERE / "curves.json").write_text(json.dumps(curves, indent=0) + "\n", encoding="utf-8")
 
 

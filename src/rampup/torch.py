@@ -254,13 +254,23 @@ def _plan(
 ]:
     """Every group's lr schedule (and whether absolute) and the hyperparameter schedules."""
     n = len(groups)
+    made: dict[object, Schedule] = {}  # the same spec for several groups: one schedule, shared
+
+    def make(param: str, item: object) -> Schedule:
+        try:
+            return made[item]
+        except (KeyError, TypeError):  # new, or unhashable (then refused by _to_schedule)
+            s = _to_schedule(func, param, item, total_steps, steps_per_epoch)
+        made[item] = s
+        return s
+
     lr: list[Schedule | None] = [None] * n
     absolute: list[bool] = [False] * n
     hyper_slots: list[tuple[str, str, int | None, list[Schedule | None]]] = []
     if schedule is not None:
         for i, item in enumerate(_per_group(func, "schedule", schedule, groups, complete=True)):
             if item is not None:
-                lr[i] = _to_schedule(func, f"schedule[{i}]", item, total_steps, steps_per_epoch)
+                lr[i] = make(f"schedule[{i}]", item)
     if hyper is not None:
         if not isinstance(hyper, Mapping):
             raise fail(func, "hyper", hyper, "a dict from param-group key to schedules")
@@ -272,9 +282,7 @@ def _plan(
                 if item is None:
                     continue
                 _check_group_value(func, key, name, index, groups, i)
-                scheds[i] = _to_schedule(
-                    func, f"hyper[{key!r}][{i}]", item, total_steps, steps_per_epoch
-                )
+                scheds[i] = make(f"hyper[{key!r}][{i}]", item)
             if name == "lr" and index is None:
                 for i, s_abs in enumerate(scheds):
                     if s_abs is None:

@@ -11,9 +11,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -56,32 +53,6 @@ def warmup_cosine(t: int, warmup: int, total: int) -> float:
 def test_backend_is_torch() -> None:
     """These tests run Keras on the torch backend (no TensorFlow installed)."""
     assert keras.backend.backend() == "torch"
-
-
-def test_import_rampup_never_imports_keras() -> None:
-    """`import rampup` loads no framework; `import rampup.keras` loads Keras on its backend."""
-    code = textwrap.dedent(
-        """
-        import sys
-        import rampup
-        rampup.parse("linear(5%) >> cosine").bind(total_steps=100)(3)
-        frameworks = {"jax", "optax", "keras", "torch", "tensorflow"}
-        print(sorted(m for m in frameworks if m in sys.modules))
-        import rampup.keras
-        print("keras" in sys.modules, "tensorflow" in sys.modules)
-        """
-    )
-    env = {**os.environ, "KERAS_BACKEND": "torch"}
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        check=False,
-        env=env,
-        timeout=120,
-    )
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.split("\n")[:2] == ["[]", "True False"]
 
 
 # -- values ---------------------------------------------------------------------------------------
@@ -188,11 +159,13 @@ def test_fit_save_load_keeps_the_schedule(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     x = rng.normal(size=(32, 3)).astype(np.float32)
     y = x @ np.array([1.5, -2.0, 0.5], np.float32) + 0.3
-    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, kernel_initializer="zeros")])
     lr = rampup.keras.Schedule("linear(25%) >> cosine", peak=0.1, total_steps=20)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=lr), loss="mse")
-    losses = model.fit(x, y, batch_size=8, epochs=3, verbose=0).history["loss"]
-    assert float(losses[-1]) < 0.5 * float(losses[0])
+    fit = model.fit(x, y, batch_size=8, epochs=3, verbose=0, shuffle=False)  # deterministic
+    losses = [float(v) for v in fit.history["loss"]]
+    assert losses[2] < losses[1] < losses[0]
+    assert losses[2] < 0.5 * losses[0]
     model.save(tmp_path / "model.keras")
 
     loaded = keras.saving.load_model(tmp_path / "model.keras")

@@ -422,10 +422,10 @@ def test_equals_optax_warmup_cosine_decay_schedule(
     steps = np.arange(decay_steps + 20)
     theirs = optax.warmup_cosine_decay_schedule(init, peak, warmup, decay_steps, end)
     ours = rampup.optax.schedule(spec, total_steps=decay_steps, peak=peak)
-    assert_close32(jitted(ours, steps, jnp.int32), np.asarray(jax.vmap(theirs)(steps)))
+    assert_close32(jitted(ours, steps, jnp.int32), np.asarray(jax.jit(jax.vmap(theirs))(steps)))
     with x64():
         theirs = optax.warmup_cosine_decay_schedule(init, peak, warmup, decay_steps, end)
-        expected = np.asarray(jax.vmap(theirs)(jnp.asarray(steps)), dtype=np.float64)
+        expected = np.asarray(jax.jit(jax.vmap(theirs))(jnp.asarray(steps)), dtype=np.float64)
         got = jitted(rampup.optax.schedule(spec, total_steps=decay_steps, peak=peak), steps, int)
     np.testing.assert_allclose(got, expected, rtol=TOL64, atol=TOL64 * peak)
     # optax's warmup reaches the peak one step late, at t = W; the default warmup on t = W - 1
@@ -438,7 +438,7 @@ def test_hf_compat_cosine_equals_optax_warmup_cosine_from_zero() -> None:
     steps = np.arange(120)
     with x64():
         theirs = optax.warmup_cosine_decay_schedule(0.0, 2e-3, 10, 100)
-        expected = np.asarray(jax.vmap(theirs)(jnp.asarray(steps)), dtype=np.float64)
+        expected = np.asarray(jax.jit(jax.vmap(theirs))(jnp.asarray(steps)), dtype=np.float64)
         got = jitted(rampup.optax.schedule(s, peak=2e-3), steps, int)
     np.testing.assert_allclose(got, expected, rtol=TOL64, atol=TOL64 * 2e-3)
 
@@ -463,7 +463,7 @@ def test_seeds_warmup_cosine_equals_optax_pieces_joined_at_w() -> None:
         return floor + (base - floor) * 0.5 * (1 + math.cos(math.pi * progress))
 
     with x64():
-        optax_values = np.asarray(jax.vmap(theirs)(jnp.asarray(steps)), dtype=np.float64)
+        optax_values = np.asarray(jax.jit(jax.vmap(theirs))(jnp.asarray(steps)), dtype=np.float64)
         got = jitted(rampup.optax.schedule(spec, total_steps=total, peak=base), steps, int)
     np.testing.assert_allclose(got, optax_values, rtol=TOL64, atol=TOL64 * base)
     within = [seed(t) for t in range(total)]  # the seed is defined within the run

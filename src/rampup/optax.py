@@ -147,7 +147,7 @@ class OptaxSchedule:
     ``f.peak`` its scale; ``f(count)`` traces under ``jax.jit``.
     """
 
-    __slots__ = ("__weakref__", "_formula", "_last", "peak", "schedule")
+    __slots__ = ("__weakref__", "_formula", "_jitted", "_last", "peak", "schedule")
 
     def __init__(self, schedule: Schedule, peak: float) -> None:
         self.schedule = schedule
@@ -156,11 +156,17 @@ class OptaxSchedule:
         bounds = schedule.bounds
         #: The largest integer the formula compares steps with.
         self._last = max(bounds) if bounds else 0
+        # Called outside jit, one compiled call instead of one dispatch per operation; inside
+        # an outer jit it is inlined.
+        self._jitted = jax.jit(self._evaluate)
 
     def __call__(self, count: Any) -> jax.Array:
         """``peak * s(count)``: integer steps stay integers, float steps are JAX floats."""
         host = _host_steps("OptaxSchedule", count)
-        t = jnp.asarray(count if host is None else host)
+        value: jax.Array = self._jitted(jnp.asarray(count if host is None else host))
+        return value
+
+    def _evaluate(self, t: jax.Array) -> jax.Array:
         fdtype = jnp.result_type(float)  # float32 unless 64-bit mode is on
         if jnp.issubdtype(t.dtype, jnp.signedinteger) and self._last <= np.iinfo(t.dtype).max:
             valid = t >= 0  # integer steps stay integers: phase boundaries are exact

@@ -14,6 +14,7 @@ import pickle
 import subprocess
 import sys
 import warnings
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -933,6 +934,13 @@ def test_warmup_bad_input() -> None:
         rt.warmup(opt, "linear(4)", after=CosineAnnealingLR(_sgd(), 5))
     with pytest.raises(RampupError, match=r"after=.* expected a torch scheduler"):
         rt.warmup(opt, "linear(4)", after=object())  # type: ignore[arg-type]
+
+
+def test_plain_loop_example_runs_and_resumes_bit_for_bit() -> None:
+    """examples/plain_loop.py runs and its resumed run matches the uninterrupted one."""
+    example = Path(__file__).parent.parent / "examples" / "plain_loop.py"
+    out = subprocess.run([sys.executable, str(example)], capture_output=True, text=True, check=True)
+    assert "resumed run == uninterrupted run, bit for bit" in out.stdout
 
 
 def test_import_rampup_and_clock_do_not_import_torch() -> None:

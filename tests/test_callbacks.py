@@ -1,0 +1,215 @@
+"""The Lightning and HF Trainer callbacks, with the real libraries and tiny models."""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import math
+from pathlib import Path
+from typing import Any
+
+import lightning as L  # noqa: N812  # Lightning's own convention
+import pytest
+import torch
+from lightning.pytorch.loggers import CSVLogger
+from torch import nn
+from transformers import Trainer, TrainingArguments
+
+import rampup.torch
+from rampup import Monitor, RampupError
+from rampup.adaptive import AdaptiveWarmup
+from rampup.callbacks import LightningCallback, TrainerCallback, group_values
+
+torch.set_num_threads(1)
+
+SPIKE_AT = 12  # the update whose loss is multiplied by 50
+
+
+def quiet_guard(warmup: int) -> AdaptiveWarmup:
+    """A guard whose monitor starts the spike rule early and has no divergence rule."""
+    return AdaptiveWarmup(warmup, monitor=Monitor(warmup, warm_start=4, divergence_factor=None))
+
+
+def test_group_values_names_groups_and_reads_betas() -> None:
+    """The lr and momentum per group, by name or index; Adam's momentum is betas[0]."""
+    a, b = nn.Linear(2, 2), nn.Linear(2, 2)
+    groups: list[dict[str, Any]] = [
+        {"params": a.parameters(), "name": "body"},
+        {"params": b.parameters(), "lr": 0.5},
+    ]
+    sgd = torch.optim.SGD(groups, lr=0.1, momentum=0.9)
+    adam = torch.optim.Adam(a.parameters(), lr=0.01, betas=(0.8, 0.99))
+    assert group_values([sgd]) == {
+        "lr/body": 0.1,
+        "momentum/body": 0.9,
+        "lr/1": 0.5,
+        "momentum/1": 0.9,
+    }
+    assert group_values([sgd, adam])["momentum/1.0"] == 0.8
+
+
+def test_callbacks_refuse_a_foreign_monitor() -> None:
+    """Passing both a guard and another monitor is a clear error."""
+    with pytest.raises(RampupError, match=r"TrainerCallback\(\): monitor="):
+        TrainerCallback(Monitor(), guard=AdaptiveWarmup(5))
+
+
+# -- Lightning ------------------------------------------------------------------------------------
+# lightning 2.6.6 calls torch's LeafSpec, which torch 2.13 deprecates; its data loader hints
+@pytest.mark.filterwarnings(
+    "ignore:`isinstance\\(treespec, LeafSpec\\)` is deprecated:FutureWarning"
+)
+@pytest.mark.filterwarnings("ignore:.*does not have many workers:UserWarning")
+@pytest.mark.filterwarnings("ignore:.*smaller than the logging interval:UserWarning")
+def test_lightning_callback_logs_groups_and_holds_on_a_spike(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Lightning: lr/momentum per named group in the CSV log, the spike logged, the warmup held."""
+    guard = quiet_guard(30)
+
+    class Tiny(L.LightningModule):
+        def __init__(self) -> None:
+            super().__init__()
+            self.body, self.head = nn.Linear(4, 8), nn.Linear(8, 1)
+
+        def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+            x, y = batch
+            loss = nn.functional.mse_loss(self.head(torch.tanh(self.body(x))), y)
+            return loss * 50 if self.global_step == SPIKE_AT else loss
+
+        def configure_optimizers(self) -> Any:
+            groups: list[dict[str, Any]] = [
+                {"params": self.body.parameters(), "name": "body"},
+                {"params": self.head.parameters(), "name": "head", "lr": 0.02},
+            ]
+            opt = torch.optim.SGD(groups, lr=0.05, momentum=0.9)
+            sched = rampup.torch.Scheduler(
+                opt, "linear(30) >> cosine", total_steps=40, controller=guard
+            )
+            return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(320, 4, generator=g)
+    data = torch.utils.data.TensorDataset(x, x.sum(1, keepdim=True))
+    loader = torch.utils.data.DataLoader(data, batch_size=8)
+    trainer = L.Trainer(
+        max_steps=30,
+        logger=CSVLogger(tmp_path, name="run"),
+        callbacks=[LightningCallback(guard=guard)],
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        accelerator="cpu",
+        devices=1,
+        log_every_n_steps=1,
+    )
+    torch.manual_seed(0)
+    with caplog.at_level(logging.WARNING, logger="rampup"):
+        trainer.fit(Tiny(), loader)
+    spikes = [e for e in guard.monitor.events if e.kind == "spike"]
+    assert spikes[0].step == SPIKE_AT  # (the x50 gradient then really shakes the model)
+    assert any("spiked" in r.getMessage() for r in caplog.records)
+    assert guard.holds >= 1
+    text = (tmp_path / "run" / "version_0" / "metrics.csv").read_text(encoding="utf-8")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert float(rows[0]["lr/body"]) == pytest.approx(0.05 * 2 / 30)  # after the first update
+    assert float(rows[0]["lr/head"]) == pytest.approx(0.02 * 2 / 30)
+    assert float(rows[0]["momentum/body"]) == 0.9
+    spike_rows = [r for r in rows if r.get("rampup/spike")]
+    assert len(spike_rows) == len(spikes)
+    assert float(spike_rows[0]["rampup/spike"]) == pytest.approx(spikes[0].value)
+
+
+# -- Hugging Face Trainer ---------------------------------------------------------------------
+class HFTiny(nn.Module):
+    """A regression model in the HF calling convention: forward(x, labels) -> {'loss': ...}."""
+
+    def __init__(self, poison: dict[int, float]) -> None:
+        super().__init__()
+        self.lin = nn.Linear(4, 1)
+        self.poison = poison  # call index -> factor (math.nan for a NaN loss)
+        self.calls = 0
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The MSE loss, scaled at the poisoned calls."""
+        loss = nn.functional.mse_loss(self.lin(x), labels)
+        factor = self.poison.get(self.calls, 1.0)
+        self.calls += 1
+        return {"loss": loss * factor}
+
+
+class Rows(torch.utils.data.Dataset[dict[str, torch.Tensor]]):
+    """320 rows of x and its sum."""
+
+    def __init__(self) -> None:
+        g = torch.Generator().manual_seed(0)
+        self.x = torch.randn(320, 4, generator=g)
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        return {"x": self.x[i], "labels": self.x[i].sum(0, keepdim=True)}
+
+
+def hf_trainer(tmp_path: Path, model: HFTiny, callback: Any, optimizers: Any = (None, None)) -> Any:
+    """A CPU HF Trainer logging every update, NaN filter off, no saving or reporting."""
+    args = TrainingArguments(
+        output_dir=str(tmp_path),
+        max_steps=30,
+        per_device_train_batch_size=8,
+        learning_rate=0.05,
+        lr_scheduler_type="constant",
+        logging_steps=1,
+        logging_nan_inf_filter=False,
+        save_strategy="no",
+        report_to=[],
+        use_cpu=True,
+        disable_tqdm=True,
+        dataloader_num_workers=0,
+    )
+    return Trainer(
+        model=model,
+        args=args,
+        train_dataset=Rows(),
+        callbacks=[callback],
+        optimizers=optimizers,
+    )
+
+
+def test_hf_callback_logs_groups_and_the_spike(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """HF: lr and momentum (betas[0]) of the group in the log history; the spike is logged."""
+    torch.manual_seed(0)
+    callback = TrainerCallback(Monitor(warm_start=4, divergence_factor=None))
+    trainer = hf_trainer(tmp_path, HFTiny({SPIKE_AT: 50.0}), callback)
+    with caplog.at_level(logging.WARNING, logger="rampup"):
+        trainer.train()
+    logs = [h for h in trainer.state.log_history if "loss" in h]
+    assert len(logs) == 30
+    assert logs[0]["lr/0"] == pytest.approx(0.05)
+    assert logs[0]["momentum/0"] == 0.9  # AdamW's betas[0]
+    events = callback.monitor.events
+    assert [(e.step, e.kind) for e in events] == [(SPIKE_AT, "spike")]
+    assert "rampup/spike" in logs[SPIKE_AT]
+    assert any("spiked" in r.getMessage() for r in caplog.records)
+
+
+def test_hf_callback_stops_training_on_a_nan_loss_under_a_guard(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A NaN loss with a guard: an error in the log and training stops; it never goes on."""
+    torch.manual_seed(0)
+    model = HFTiny({8: math.nan})
+    guard = quiet_guard(20)
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    sched = rampup.torch.Scheduler(opt, "linear(20) >> cosine", total_steps=30, controller=guard)
+    trainer = hf_trainer(tmp_path, model, TrainerCallback(guard=guard), (opt, sched))
+    with caplog.at_level(logging.WARNING, logger="rampup"):
+        trainer.train()
+    assert trainer.state.global_step == 9  # the NaN was update 8's loss: stopped after it
+    assert guard.pending is not None
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert any("training stopped" in r.getMessage() for r in errors)

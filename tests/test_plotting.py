@@ -41,6 +41,9 @@ def _xs(line: Line2D) -> list[float]:
     return np.asarray(line.get_xdata(), dtype=float).tolist()  # type: ignore[no-any-return]
 
 
+_LOSS = Curve("loss", np.arange(3.0), np.array([2.0, 1.0, 0.5]))
+
+
 def _curve_lines(fig: Figure) -> list[Line2D]:
     return [ln for ln in fig.axes[0].lines if ln.get_gid() == "rampup-curve"]
 
@@ -295,3 +298,46 @@ def test_render_terminal_names_itself_in_errors() -> None:
         render_terminal("linear(5)", 10, width=5)
     with pytest.raises(rampup.RampupError, match=r"^render_terminal\(\): log=1 "):
         render_terminal("linear(5)", 10, log=1)  # type: ignore[arg-type]  # bad on purpose
+
+
+def test_plot_curves_draws_any_labelled_curves() -> None:
+    """plot_curves (for the monitor and the lab) draws given curves with their labels and bounds."""
+    loss = Curve("loss", np.arange(5.0), np.array([3.0, 2.0, 1.5, 1.2, 1.1]), bounds=(2,))
+    fig = plotting.plot_curves([loss], title="training", ylabel="loss (nats)", log=True)
+    ax = fig.axes[0]
+    (line,) = _curve_lines(fig)
+    assert np.asarray(line.get_ydata(), dtype=float).tolist() == [3.0, 2.0, 1.5, 1.2, 1.1]
+    assert (ax.get_title(), ax.get_ylabel(), ax.get_yscale()) == ("training", "loss (nats)", "log")
+    assert _xs(_boundary_lines(fig)[0]) == [2.0, 2.0]
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: Curve("a", np.arange(3.0), np.arange(2.0)), r"^Curve\(\): values='2 values' "),
+        (lambda: Curve("a", np.array([0.0, 2.0, 1.0]), np.zeros(3)), r"^Curve\(\): steps="),
+        (lambda: Curve(_bad(1), np.arange(2.0), np.zeros(2)), r"^Curve\(\): label=1 "),
+        (lambda: Curve("a", np.arange(2.0), _bad(["x", "y"])), r"^Curve\(\): values="),
+        (lambda: Curve("a", np.arange(2.0), np.zeros(2), _bad([1])), r"^Curve\(\): bounds="),
+        (lambda: plotting.plot_curves([]), r"^plot_curves\(\): items=\[\] "),
+        (lambda: plotting.plot_curves(_bad(["x"])), r"^plot_curves\(\): items='x' "),
+        (lambda: plotting.plot_curves([_LOSS], title=_bad(3)), r"^plot_curves\(\): title=3 "),
+        (lambda: plotting.plot_curves([_LOSS], log=_bad(1)), r"^plot_curves\(\): log=1 "),
+        (lambda: plotting.plot_curves([_LOSS], ax=_bad("ax")), r"^plot_curves\(\): ax='ax' "),
+        (
+            lambda: plotting.plot_curves([_LOSS], steps_per_epoch=-1),
+            r"^plot_curves\(\): steps_per_epoch=-1 ",
+        ),
+        (lambda: plot("linear(5)", total_steps=10, ax=_bad(1)), r"^plot\(\): ax=1 "),
+        (lambda: save(_bad("fig"), "x.png"), r"^save\(\): fig='fig' "),
+        (lambda: save(Figure(), _bad(3)), r"^save\(\): path=3 "),
+        (lambda: sample_steps(10, bounds=_bad(["a"])), r"^sample_steps\(\): bounds="),
+        (lambda: terminal_plot([_LOSS], title=_bad(1)), r"^terminal_plot\(\): title=1 "),
+        (lambda: terminal_plot([_LOSS], log=_bad("no")), r"^terminal_plot\(\): log='no' "),
+        (lambda: terminal_plot(_bad([1])), r"^terminal_plot\(\): items=1 "),
+    ],
+)
+def test_helpers_reject_bad_arguments(call: object, match: str) -> None:
+    """The reusable helpers name themselves, the parameter, the value and the expectation."""
+    with pytest.raises(rampup.RampupError, match=match):
+        call()  # type: ignore[operator]

@@ -56,12 +56,37 @@ Schedules = ScheduleLike | Sequence[ScheduleLike] | Mapping[str, ScheduleLike]
 
 @dataclass(frozen=True)
 class Curve:
-    """One curve to draw: a legend ``label``, x ``steps``, y ``values``, boundaries to mark."""
+    """One curve to draw: a legend ``label``, x ``steps``, y ``values``, boundaries to mark.
+
+    ``steps`` and ``values`` are stored as float arrays of the same length, ``steps``
+    increasing; ``bounds`` are the steps where a dotted line marks a phase boundary.
+    """
 
     label: str
     steps: npt.NDArray[np.float64]
     values: npt.NDArray[np.float64]
     bounds: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.label, str):
+            raise fail("Curve", "label", self.label, "a string (the legend entry)")
+        try:
+            steps = np.asarray(self.steps, dtype=np.float64).reshape(-1)
+            values = np.asarray(self.values, dtype=np.float64).reshape(-1)
+        except (TypeError, ValueError):
+            raise fail("Curve", "values", self.values, "numbers (and numeric steps)") from None
+        if steps.shape != values.shape:
+            raise fail(
+                "Curve", "values", f"{values.size} values", f"one value per step ({steps.size})"
+            )
+        if steps.size > 1 and not bool(np.all(np.diff(steps) > 0)):
+            raise fail("Curve", "steps", self.steps, "increasing, finite steps")
+        if not isinstance(self.bounds, tuple) or not all(
+            isinstance(b, int | np.integer) and not isinstance(b, bool) for b in self.bounds
+        ):
+            raise fail("Curve", "bounds", self.bounds, "a tuple of int steps")
+        object.__setattr__(self, "steps", steps)
+        object.__setattr__(self, "values", values)
 
 
 # -- inputs ---------------------------------------------------------------------------------------
@@ -135,6 +160,9 @@ def sample_steps(
     """
     total = _count("sample_steps", "total_steps", total_steps, 1, "a positive int")
     points = _count("sample_steps", "max_points", max_points, 2, "an int >= 2")
+    for b in bounds:
+        if isinstance(b, bool) or not isinstance(b, int | np.integer):
+            raise fail("sample_steps", "bounds", bounds, "int steps")
     if total <= points:
         return np.arange(total, dtype=np.float64)
     even = np.round(np.linspace(0, total - 1, points))
@@ -175,11 +203,15 @@ def _curves(
 
 
 # -- matplotlib -----------------------------------------------------------------------------------
-def _new_axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
+def _new_axes(func: str, ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
     if ax is not None:
+        from matplotlib.axes import Axes  # noqa: PLC0415  # lazy: rampup imports without it
+
+        if not isinstance(ax, Axes):
+            raise fail(func, "ax", ax, "a matplotlib Axes or None")
         fig = ax.get_figure(root=True)
         if fig is None:  # pragma: no cover - an Axes always belongs to a figure
-            raise fail("plot", "ax", ax, "an Axes that belongs to a Figure")
+            raise fail(func, "ax", ax, "an Axes that belongs to a Figure")
         return fig, ax
     from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: PLC0415  # lazy
     from matplotlib.figure import Figure  # noqa: PLC0415  # lazy: rampup imports without it
@@ -206,9 +238,37 @@ def plot_curves(
     curve's colour. ``log`` puts the y axis on a log scale (values <= 0 are not drawn);
     ``steps_per_epoch`` adds an epoch axis on top. Draws on ``ax`` if given, else on a new figure.
     """
-    if not items or not all(isinstance(c, Curve) for c in items):
-        raise fail("plot_curves", "items", items, "a non-empty sequence of Curve")
-    fig, axes = _new_axes(ax, figsize)
+    return _draw("plot_curves", items, ax, title, xlabel, ylabel, log, steps_per_epoch, figsize)
+
+
+def _draw(
+    func: str,
+    items: Sequence[Curve],
+    ax: Axes | None,
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    log: bool,
+    steps_per_epoch: float | None,
+    figsize: tuple[float, float],
+) -> Figure:
+    """:func:`plot_curves`, errors named after ``func`` (the function the user called)."""
+    if not isinstance(items, Sequence) or not items:
+        raise fail(func, "items", items, "a non-empty sequence of Curve")
+    for c in items:
+        if not isinstance(c, Curve):
+            raise fail(func, "items", c, "Curve objects")
+    for param, text in (("title", title), ("xlabel", xlabel), ("ylabel", ylabel)):
+        if not isinstance(text, str):
+            raise fail(func, param, text, "a string")
+    if not isinstance(log, bool):
+        raise fail(func, "log", log, "True or False")
+    if steps_per_epoch is not None:
+        steps_per_epoch = check_number(
+            func, "steps_per_epoch", steps_per_epoch, low=0.0, low_open=True,
+            what="a positive finite number of updates per epoch, or None",
+        )  # fmt: skip
+    fig, axes = _new_axes(func, ax, figsize)
     for c in items:
         (line,) = axes.plot(c.steps, c.values, label=c.label, linewidth=1.6)
         line.set_gid("rampup-curve")
@@ -293,11 +353,16 @@ def plot(
         if peak is None
         else f"learning rate (absolute, peak {scale:g})"
     )
-    return plot_curves(items, ax=ax, title=title, ylabel=ylabel, log=log, steps_per_epoch=spe)
+    xlabel = "step (optimizer updates)"
+    return _draw("plot", items, ax, title, xlabel, ylabel, log, spe, (8.0, 4.5))
 
 
 def save(fig: Figure, path: str | Path, dpi: int = 150) -> Path:
     """Write ``fig`` to ``path`` as PNG, SVG or PDF (by its suffix); return the path."""
+    if not hasattr(fig, "savefig"):
+        raise fail("save", "fig", fig, "a matplotlib Figure")
+    if not isinstance(path, str | Path):
+        raise fail("save", "path", path, "a file path (str or Path)")
     p = Path(path)
     if p.suffix.lower() not in FORMATS:
         raise fail("save", "path", str(path), "a file name ending in " + ", ".join(FORMATS))
@@ -422,8 +487,16 @@ def terminal_plot(
     starts at 0; a log one (``log``) leaves out values <= 0.
     """
     func = "terminal_plot"
-    if not items or not all(isinstance(c, Curve) for c in items):
+    if not isinstance(items, Sequence) or not items:
         raise fail(func, "items", items, "a non-empty sequence of Curve")
+    for c in items:
+        if not isinstance(c, Curve):
+            raise fail(func, "items", c, "Curve objects")
+    for param, text in (("title", title), ("xlabel", xlabel)):
+        if not isinstance(text, str):
+            raise fail(func, param, text, "a string")
+    if not isinstance(log, bool):
+        raise fail(func, "log", log, "True or False")
     if width is None:
         width = max(MIN_WIDTH, shutil.get_terminal_size((80, 24)).columns)
     width = _count(func, "width", width, MIN_WIDTH, f"an int >= {MIN_WIDTH} (characters)")

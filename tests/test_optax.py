@@ -27,7 +27,9 @@ import pytest
 
 import rampup
 import rampup.optax
+import rampup.spec
 from rampup import compat
+from rampup.schedule import iter_phases
 
 EPS32 = float(np.finfo(np.float32).eps)
 #: float32 comparisons: relative to the schedule's largest value (see the module docstring).
@@ -70,6 +72,7 @@ SPECS: list[tuple[str, int | None]] = [
     ("transformers('cosine', num_warmup_steps=10, num_training_steps=100)", None),
     ("timm_cosine(30, base_lr=0.1, warmup_t=5, lr_min=0.001, cycle_mul=2.0, cycle_limit=3)", None),
     ("torch_sequential(warmup_iters=10, start_factor=0.1, t_max=90)", None),
+    ("auto(0.98) >> cosine", 400),
 ]
 #: Traced fine, but float32 rounding changes a value by far more than float32 rounding: exact
 #: with x64 (see test_every_shape_traces_and_equals_numpy_x64).
@@ -134,6 +137,16 @@ def test_import_rampup_never_imports_jax_keras_or_optax() -> None:
 
 
 # -- jit equals the numpy path --------------------------------------------------------------------
+def test_specs_cover_every_phase_of_the_spec_language() -> None:
+    """SPECS and FLOAT32_GAPS use every phase the spec language knows, so each one is traced."""
+    used = {
+        phase.spec_name
+        for spec, total in [*SPECS, *((spec, total) for spec, total, _ in FLOAT32_GAPS)]
+        for phase in iter_phases(bound(spec, total))
+    }
+    assert set(rampup.spec._PHASES) <= used
+
+
 @pytest.mark.parametrize(("spec", "total"), SPECS)
 def test_every_shape_traces_and_equals_numpy(spec: str, total: int | None) -> None:
     """Under jit in float32, integer and fractional steps equal s.values() to float32 rounding."""

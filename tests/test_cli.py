@@ -189,6 +189,13 @@ def test_plot_names_which_spec_is_bad() -> None:
     assert caret_line.index("^") == len(spec_line)  # just past the end of "  linear(5) >>"
 
 
+def test_plot_names_which_spec_does_not_fit_the_run() -> None:
+    """A spec that parses but cannot bind (warmup longer than the run) is named too."""
+    code, _, err = _run("plot", "linear(5)", "linear(20)", "--total", "10")
+    assert code == 2
+    assert err.startswith("rampup plot: error: SPEC 2: bind(): total_steps=10 is invalid")
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
@@ -262,3 +269,13 @@ def test_console_script_has_no_traceback() -> None:
     assert out.returncode == 2
     assert out.stderr.startswith("rampup show: error: parse(): column 15:")
     assert "Traceback" not in out.stderr
+
+
+def test_plot_out_without_matplotlib_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """If matplotlib is missing, --out exits 2 with the extra to install, not a traceback."""
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    code, _, err = _run("plot", "linear(5)", "--total", "10", "--out", str(tmp_path / "x.png"))
+    assert code == 2
+    assert err == "rampup plot: error: --out needs matplotlib: pip install 'rampup[plot]'\n"

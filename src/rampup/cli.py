@@ -109,8 +109,12 @@ def plot(
     ] = 12,
 ) -> None:
     """Plot schedules: a figure with --out FILE, else a plot drawn in the terminal."""
-    _parse_all("plot", specs)  # each spec's error names it; the legend shows them as typed
+    _check_all("plot", specs, total, steps_per_epoch)  # errors name the spec; legends show them
     if out is not None:
+        try:
+            import matplotlib  # noqa: F401, PLC0415  # only to give a clear message if missing
+        except ModuleNotFoundError:
+            raise _error("plot", "--out needs matplotlib: pip install 'rampup[plot]'") from None
         with _errors("plot"):
             from rampup.plotting import plot as draw  # noqa: PLC0415  # matplotlib is heavy
             from rampup.plotting import save  # noqa: PLC0415
@@ -126,15 +130,22 @@ def plot(
     _print_segments(text.lines, text.width)
 
 
-def _parse_all(command: str, specs: list[str]) -> list[Any]:
-    """Parse each spec; an error names which spec (when there are several) and shows the caret."""
+def _check_all(
+    command: str, specs: list[str], total: int, steps_per_epoch: float | None
+) -> list[Any]:
+    """Parse each spec and bind it to the run; an error names which spec (if several).
+
+    A parse error keeps its caret under the offending column.
+    """
     from rampup.spec import parse  # noqa: PLC0415
 
     schedules = []
     for i, spec in enumerate(specs, 1):
         what = f"SPEC {i}: " if len(specs) > 1 else ""
         with _errors(command, what):
-            schedules.append(parse(spec))
+            schedule = parse(spec)
+            schedule.bind(total_steps=total, steps_per_epoch=steps_per_epoch)
+            schedules.append(schedule)
     return schedules
 
 
@@ -165,7 +176,7 @@ def show(
     """A table of what matters: steps 0 and 1, the peak, each boundary, the end, warnings."""
     from rampup.rules import summarize  # noqa: PLC0415
 
-    (schedule,) = _parse_all("show", [spec])
+    (schedule,) = _check_all("show", [spec], total, steps_per_epoch)
     with _errors("show"):
         summary = summarize(schedule, total, steps_per_epoch, peak)
     if as_json:

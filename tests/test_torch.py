@@ -828,7 +828,8 @@ def _snapshot(opt: torch.optim.Optimizer) -> list[dict[str, Any]]:
         (
             _adam,
             {"schedule": "linear(4)", "hyper": {"momentum": "constant(value=0.9)"}},
-            r"hyper\['momentum'\].*a key of param group 0, which has betas, eps, lr",
+            r"hyper=\{'momentum': '...'\} is invalid: expected keys that param group 0 has"
+            r" \(betas, eps, lr, weight_decay\): it has no 'momentum'",
         ),
         (
             _adam,

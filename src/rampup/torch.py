@@ -213,32 +213,30 @@ def _check_group_value(
     """The group must hold a number at ``name`` (or at ``name[index]``)."""
     group = groups[i]
     label = _group_label(groups, i)
+    shown_key = {key: "..."}
     if name not in group:
-        have = sorted(k for k, v in group.items() if _is_number(v) or isinstance(v, tuple | list))
+        have = sorted(
+            k
+            for k, v in group.items()
+            if k not in _NOT_SCHEDULABLE and (_is_number(v) or isinstance(v, tuple | list))
+        )
         raise fail(
             func,
-            f"hyper[{key!r}]",
-            key,
-            f"a key of {label}, which has {', '.join(have)} (an optimizer without {name!r} cannot"
-            " schedule it)",
+            "hyper",
+            shown_key,
+            f"keys that {label} has ({', '.join(have)}): it has no {name!r}",
         )
     value = group[name]
     if index is None:
         if not _is_number(value):
             hint = f": schedule '{name}[0]' or '{name}[1]'" if isinstance(value, tuple) else ""
             raise fail(
-                func,
-                f"hyper[{key!r}]",
-                key,
-                f"a numeric entry of {label}, got {shown(value)}{hint}",
+                func, "hyper", shown_key, f"a numeric entry of {label}, got {shown(value)}{hint}"
             )
         return
     if not isinstance(value, tuple | list) or index >= len(value) or not _is_number(value[index]):
         raise fail(
-            func,
-            f"hyper[{key!r}]",
-            key,
-            f"a numeric item of a tuple in {label}, got {shown(value)}",
+            func, "hyper", shown_key, f"a numeric item of a tuple in {label}, got {shown(value)}"
         )
 
 

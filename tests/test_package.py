@@ -54,9 +54,9 @@ def test_import_works_without_torch() -> None:
 
 
 def test_demo_prints_the_seed_schedules() -> None:
-    """`rampup demo` prints both tables with the seeds' key values (lr 1e-4 at iteration 100)."""
+    """`rampup demo --schedules` prints both seed tables (lr 1e-4 at iteration 100)."""
     out = subprocess.run(
-        [sys.executable, "-m", "rampup", "demo"],
+        [sys.executable, "-m", "rampup", "demo", "--schedules"],
         capture_output=True,
         text=True,
         check=False,

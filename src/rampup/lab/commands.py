@@ -1,16 +1,165 @@
-"""The lab's commands of the ``rampup`` CLI: ``rampup demo`` (and, later, ``rampup lab``)."""
+"""The lab's commands of the ``rampup`` CLI: ``rampup demo`` and ``rampup lab run|report``.
+
+Thin wrappers over :mod:`rampup.lab` functions. A :class:`~rampup.RampupError` prints one line
+(``error: ...``) on stderr and exits with status 2, never a traceback.
+"""
 
 from __future__ import annotations
 
+import shlex
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from rampup._errors import RampupError, fail
+
+#: Exit status of a command given a bad input (as typer's own usage errors).
+EXIT_USAGE = 2
+
+
+@contextmanager
+def _clean_errors() -> Iterator[None]:
+    """Turn a RampupError into one message on stderr and exit status 2."""
+    try:
+        yield
+    except RampupError as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+
+
+def _split(values: list[str] | None, default: list[str]) -> list[str]:
+    """Options given repeatedly or comma-separated; spec strings keep their own commas."""
+    if not values:
+        return default
+    out: list[str] = []
+    for v in values:
+        # a spec has parentheses; split names only outside them
+        depth, cur = 0, ""
+        for ch in v:
+            depth += (ch == "(") - (ch == ")")
+            if ch == "," and depth == 0:
+                out.append(cur.strip())
+                cur = ""
+            else:
+                cur += ch
+        out.append(cur.strip())
+    return [x for x in out if x]
+
+
+def _number(func: str, param: str, value: str, cast: Callable[[str], float]) -> float:
+    try:
+        return cast(value)
+    except ValueError:
+        raise fail(func, param, value, "numbers, e.g. 1e-3,3e-3 (seeds: 0,1,2)") from None
+
+
+def _numbers(func: str, param: str, values: list[str], cast: Callable[[str], float]) -> list[float]:
+    return [_number(func, param, v, cast) for v in values]
 
 
 def register(app: typer.Typer) -> None:
-    """Add the lab's commands to the ``rampup`` application."""
+    """Add ``demo`` and the ``lab`` sub-application to the ``rampup`` application."""
 
     @app.command()
-    def demo() -> None:
-        """Run the main job: the seeds' schedules side by side at their key steps."""
-        from rampup._demo import run_demo  # noqa: PLC0415  # keep start-up light
+    def demo(
+        out: Annotated[Path, typer.Option(help="Report folder.")] = Path("rampup-demo"),
+        quick: Annotated[
+            bool, typer.Option(help="One seed, no warmup vs linear warmup (~20 s, CI).")
+        ] = False,
+        workers: Annotated[int, typer.Option(help="Worker processes.")] = 2,
+        schedules: Annotated[
+            bool, typer.Option(help="Only print the seeds' schedules side by side (no training).")
+        ] = False,
+    ) -> None:
+        """Train the seeds' toy Transformer under each warmup strategy; print and save a report."""
+        if schedules:
+            from rampup._demo import run_demo as print_schedules  # noqa: PLC0415
 
-        raise typer.Exit(run_demo())
+            raise typer.Exit(print_schedules())
+        from rampup.lab.demo import run_demo  # noqa: PLC0415  # keep start-up light
+
+        with _clean_errors():
+            if workers < 1:
+                raise fail("demo", "workers", workers, "a positive number of worker processes")
+            raise typer.Exit(run_demo(out, quick=quick, workers=workers))
+
+    lab = typer.Typer(
+        name="lab",
+        help="Measure what warmup does: grids of task x strategy x peak lr x seed.",
+        no_args_is_help=True,
+    )
+
+    @lab.command("run")
+    def lab_run(
+        out: Annotated[Path, typer.Option(help="Output folder (results.jsonl, resumable).")] = Path(
+            "rampup-lab"
+        ),
+        task: Annotated[
+            list[str] | None, typer.Option("--task", "-t", help="Task(s); see `rampup lab tasks`.")
+        ] = None,
+        strategy: Annotated[
+            list[str] | None,
+            typer.Option("--strategy", "-s", help="Named strategy or rampup spec (repeatable)."),
+        ] = None,
+        lr: Annotated[
+            list[str] | None, typer.Option("--lr", help="Peak lr(s), e.g. 1e-3,1e-2.")
+        ] = None,
+        seed: Annotated[
+            list[str] | None, typer.Option("--seed", help="Seed(s), e.g. 0,1,2.")
+        ] = None,
+        steps: Annotated[int | None, typer.Option(help="Override each task's length.")] = None,
+        workers: Annotated[int, typer.Option(help="Parallel runs (one CPU each).")] = 2,
+        backend: Annotated[str, typer.Option(help="local or ray.")] = "local",
+        address: Annotated[str | None, typer.Option(help="Ray cluster address.")] = None,
+    ) -> None:
+        """Run a grid; re-running the same command skips the runs already in the folder."""
+        from rampup.lab.progress import GridProgress  # noqa: PLC0415
+        from rampup.lab.runner import make_grid, run_grid  # noqa: PLC0415
+
+        with _clean_errors():
+            tasks = _split(task, ["markov-postln"])
+            strategies = _split(strategy, ["none", "linear"])
+            lrs = _numbers("lab run", "lr", _split(lr, ["1e-2"]), float)
+            seeds = [int(x) for x in _numbers("lab run", "seed", _split(seed, ["0"]), int)]
+            grid = make_grid(tasks, strategies, lrs, seeds, steps=steps)
+            for t, s in grid.skipped:
+                typer.echo(f"skipped: strategy {s} does not apply to task {t} (SGD)", err=True)
+            with GridProgress(len(grid.cells), label="lab") as bars:
+                new, skipped = run_grid(
+                    grid, out, workers=workers, backend=backend, address=address,
+                    on_event=bars.on_event,
+                )  # fmt: skip
+            typer.echo(
+                f"{len(new)} runs done, {skipped} already in {out / 'results.jsonl'}; "
+                f"report: rampup lab report {shlex.quote(str(out))}"
+            )
+
+    @lab.command("report")
+    def lab_report(
+        folder: Annotated[Path, typer.Argument(help="A folder written by `rampup lab run`.")],
+    ) -> None:
+        """Write report.md and PNGs (curves, loss vs lr, sensitivity, oracle regret)."""
+        from rampup.lab.report import lab_report as write  # noqa: PLC0415
+
+        with _clean_errors():
+            path = write(folder, command=" ".join(["rampup", *map(shlex.quote, sys.argv[1:])]))
+            typer.echo(f"Report: {path}")
+
+    @lab.command("tasks")
+    def lab_tasks() -> None:
+        """List the tasks and the named strategies."""
+        from rampup.lab.strategies import NAMED  # noqa: PLC0415
+        from rampup.lab.tasks import TASKS  # noqa: PLC0415
+
+        for t in TASKS.values():
+            ctrl = f" (control: {t.control})" if t.control else ""
+            typer.echo(f"{t.name}: {t.summary}{ctrl}")
+        typer.echo("")
+        for name, what in NAMED.items():
+            typer.echo(f"{name}: {what}")
+
+    app.add_typer(lab)

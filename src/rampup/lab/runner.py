@@ -1,0 +1,249 @@
+"""Run a grid of task x strategy x peak lr x seed on a backend, appending results as they finish.
+
+Backends: ``local`` (a process pool, one torch thread per worker, spawned processes; with one
+worker the runs happen in the calling process) and ``ray``
+(each run a Ray task with one CPU; ``address=None`` starts a local Ray instance with ``workers``
+CPUs). Both call the same :func:`rampup.lab.train.run`, so the same seed gives the same numbers.
+The grid is validated before anything runs: every bad input is a :class:`~rampup.RampupError`.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rampup._errors import fail
+from rampup.lab import results
+from rampup.lab.strategies import applies, resolve
+from rampup.lab.tasks import get_task
+from rampup.lab.train import RunConfig, check_lr, run
+
+__all__ = ["BACKENDS", "Grid", "make_grid", "run_grid"]
+
+BACKENDS = ("local", "ray")
+
+#: ``on_event(kind, config, payload)``: "start", "step" (payload (step, total)), "done" (record).
+Events = Callable[[str, RunConfig, Any], None]
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The cells of a grid, and the (task, strategy) pairs left out as not applicable."""
+
+    cells: tuple[RunConfig, ...]
+    skipped: tuple[tuple[str, str], ...]
+
+
+def make_grid(
+    tasks: Sequence[str],
+    strategies: Sequence[str],
+    lrs: Sequence[float],
+    seeds: Sequence[int],
+    *,
+    steps: int | None = None,
+    func: str = "lab run",
+) -> Grid:
+    """Validate the options and list the grid's cells (task-major, seed-minor order)."""
+    for name, values in (("tasks", tasks), ("strategies", strategies), ("lrs", lrs)):
+        if not values:
+            raise fail(func, name, list(values), "at least one value")
+    if not seeds:
+        raise fail(func, "seeds", list(seeds), "at least one seed")
+    for s in seeds:
+        if isinstance(s, bool) or not isinstance(s, int) or s < 0:
+            raise fail(func, "seeds", s, "non-negative integers")
+    if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 1):
+        raise fail(func, "steps", steps, "a positive number of updates")
+    lr_values = [check_lr(lr, func=func) for lr in lrs]
+    task_objs = [get_task(t, func=func) for t in tasks]
+    cells: list[RunConfig] = []
+    skipped: list[tuple[str, str]] = []
+    for task in task_objs:
+        n = steps if steps is not None else task.steps
+        for strat in strategies:
+            if not applies(strat, task):
+                skipped.append((task.name, strat))
+                continue
+            resolve(strat, task, n, func=func)
+            cells.extend(
+                RunConfig(task.name, strat, lr, seed, steps) for lr in lr_values for seed in seeds
+            )
+    if not cells:
+        raise fail(func, "strategies", list(strategies), "at least one that applies to the tasks")
+    return Grid(tuple(cells), tuple(skipped))
+
+
+# -- workers -----------------------------------------------------------------------------------
+_QUEUE: Any = None
+
+
+def _init_worker(queue: Any) -> None:
+    """Pool initializer: one torch thread per worker, and the progress queue."""
+    global _QUEUE  # noqa: PLW0603  # one queue per worker process
+    _QUEUE = queue
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    import torch  # noqa: PLC0415
+
+    torch.set_num_threads(1)
+
+
+def _work(config: RunConfig) -> dict[str, Any]:
+    queue = _QUEUE
+    every = 5
+
+    def progress(step: int, total: int) -> None:
+        if queue is not None and (step % every == 0 or step == total):
+            queue.put((config.key(), step, total))
+
+    return run(config, progress)
+
+
+def _drain(queue: Any, by_key: dict[str, RunConfig], on_event: Events | None) -> None:
+    import queue as queue_mod  # noqa: PLC0415
+
+    while True:
+        try:
+            key, step, total = queue.get_nowait()
+        except queue_mod.Empty:
+            return
+        if on_event is not None and key in by_key:
+            on_event("step", by_key[key], (step, total))
+
+
+def _run_serial(
+    cells: Sequence[RunConfig], out: Path, on_event: Events | None
+) -> list[dict[str, Any]]:
+    """One worker: the runs in this process, one after the other (no pool to start)."""
+    done: list[dict[str, Any]] = []
+    for cfg in cells:
+        if on_event is not None:
+            on_event("start", cfg, None)
+
+        def progress(step: int, total: int, cfg: RunConfig = cfg) -> None:
+            if on_event is not None:
+                on_event("step", cfg, (step, total))
+
+        record = run(cfg, progress)
+        results.append(out, record)
+        done.append(record)
+        if on_event is not None:
+            on_event("done", cfg, record)
+    return done
+
+
+def _run_local(
+    cells: Sequence[RunConfig], workers: int, out: Path, on_event: Events | None
+) -> list[dict[str, Any]]:
+    if workers == 1:
+        return _run_serial(cells, out, on_event)
+    ctx = mp.get_context("spawn")
+    manager = ctx.Manager()
+    queue = manager.Queue()
+    by_key = {c.key(): c for c in cells}
+    done: list[dict[str, Any]] = []
+    try:
+        with ProcessPoolExecutor(
+            max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(queue,)
+        ) as pool:
+            pending: dict[Future[dict[str, Any]], RunConfig] = {}
+            todo = list(cells)
+            while todo or pending:
+                while todo and len(pending) < workers:
+                    cfg = todo.pop(0)
+                    pending[pool.submit(_work, cfg)] = cfg
+                    if on_event is not None:
+                        on_event("start", cfg, None)
+                finished, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                _drain(queue, by_key, on_event)
+                for fut in finished:
+                    cfg = pending.pop(fut)
+                    record = fut.result()
+                    results.append(out, record)
+                    done.append(record)
+                    if on_event is not None:
+                        on_event("done", cfg, record)
+    finally:
+        manager.shutdown()
+    return done
+
+
+def _run_ray(
+    cells: Sequence[RunConfig],
+    workers: int,
+    out: Path,
+    on_event: Events | None,
+    address: str | None,
+) -> list[dict[str, Any]]:
+    try:
+        import ray  # noqa: PLC0415
+    except ImportError:
+        raise fail("lab run", "backend", "ray", "Ray installed (pip install rampup[ray])") from None
+    started = False
+    if not ray.is_initialized():
+        if address is None:
+            ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
+        else:
+            ray.init(address=address, log_to_driver=False)
+        started = True
+    remote = ray.remote(num_cpus=1)(_ray_task)
+    done: list[dict[str, Any]] = []
+    try:
+        refs = {}
+        for cfg in cells:
+            refs[remote.remote(cfg)] = cfg
+            if on_event is not None:
+                on_event("start", cfg, None)
+        pending = list(refs)
+        while pending:
+            ready, pending = ray.wait(pending, num_returns=1)
+            for ref in ready:
+                record = ray.get(ref)
+                results.append(out, record)
+                done.append(record)
+                if on_event is not None:
+                    on_event("done", refs[ref], record)
+    finally:
+        if started:
+            ray.shutdown()
+    return done
+
+
+def _ray_task(config: RunConfig) -> dict[str, Any]:
+    """One Ray task: the same run as the local backend, one torch thread."""
+    import torch  # noqa: PLC0415
+
+    torch.set_num_threads(1)
+    return run(config)
+
+
+def run_grid(
+    grid: Grid,
+    out: Path,
+    *,
+    workers: int = 2,
+    backend: str = "local",
+    address: str | None = None,
+    on_event: Events | None = None,
+) -> tuple[list[dict[str, Any]], int]:
+    """Run the cells of ``grid`` not yet in ``out/results.jsonl``; return (new records, skipped).
+
+    Records are appended as each run finishes (in completion order).
+    """
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise fail("lab run", "workers", workers, "a positive number of worker processes")
+    if backend not in BACKENDS:
+        raise fail("lab run", "backend", backend, "one of " + ", ".join(BACKENDS))
+    path = out / results.RESULTS_NAME
+    have = results.finished_keys(path)
+    todo = [c for c in grid.cells if c.key() not in have]
+    n_skip = len(grid.cells) - len(todo)
+    if not todo:
+        return [], n_skip
+    if backend == "ray":
+        return _run_ray(todo, workers, path, on_event, address), n_skip
+    return _run_local(todo, workers, path, on_event), n_skip

@@ -1,0 +1,137 @@
+"""The lab's warmup strategies: any rampup spec string, plus the named ones.
+
+A strategy gives, for a task and a run length, the learning-rate multiplier ``f(t)`` (the peak
+is 1, so the run's learning rate is ``peak_lr * f(t)``) and, for RAdam, the optimiser to use.
+The post-warmup decay is the same across strategies (:data:`DECAY`, a cosine to 0) unless the
+strategy defines its own (HF's linear decay, Noam's inverse square root), so comparisons isolate
+the warmup.
+
+Named strategies (``NAMED``):
+
+- ``none``: no warmup, the shared decay from step 0: ``cosine(to=0)``.
+- ``linear``: the pilot's 10 % linear warmup: ``linear(10%) >> cosine``.
+- ``hf``: HF transformers' default shape, 10 % warmup from 0 then linear to 0:
+  ``linear(10%, start=0.0, endpoint=false) >> linear``.
+- ``untuned-linear`` / ``untuned-exp``: Ma & Yarats (2019)'s rules from the optimiser's beta2
+  (``untuned(beta2)`` over ``2 / (1 - beta2)`` steps, or its exponential form), multiplied onto
+  the shared decay. The rule's warmup may be longer than a short run: it is not shortened.
+- ``radam``: ``torch.optim.RAdam`` (its own rectified warmup) with the shared decay, no warmup.
+- ``noam``: the seeds' Noam formula (``rampup.noam``) with a 10 % warmup ``W``, scaled so its
+  peak is 1: ``noam(d_model=W, warmup=W, factor=W)`` (the model width only scales the peak).
+- ``auto``: the stability monitor's adaptive warmup (issue #5), through :func:`auto_hook`.
+
+Adam-only strategies (untuned, radam) do not apply to SGD tasks: :func:`applies` says so.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from rampup._errors import RampupError, fail
+from rampup.lab.tasks import Task
+from rampup.spec import parse
+
+__all__ = ["DECAY", "NAMED", "Strategy", "applies", "auto_hook", "multiplier", "resolve"]
+
+#: The decay every strategy shares unless it defines its own.
+DECAY = "cosine(to=0)"
+#: The warmup fraction of the named fixed-length strategies.
+WARMUP = "10%"
+
+NAMED: dict[str, str] = {
+    "none": "no warmup: cosine(to=0)",
+    "linear": "10 % linear warmup: linear(10%) >> cosine",
+    "hf": "HF default shape: linear(10%, start=0.0, endpoint=false) >> linear",
+    "untuned-linear": "untuned(beta2) * cosine(to=0) (Ma & Yarats 2019)",
+    "untuned-exp": "untuned(beta2, shape=exp) * cosine(to=0) (Ma & Yarats 2019)",
+    "radam": "torch.optim.RAdam, no warmup: cosine(to=0)",
+    "noam": "noam(warmup=10%), scaled to peak 1 (Vaswani et al. 2017)",
+    "auto": "the stability monitor's adaptive warmup (issue #5)",
+}
+_ADAM_ONLY = frozenset({"untuned-linear", "untuned-exp", "radam"})
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """A resolved strategy: its name, the spec(s) it runs, and the optimiser it asks for."""
+
+    name: str
+    #: The multiplier as rampup specs: the whole schedule, or a warmup factor times the decay.
+    spec: str
+    factor_spec: str | None = None
+    decay_spec: str | None = None
+    optimizer: str | None = None  # None: the task's optimiser
+
+
+def applies(name: str, task: Task) -> bool:
+    """Whether strategy ``name`` applies to ``task`` (the Adam-only ones need an Adam task)."""
+    return not (name in _ADAM_ONLY and task.beta2 is None)
+
+
+def auto_hook(task: Task, total_steps: int) -> Strategy:
+    """The ``auto`` strategy: wired to ``rampup.monitor`` (issue #5) once it lands.
+
+    Until then it raises a :class:`~rampup.RampupError` saying so. The monitor drives the clock
+    during training, so wiring it means passing it to :func:`rampup.lab.train.train` as well.
+    """
+    raise fail(
+        "strategy",
+        "strategy",
+        "auto",
+        "a strategy available in this version: auto needs rampup.monitor (issue #5), "
+        "not wired into the lab yet",
+    )
+
+
+def _check_spec(func: str, spec: str, total_steps: int) -> None:
+    try:
+        parse(spec).bind(total_steps=total_steps)
+    except RampupError as e:
+        raise fail(
+            func, "strategy", spec, f"a named strategy ({', '.join(NAMED)}) or a valid spec: {e}"
+        ) from None
+
+
+def resolve(name: object, task: Task, total_steps: int, *, func: str = "resolve") -> Strategy:
+    """Resolve a strategy name or spec string for ``task`` and a run of ``total_steps``."""
+    if not isinstance(name, str) or not name.strip():
+        raise fail(func, "strategy", name, f"a named strategy ({', '.join(NAMED)}) or a spec")
+    if name in _ADAM_ONLY and task.beta2 is None:
+        raise fail(func, "strategy", name, f"an Adam-family task ({task.name} uses SGD)")
+    b2 = task.beta2
+    if name == "none":
+        return Strategy(name, DECAY)
+    if name == "linear":
+        return Strategy(name, f"linear({WARMUP}) >> cosine")
+    if name == "hf":
+        return Strategy(name, f"linear({WARMUP}, start=0.0, endpoint=false) >> linear")
+    if name == "untuned-linear":
+        factor = f"untuned({b2})"
+        return Strategy(name, f"{factor} * {DECAY}", factor, DECAY)
+    if name == "untuned-exp":
+        return Strategy(name, f"untuned({b2}, shape=exp) * {DECAY}")
+    if name == "radam":
+        return Strategy(name, DECAY, optimizer="radam")
+    if name == "noam":
+        w = max(1, math.floor(total_steps * 0.1 + 0.5))
+        # the peak is factor * (d_model * W)**-0.5: d_model = factor = W makes it exactly 1
+        return Strategy(name, f"noam(d_model={w}, warmup={w}, factor={w})")
+    if name == "auto":
+        return auto_hook(task, total_steps)
+    _check_spec(func, name, total_steps)
+    return Strategy(name, name)
+
+
+def multiplier(strategy: Strategy, total_steps: int) -> Callable[[float], float]:
+    """The per-step multiplier ``f(t)`` of ``strategy`` for a run of ``total_steps`` updates.
+
+    A warmup factor longer than the run (untuned's 2000 steps on a 200-step run) is bound on its
+    own, open-ended, and multiplied onto the bound decay, so it is used as far as the run goes.
+    """
+    if strategy.factor_spec is not None and strategy.decay_spec is not None:
+        factor = parse(strategy.factor_spec).bind().as_function()
+        decay = parse(strategy.decay_spec).bind(total_steps=total_steps).as_function()
+        return lambda t: factor(t) * decay(t)
+    return parse(strategy.spec).bind(total_steps=total_steps).as_function()

@@ -1,0 +1,226 @@
+"""One training run of the lab: a task, a strategy, a peak learning rate, a seed.
+
+Deterministic given the seed: one torch thread, seeded generators, the same code in every backend.
+The learning rate is set in one place, :func:`set_lr`, from ``peak_lr * f(t)`` with ``f`` the
+strategy's bound multiplier (``Schedule.bind(...).as_function()``); it is the seam where
+``rampup.torch.Scheduler`` will replace it once the adapter lands.
+"""
+
+from __future__ import annotations
+
+import math
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+from rampup._errors import fail
+from rampup.lab.strategies import Strategy, multiplier, resolve
+from rampup.lab.tasks import Setup, Task, constant_level, get_task
+
+if TYPE_CHECKING:
+    import torch
+
+__all__ = ["RunConfig", "check_lr", "library_versions", "run", "set_lr"]
+
+#: A training loss above this many times the constant level (or non-finite) stops the run early.
+_BLOWUP = 1000.0
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """One cell of a grid: the run's full configuration (plain data, JSON-ready)."""
+
+    task: str
+    strategy: str
+    peak_lr: float
+    seed: int
+    steps: int | None = None  # None: the task's own length
+
+    def key(self) -> str:
+        """The cell's identity in a results file (task, strategy, lr, seed, steps)."""
+        return f"{self.task}|{self.strategy}|{self.peak_lr!r}|{self.seed}|{self.steps}"
+
+
+def check_lr(value: object, *, func: str = "run") -> float:
+    """A peak learning rate: a positive finite number."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise fail(func, "peak_lr", value, "a positive finite learning rate, e.g. 1e-3")
+    return float(value)
+
+
+def set_lr(optimizer: torch.optim.Optimizer, base_lrs: list[float], factor: float) -> None:
+    """Write ``base_lr * factor`` into every param group (the adapter's job, until it lands)."""
+    for group, base in zip(optimizer.param_groups, base_lrs, strict=True):
+        group["lr"] = base * factor
+
+
+def library_versions() -> dict[str, str]:
+    """The versions that decide a run's numbers: Python, torch, numpy, scikit-learn, rampup."""
+    from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
+
+    def one(dist: str) -> str:
+        try:
+            return version(dist)
+        except PackageNotFoundError:  # pragma: no cover - only in a broken install
+            return "missing"
+
+    out = {"python": platform.python_version()}
+    out.update({d: one(d) for d in ("rampup", "torch", "numpy", "scikit-learn")})
+    return out
+
+
+def _optimizer(task: Task, strategy: Strategy, params: Any, lr: float) -> torch.optim.Optimizer:
+    import torch  # noqa: PLC0415
+
+    kind = strategy.optimizer or task.optimizer
+    if kind == "radam":
+        return torch.optim.RAdam(params, lr=lr, betas=task.betas, weight_decay=task.weight_decay)
+    if kind == "adamw":
+        return torch.optim.AdamW(params, lr=lr, betas=task.betas, weight_decay=task.weight_decay)
+    if kind == "adam":
+        return torch.optim.Adam(params, lr=lr, betas=task.betas, weight_decay=task.weight_decay)
+    return torch.optim.SGD(
+        params, lr=lr, momentum=task.momentum, weight_decay=task.weight_decay
+    )  # fmt: skip
+
+
+@dataclass
+class _Trace:
+    """What a training loop leaves behind: the eval curve, the lr curve, where it stopped."""
+
+    curve: list[dict[str, float]]
+    lrs: list[list[float]]
+    stopped_at: int | None
+    last_train: float
+
+
+def _train(
+    setup: Setup,
+    opt: torch.optim.Optimizer,
+    f: Callable[[float], float],
+    lr: float,
+    steps: int,
+    every: int,
+    blowup: float,
+    progress: Callable[[int, int], None] | None,
+) -> _Trace:
+    base_lrs = [lr for _ in opt.param_groups]
+    trace = _Trace([], [], None, math.nan)
+    lr_every = max(1, steps // 100)
+    window: list[float] = []
+
+    def record(step: int) -> None:
+        ev = setup.evaluate()
+        train = sum(window) / len(window) if window else math.nan
+        trace.curve.append(
+            {"step": step, "val_loss": ev.loss, "score": ev.score, "train_loss": train}
+        )
+        window.clear()
+
+    record(0)
+    for t in range(steps):
+        factor = f(t)
+        set_lr(opt, base_lrs, factor)
+        if t % lr_every == 0 or t == steps - 1:
+            trace.lrs.append([t, lr * factor])
+        opt.zero_grad(set_to_none=True)
+        loss = setup.train_loss(t)
+        value = float(loss.detach())
+        trace.last_train = value
+        if not math.isfinite(value) or value > blowup:
+            trace.stopped_at = t
+            break
+        loss.backward()  # type: ignore[no-untyped-call]  # torch leaves it unannotated
+        opt.step()
+        window.append(value)
+        if (t + 1) % every == 0 or t + 1 == steps:
+            record(t + 1)
+        if progress is not None:
+            progress(t + 1, steps)
+    if trace.stopped_at is not None and progress is not None:
+        progress(steps, steps)
+    return trace
+
+
+def _verdict(trace: _Trace, task: Task, const: float) -> tuple[dict[str, float], str]:
+    """The final metrics and, for a failed run, why it failed ("" if it did not)."""
+    if trace.stopped_at is not None:
+        final = {"val_loss": math.nan, "score": 1.0, "train_loss": trace.last_train}
+        why = "non-finite" if not math.isfinite(trace.last_train) else "blown up"
+        return final, f"training loss {trace.last_train:.3g} at step {trace.stopped_at} ({why})"
+    final = dict(trace.curve[-1])
+    final.pop("step")
+    if not math.isfinite(final["val_loss"]):
+        return final, "non-finite validation loss"
+    if final["val_loss"] >= task.collapse_ratio * const:
+        return final, (
+            f"collapsed to a constant predictor: validation loss {final['val_loss']:.3f} "
+            f">= {task.collapse_ratio} x constant level {const:.3f}"
+        )
+    return final, ""
+
+
+def run(
+    config: RunConfig,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
+    """Train one cell; return its result record (plain data, one JSON line).
+
+    ``progress(step, total)`` is called after each update (for progress bars). The record holds
+    the config, the resolved spec, the validation curve at the eval points, the final metrics,
+    whether the run failed (non-finite, blown up, or collapsed to the constant predictor), the
+    wall time and the library versions.
+    """
+    import torch  # noqa: PLC0415
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return _run(config, progress)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _run(config: RunConfig, progress: Callable[[int, int], None] | None) -> dict[str, Any]:
+    task = get_task(config.task, func="run")
+    lr = check_lr(config.peak_lr)
+    steps = config.steps if config.steps is not None else task.steps
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise fail("run", "steps", steps, "a positive number of updates")
+    strategy = resolve(config.strategy, task, steps, func="run")
+    f = multiplier(strategy, steps)
+    const = constant_level(task)
+
+    start = time.perf_counter()
+    setup = task.build(config.seed)
+    opt = _optimizer(task, strategy, setup.model.parameters(), lr)
+    every = max(1, min(task.eval_every, steps))
+    trace = _train(setup, opt, f, lr, steps, every, _BLOWUP * const, progress)
+    wall = time.perf_counter() - start
+    final, reason = _verdict(trace, task, const)
+    return {
+        "key": config.key(),
+        "config": {**asdict(config), "steps": steps},
+        "task": {
+            "optimizer": strategy.optimizer or task.optimizer,
+            "betas": list(task.betas),
+            "constant_loss": const,
+            "score": task.score_name,
+            "objective": task.objective,
+        },
+        "spec": strategy.spec,
+        "curve": trace.curve,
+        "lr_curve": trace.lrs,
+        "final": final,
+        "diverged": bool(reason),
+        "reason": reason,
+        "wall_time": wall,
+        "versions": library_versions(),
+    }

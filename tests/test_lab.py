@@ -1,0 +1,262 @@
+"""The lab's pieces without a grid: strategies, tasks, results files, input checks, one run."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from rampup import RampupError
+from rampup.lab import results
+from rampup.lab.runner import make_grid
+from rampup.lab.strategies import multiplier, resolve
+from rampup.lab.tasks import (
+    TASKS,
+    _markov_chain,
+    _words_data,
+    get_task,
+    markov_levels,
+    words_of,
+)
+from rampup.lab.train import RunConfig, _Trace, _verdict, check_lr, run
+
+MARKOV = get_task("markov-postln")
+DIGITS = get_task("digits-largebatch")
+
+
+# -- strategies --------------------------------------------------------------------------------
+def _cosine(t: int, n: int) -> float:
+    """The shared decay, written out: cosine from 1 to 0 over n steps."""
+    return 0.5 * (1 + math.cos(math.pi * t / n))
+
+
+@pytest.mark.parametrize(
+    ("name", "step", "expected"),
+    [
+        ("none", 0, 1.0),
+        ("none", 100, _cosine(100, 200)),
+        ("linear", 0, 1 / 20),  # 10 % of 200 = 20 steps, update t uses (t + 1) / 20
+        ("linear", 19, 1.0),
+        ("linear", 20, 1.0),  # first decay step uses the peak
+        ("linear", 110, _cosine(90, 180)),
+        ("hf", 0, 0.0),  # HF's convention: update 0 at lr 0
+        ("hf", 20, 1.0),
+        ("untuned-linear", 0, 1 / 2000),  # beta2 0.999: 2000-step rule, longer than the run
+        ("untuned-linear", 199, 200 / 2000 * _cosine(199, 200)),
+        ("untuned-exp", 0, (1 - math.exp(-0.001)) * 1.0),
+        ("radam", 50, _cosine(50, 200)),
+        ("noam", 19, 1.0),  # warmup 20: peak exactly on update W - 1
+        ("noam", 79, math.sqrt(20 / 80)),  # then n**-0.5 scaled to 1 at n = W
+        ("noam", 0, 1 / 20),
+    ],
+)
+def test_named_strategy_multipliers(name: str, step: int, expected: float) -> None:
+    """Each named strategy's multiplier equals its formula, written out by hand."""
+    f = multiplier(resolve(name, MARKOV, 200), 200)
+    assert f(step) == pytest.approx(expected, rel=1e-12, abs=1e-15)
+
+
+def test_spec_strategy_is_the_spec() -> None:
+    """A spec string strategy runs exactly that spec, bound to the run."""
+    f = multiplier(resolve("linear(25%) >> cosine(to=0.1)", DIGITS, 100), 100)
+    assert f(0) == pytest.approx(1 / 25)
+    assert f(24) == 1.0
+    assert f(100) == pytest.approx(0.1)
+
+
+def test_radam_strategy_switches_the_optimizer() -> None:
+    """The radam strategy runs torch.optim.RAdam; the others keep the task's optimiser."""
+    assert resolve("radam", MARKOV, 200).optimizer == "radam"
+    assert resolve("none", MARKOV, 200).optimizer is None
+
+
+def _message(exc: pytest.ExceptionInfo[RampupError]) -> str:
+    return str(exc.value)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "fragments"),
+    [
+        ({"tasks": ["nope"]}, ["lab run()", "task='nope'", "markov-postln"]),
+        ({"strategies": ["warp"]}, ["lab run()", "strategy='warp'", "none"]),
+        ({"strategies": ["linear(("]}, ["strategy='linear(('", "spec"]),
+        ({"strategies": ["linear(500)"]}, ["strategy='linear(500)'", "200"]),
+        ({"strategies": ["untuned-linear"], "tasks": ["digits-largebatch"]}, ["strategies"]),
+        ({"strategies": ["auto"]}, ["strategy='auto'", "rampup.monitor"]),
+        ({"lrs": [0.0]}, ["peak_lr=0.0", "positive finite"]),
+        ({"lrs": [float("nan")]}, ["peak_lr=nan"]),
+        ({"lrs": []}, ["lrs=[]", "at least one"]),
+        ({"seeds": [-1]}, ["seeds=-1"]),
+        ({"steps": 0}, ["steps=0"]),
+    ],
+)
+def test_bad_grid_inputs_are_rampup_errors(kwargs: dict[str, Any], fragments: list[str]) -> None:
+    """Every bad grid option raises a RampupError naming function, parameter and value."""
+    args: dict[str, Any] = {
+        "tasks": ["markov-postln"],
+        "strategies": ["none"],
+        "lrs": [1e-2],
+        "seeds": [0],
+    }
+    args.update(kwargs)
+    steps = args.pop("steps", None)
+    with pytest.raises(RampupError) as exc:
+        make_grid(args["tasks"], args["strategies"], args["lrs"], args["seeds"], steps=steps)
+    for frag in fragments:
+        assert frag in _message(exc)
+
+
+@pytest.mark.parametrize("bad", [0, -1e-3, math.inf, True, "1e-3", None])
+def test_check_lr_rejects_non_positive_or_non_numbers(bad: object) -> None:
+    """A peak lr must be a positive finite number (bools and strings are refused)."""
+    with pytest.raises(RampupError, match="peak_lr="):
+        check_lr(bad)
+
+
+def test_grid_skips_adam_only_strategies_on_sgd_tasks() -> None:
+    """The untuned and radam strategies are left out of SGD tasks, the rest run."""
+    grid = make_grid(["digits-largebatch"], ["none", "radam"], [0.4], [0, 1])
+    assert grid.skipped == (("digits-largebatch", "radam"),)
+    assert [(c.strategy, c.seed) for c in grid.cells] == [("none", 0), ("none", 1)]
+
+
+# -- tasks -------------------------------------------------------------------------------------
+def test_words_targets_are_the_seeds_digit_words() -> None:
+    """The seeds' mapping, fixed: every digit has its word (the seed's vocabulary stopped at 4)."""
+    assert words_of(123) == ["one", "two", "three"]
+    assert words_of(907) == ["nine", "zero", "seven"]
+    assert words_of(0) == ["zero"]
+
+
+def test_words_split_holds_out_two_hundred_numbers() -> None:
+    """800 training and 200 validation numbers, disjoint, covering 0-999."""
+    str_, _, sva, _ = _words_data()
+
+    def number(row: Any) -> int:
+        return int("".join(str(d) for d in row if d < 10))
+
+    train = {number(r) for r in str_}
+    val = {number(r) for r in sva}
+    assert len(train) == 800
+    assert len(val) == 200
+    assert not train & val
+    assert train | val == set(range(1000))
+
+
+def test_markov_levels_match_a_simulation() -> None:
+    """Bayes and unigram levels agree with empirical entropies of a long sampled chain."""
+    p, _ = _markov_chain()
+    rng = np.random.default_rng(7)
+    n = 200_000
+    x = np.empty(n, dtype=np.int64)
+    x[0] = 0
+    u = rng.random(n)
+    cum = np.cumsum(p, axis=1)
+    for i in range(1, n):
+        x[i] = min(int(np.searchsorted(cum[x[i - 1]], u[i], side="right")), 31)
+    counts = np.bincount(x, minlength=32) / n
+    unigram = -(counts[counts > 0] * np.log(counts[counts > 0])).sum()
+    bayes = -np.mean(np.log(p[x[:-1], x[1:]]))
+    b, h = markov_levels()
+    assert bayes == pytest.approx(b, abs=0.02)
+    assert unigram == pytest.approx(h, abs=0.02)
+    assert b < h
+
+
+def test_every_task_control_exists() -> None:
+    """Each task's named control is itself a task."""
+    for task in TASKS.values():
+        assert task.control is None or task.control in TASKS
+
+
+# -- failure criterion -------------------------------------------------------------------------
+def _trace(final_loss: float, stopped: int | None = None) -> _Trace:
+    point = {"step": 10.0, "val_loss": final_loss, "score": 0.9, "train_loss": final_loss}
+    return _Trace([point], [], stopped, final_loss)
+
+
+def test_collapse_to_the_constant_level_is_a_failure() -> None:
+    """A finite loss stuck at the unigram level counts as failed, a lower one does not."""
+    const = 3.3
+    _, why = _verdict(_trace(3.29), MARKOV, const)
+    assert "collapsed to a constant predictor" in why
+    _, why = _verdict(_trace(3.0), MARKOV, const)
+    assert why == ""
+
+
+def test_non_finite_and_stopped_runs_are_failures() -> None:
+    """A NaN validation loss or a run stopped for a blown-up training loss is failed."""
+    assert _verdict(_trace(math.nan), MARKOV, 3.3)[1] == "non-finite validation loss"
+    final, why = _verdict(_trace(math.inf, stopped=3), MARKOV, 3.3)
+    assert "at step 3" in why
+    assert math.isnan(final["val_loss"])
+
+
+# -- results files -----------------------------------------------------------------------------
+def _record(key: str, value: float = 1.0) -> dict[str, Any]:
+    rec: dict[str, Any] = dict.fromkeys(results.RECORD_KEYS, 0)
+    rec.update(key=key, final={"val_loss": value})
+    return rec
+
+
+def test_append_and_read_round_trip_with_nan_as_null(tmp_path: Path) -> None:
+    """Records come back in order; NaN is written as null so every line is strict JSON."""
+    path = tmp_path / "r.jsonl"
+    results.append(path, _record("a", math.nan))
+    results.append(path, _record("b", 2.0))
+    lines = path.read_text().splitlines()
+    assert json.loads(lines[0])["final"]["val_loss"] is None
+    assert [r["key"] for r in results.read(path)] == ["a", "b"]
+
+
+def test_torn_last_line_is_skipped_and_fenced(tmp_path: Path) -> None:
+    """A half-written last line is ignored and the next append starts on a fresh line."""
+    path = tmp_path / "r.jsonl"
+    results.append(path, _record("a"))
+    with path.open("a") as f:
+        f.write('{"key": "torn", "conf')
+    assert results.finished_keys(path) == {"a"}
+    results.append(path, _record("b"))
+    assert results.finished_keys(path) == {"a", "b"}
+    assert path.read_text().count("\n") == 3
+
+
+# -- one real run --------------------------------------------------------------------------------
+def test_run_record_schema_and_determinism() -> None:
+    """A short run's record has the schema, and the same seed gives identical numbers."""
+    cfg = RunConfig("digits-largebatch", "linear(25%) >> cosine", 0.4, 3, steps=12)
+    a, b = run(cfg), run(cfg)
+    assert a.keys() == results.RECORD_KEYS
+    assert a["config"] == {
+        "task": "digits-largebatch",
+        "strategy": "linear(25%) >> cosine",
+        "peak_lr": 0.4,
+        "seed": 3,
+        "steps": 12,
+    }
+    assert [p["step"] for p in a["curve"]] == [0, 10, 12]
+    assert set(a["final"]) == {"val_loss", "score", "train_loss"}
+    assert a["versions"]["torch"]
+    # the lr actually applied: 25 % of 12 = 3 warmup steps, update 0 at 0.4 / 3
+    assert a["lr_curve"][0] == [0, pytest.approx(0.4 / 3)]
+    assert a["lr_curve"][2] == [2, pytest.approx(0.4)]
+    assert a["curve"] == b["curve"]
+    assert a["final"] == b["final"]
+    other = run(RunConfig("digits-largebatch", "linear(25%) >> cosine", 0.4, 4, steps=12))
+    assert other["curve"] != a["curve"]
+
+
+def test_markov_postln_pilot_reproduces() -> None:
+    """The issue's pilot in kind: at 1e-2 no warmup sticks at the unigram level, 10 % does not."""
+    bayes, unigram = markov_levels()
+    none = run(RunConfig("markov-postln", "none", 1e-2, 0))
+    warm = run(RunConfig("markov-postln", "linear", 1e-2, 0))
+    assert none["diverged"]
+    assert "constant predictor" in none["reason"]
+    assert none["final"]["val_loss"] == pytest.approx(unigram, abs=0.05)
+    assert not warm["diverged"]
+    assert warm["final"]["val_loss"] < bayes + 0.15

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -279,3 +280,24 @@ def test_plot_out_without_matplotlib_says_what_to_install(
     code, _, err = _run("plot", "linear(5)", "--total", "10", "--out", str(tmp_path / "x.png"))
     assert code == 2
     assert err == "rampup plot: error: --out needs matplotlib: pip install 'rampup[plot]'\n"
+
+
+def test_docs_figure_is_made_by_the_documented_command(tmp_path: Path) -> None:
+    """The `rampup plot ... --out docs/img/shapes.png` shown in docs/cli.md redraws that PNG."""
+    import matplotlib.image  # noqa: PLC0415  # only this test reads images
+    import numpy as np  # noqa: PLC0415
+
+    root = Path(__file__).resolve().parent.parent
+    text = (root / "docs" / "cli.md").read_text()
+    command = next(
+        block for block in text.split("```bash\n")[1:] if "--out docs/img/shapes.png" in block
+    ).split("```")[0]
+    argv = shlex.split(command.replace("\\\n", " "))
+    assert argv[:2] == ["rampup", "plot"]
+    out = tmp_path / "shapes.png"
+    argv[argv.index("docs/img/shapes.png")] = str(out)
+    assert main(argv[1:]) == 0
+    drawn = matplotlib.image.imread(out)
+    committed = matplotlib.image.imread(root / "docs" / "img" / "shapes.png")
+    assert drawn.shape == committed.shape
+    assert float(np.abs(drawn - committed).mean()) < 0.01

@@ -253,11 +253,9 @@ def test_each_row_of_the_seeds_table(
 
 
 def test_sgd_large_batch_cnn_follows_goyal() -> None:
-    """SGD, large CNN, batch 1024 = 4 x 256 at lr 0.1: peak 0.4, start 1/4, warmup capped.
-
-    Table 5-10 epochs of 500 steps = 2500-5000; middle 3750; x 4 = 15000 > max(5000, 4500):
-    capped at 5000 steps (the table's upper end; the guideline's is 10 % of 45 000 = 4500).
-    """
+    """SGD, large CNN, batch 1024 = 4 x 256 at lr 0.1: peak 0.4, start 1/4, warmup capped."""
+    # Table 5-10 epochs of 500 steps = 2500-5000; middle 3750; x 4 = 15000 > max(5000, 4500):
+    # capped at 5000 steps (the table's upper end; the guideline's is 10 % of 45 000 = 4500).
     s = suggest(
         45_000, 1024, base_lr=0.1, optimizer="sgd", model="cnn", size="large", steps_per_epoch=500
     )

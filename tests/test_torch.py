@@ -779,6 +779,48 @@ def test_warmup_state_round_trips_with_the_plateau() -> None:
     assert _lrs(opt2) == _lrs(opt) == [0.125]
 
 
+@pytest.mark.parametrize("order", ["scheduler first", "optimizer first"])
+def test_warmup_over_cosine_resumes_bitwise_in_either_order(order: str) -> None:
+    """warmup(linear(8), CosineAnnealingLR) checkpointed at update 5 resumes bit for bit."""
+
+    def make() -> tuple[torch.optim.Optimizer, rt.Warmup]:
+        opt = _sgd(0.1)
+        return opt, rt.warmup(opt, "linear(8)", after=CosineAnnealingLR(opt, T_max=30))
+
+    opt, sched = make()
+    whole = _run(opt, sched, 30)
+    opt, sched = make()
+    first = _run(opt, sched, 5)
+    opt_state, sched_state = _roundtrip(opt.state_dict()), _roundtrip(sched.state_dict())
+    opt2 = _sgd(0.1)
+    if order == "scheduler first":
+        sched2 = rt.warmup(opt2, "linear(8)", after=CosineAnnealingLR(opt2, T_max=30))
+        sched2.load_state_dict(sched_state)
+        opt2.load_state_dict(opt_state)
+    else:
+        opt2.load_state_dict(opt_state)
+        sched2 = rt.warmup(opt2, "linear(8)", after=CosineAnnealingLR(opt2, T_max=30))
+        sched2.load_state_dict(sched_state)
+    assert first + _run(opt2, sched2, 25) == whole
+
+
+def test_tensor_lr_resume_fills_the_loaded_tensor() -> None:
+    """After optimizer.load_state_dict swaps the lr tensor, the scheduler fills the new one."""
+    opt = torch.optim.Adam(_params(), lr=torch.tensor(0.01))
+    sched = rt.Scheduler(opt, "linear(10)")
+    _run(opt, sched, 4)
+    opt_state, sched_state = opt.state_dict(), _roundtrip(sched.state_dict())
+    opt2 = torch.optim.Adam(_params(), lr=torch.tensor(0.01))
+    sched2 = rt.Scheduler(opt2, "linear(10)")
+    sched2.load_state_dict(sched_state)
+    opt2.load_state_dict(opt_state)
+    loaded = opt2.param_groups[0]["lr"]
+    opt2.step()
+    sched2.step()
+    assert opt2.param_groups[0]["lr"] is loaded
+    assert loaded.item() == pytest.approx(torch.tensor(0.01).item() * 6 / 10, rel=1e-6)  # update 5
+
+
 # -- 9. bad input ---------------------------------------------------------------------------------
 def _snapshot(opt: torch.optim.Optimizer) -> list[dict[str, Any]]:
     return [{k: v for k, v in g.items() if k != "params"} for g in opt.param_groups]

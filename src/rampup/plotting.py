@@ -327,9 +327,9 @@ def plot(
 
     ``schedules`` is a :class:`~rampup.Schedule`, a spec string, a list of them, or a dict
     label -> schedule (the legend shows each spec string as written, each Schedule as its spec,
-    or the dict's labels). The x axis is the step (an epoch
-    axis is added on top with ``steps_per_epoch``); the y axis is the multiplier of the base
-    learning rate, or the learning rate itself when ``peak`` (the peak learning rate) is given.
+    or the dict's labels). The x axis is the step (an epoch axis is added on top with
+    ``steps_per_epoch``); the y axis is the multiplier of the base learning rate, or the learning
+    rate itself when ``peak`` (the peak learning rate) is given.
     Phase boundaries are dotted vertical lines; ``log`` uses a log-scale y axis. Every step is
     drawn for runs up to ``max_points`` steps, else ``max_points`` steps plus both sides of every
     boundary: each line's y data are exactly the schedule's values at its x data.

@@ -271,6 +271,37 @@ def test_scheduler_checkpoint_resumes_the_same_lrs() -> None:
     assert got == expected
 
 
+def test_scheduler_refuses_to_step_on_after_a_nan_until_restored() -> None:
+    """After a NaN, sched.step() raises RestoreRequired and leaves the scheduler unchanged."""
+    guard = quiet(10)
+    opt, sched = make(guard)
+    run_lrs(opt, sched, guard, [1.0] * 3)
+    lr = opt.param_groups[0]["lr"]
+    assert guard.observe(math.nan) is not None
+    with pytest.raises(RestoreRequired):
+        sched.step()
+    assert (sched.last_epoch, sched.clock, opt.param_groups[0]["lr"]) == (3, 3.0, lr)
+    guard.restored()
+    sched.step()
+    assert sched.clock == 3.0  # the NaN observation holds the clock once
+
+
+@given(st.lists(st.one_of(st.floats(), st.integers(-(10**400), 10**400)), max_size=40))
+@settings(max_examples=100, deadline=None)
+def test_observe_never_raises_on_a_number(xs: list[float]) -> None:
+    """Any number, NaN and inf included, gives None or an Action; the clock never goes back."""
+    guard = AdaptiveWarmup(15)
+    clock = 0.0
+    for n, x in enumerate(xs, start=1):
+        action = guard.observe(x, grad_norm=x)
+        if action is not None:
+            assert action.kind == "restore"
+            guard.restored()
+        new = guard.advance(n, clock)
+        assert new >= clock
+        clock = new
+
+
 # -- auto -----------------------------------------------------------------------------------------
 def test_auto_is_the_untuned_linear_warmup() -> None:
     """auto(0.98) >> cosine equals linear(100) >> cosine: (t + 1) / 100, peak on update 99."""

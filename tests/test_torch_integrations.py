@@ -83,7 +83,7 @@ def test_lightning_trainer_steps_the_scheduler_per_update(tmp_path: Path) -> Non
     model = Tiny()
     trainer.fit(model, loader)
     used = model.used
-    assert used == pytest.approx(_expected(TOTAL), rel=1e-15)
+    assert used == _expected(TOTAL)
     assert used[3] == used[4] == BASE
 
 
@@ -129,5 +129,44 @@ def test_hf_trainer_uses_the_schedule_at_every_update(tmp_path: Path, accumulati
         optimizers=(opt, sched),  # type: ignore[arg-type]  # HF annotates LambdaLR; any works
     )
     trainer.train()
-    assert used == pytest.approx(_expected(TOTAL), rel=1e-15)
+    assert used == _expected(TOTAL)
+    assert sched.last_epoch == TOTAL
+
+
+def test_hf_trainer_resumes_from_a_checkpoint_at_the_schedules_values(tmp_path: Path) -> None:
+    """HF resume_from_checkpoint at update 5: updates 5 .. 11 run at base * s(t), exactly."""
+    x, y = _data()
+    dataset = [{"x": x[i], "labels": y[i]} for i in range(len(x))]
+
+    def run(resume: str | None) -> tuple[list[float], rt.Scheduler]:
+        model = _HFTiny()
+        opt = torch.optim.SGD(model.parameters(), lr=BASE)
+        used = _record(opt)
+        sched = rt.Scheduler(opt, SPEC, total_steps=TOTAL)
+        args = transformers.TrainingArguments(
+            output_dir=str(tmp_path),
+            max_steps=TOTAL,
+            per_device_train_batch_size=2,
+            learning_rate=BASE,
+            report_to=[],
+            save_strategy="steps",
+            save_steps=5,
+            logging_strategy="no",
+            use_cpu=True,
+            disable_tqdm=True,
+            dataloader_num_workers=0,
+        )
+        trainer = transformers.Trainer(
+            model=model,
+            args=args,
+            train_dataset=dataset,
+            optimizers=(opt, sched),  # type: ignore[arg-type]  # HF annotates LambdaLR
+        )
+        trainer.train(resume_from_checkpoint=resume)
+        return used, sched
+
+    whole, _ = run(None)
+    resumed, sched = run(str(tmp_path / "checkpoint-5"))
+    assert whole == _expected(TOTAL)
+    assert resumed == _expected(TOTAL)[5:]
     assert sched.last_epoch == TOTAL

@@ -47,44 +47,68 @@ def _data(n: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 # -- Lightning ------------------------------------------------------------------------------------
-# lightning's _pytree still calls a torch.utils._pytree API that torch 2.13 deprecates
-@pytest.mark.filterwarnings("ignore:.*treespec, LeafSpec.* is deprecated:FutureWarning")
-def test_lightning_trainer_steps_the_scheduler_per_update(tmp_path: Path) -> None:
-    """Lightning (interval='step'): the lr each update used is base * s(t) for t = 0 .. 11."""
-    x, y = _data()
+class _LightningTiny(lightning.LightningModule):
+    """A linear layer whose optimizer records the lr of every update in ``used``."""
 
-    class Tiny(lightning.LightningModule):
-        def __init__(self) -> None:
-            super().__init__()
-            self.layer = nn.Linear(4, 1)
-            self.used: list[float] = []
+    def __init__(self) -> None:
+        super().__init__()
+        self.layer = nn.Linear(4, 1)
+        self.used: list[float] = []
 
-        def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
-            inputs, targets = batch
-            return nn.functional.mse_loss(self.layer(inputs), targets)
+    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        """The MSE loss of the batch."""
+        inputs, targets = batch
+        return nn.functional.mse_loss(self.layer(inputs), targets)
 
-        def configure_optimizers(self) -> Any:
-            opt = torch.optim.SGD(self.parameters(), lr=BASE)
-            self.used = _record(opt)
-            sched = rt.Scheduler(opt, SPEC, total_steps=TOTAL)
-            return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+    def configure_optimizers(self) -> Any:
+        """SGD with the rampup scheduler, stepped per update."""
+        opt = torch.optim.SGD(self.parameters(), lr=BASE)
+        self.used = _record(opt)
+        sched = rt.Scheduler(opt, SPEC, total_steps=TOTAL)
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
 
-    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=4)
-    trainer = lightning.Trainer(
-        max_steps=TOTAL,
+
+def _lightning_trainer(max_steps: int, root: Path) -> Any:
+    return lightning.Trainer(
+        max_steps=max_steps,
         accelerator="cpu",
         devices=1,
         logger=False,
         enable_checkpointing=False,
         enable_progress_bar=False,
         enable_model_summary=False,
-        default_root_dir=tmp_path,
+        default_root_dir=root,
     )
-    model = Tiny()
-    trainer.fit(model, loader)
-    used = model.used
-    assert used == _expected(TOTAL)
-    assert used[3] == used[4] == BASE
+
+
+def _loader() -> torch.utils.data.DataLoader[Any]:
+    x, y = _data()
+    return torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=4)
+
+
+# lightning's _pytree still calls a torch.utils._pytree API that torch 2.13 deprecates
+@pytest.mark.filterwarnings("ignore:.*treespec, LeafSpec.* is deprecated:FutureWarning")
+def test_lightning_trainer_steps_the_scheduler_per_update(tmp_path: Path) -> None:
+    """Lightning (interval='step'): the lr each update used is base * s(t) for t = 0 .. 11."""
+    model = _LightningTiny()
+    _lightning_trainer(TOTAL, tmp_path).fit(model, _loader())
+    assert model.used == _expected(TOTAL)
+    assert model.used[3] == model.used[4] == BASE
+
+
+@pytest.mark.filterwarnings("ignore:.*treespec, LeafSpec.* is deprecated:FutureWarning")
+# a mid-epoch checkpoint: lightning warns that the data order may differ; the lrs do not
+@pytest.mark.filterwarnings("ignore:.*resuming from a checkpoint that ended before the epoch")
+def test_lightning_resumes_from_a_checkpoint_at_the_schedules_values(tmp_path: Path) -> None:
+    """Lightning fit(ckpt_path=...) at update 5: updates 5 .. 11 run at base * s(t), exactly."""
+    first = _LightningTiny()
+    trainer = _lightning_trainer(5, tmp_path)
+    trainer.fit(first, _loader())
+    trainer.save_checkpoint(tmp_path / "at5.ckpt")
+    resumed = _LightningTiny()
+    _lightning_trainer(TOTAL, tmp_path).fit(resumed, _loader(), ckpt_path=tmp_path / "at5.ckpt")
+    assert first.used == _expected(5)
+    assert resumed.used == _expected(TOTAL)[5:]
 
 
 # -- HF Trainer -----------------------------------------------------------------------------------

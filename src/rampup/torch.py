@@ -910,6 +910,7 @@ def warmup(
     total_steps: int | None = None,
     steps_per_epoch: float | None = None,
     controller: ClockController | None = None,
+    rebind: bool = False,
 ) -> Warmup:
     r"""Multiply a warmup factor onto any torch scheduler, ``ReduceLROnPlateau`` included.
 
@@ -920,6 +921,8 @@ def warmup(
     ``after`` keeps updating its own undampened rates, so chainable schedulers and plateau
     reductions work as they would alone, then the factor applies on top. Call ``step()`` after
     each optimizer update; give a ``ReduceLROnPlateau`` its metric with ``step(metric)``.
+    ``total_steps``, ``steps_per_epoch``, ``controller`` and ``rebind`` are those of
+    :class:`Scheduler`.
 
     >>> import torch, rampup.torch
     >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
@@ -935,6 +938,7 @@ def warmup(
         total_steps=total_steps,
         steps_per_epoch=steps_per_epoch,
         controller=controller,
+        rebind=rebind,
     )
 
 

@@ -832,13 +832,13 @@ def _snapshot(opt: torch.optim.Optimizer) -> list[dict[str, Any]]:
         (
             _sgd,
             {"schedule": "linear(5%)"},
-            r"Scheduler\(\): schedule\[0\]='linear\(5%\)'.*total_steps",
+            r"Scheduler\(\): schedule='linear\(5%\)'.*total_steps",
         ),
         (_sgd, {"schedule": "linear(2ep)"}, r"steps_per_epoch"),
         (
             _sgd,
             {"schedule": "linear(4"},
-            r"Scheduler\(\): schedule\[0\]: parse\(\): column",
+            r"Scheduler\(\): schedule: parse\(\): column",
         ),
         (
             _sgd,
@@ -899,6 +899,11 @@ def _snapshot(opt: torch.optim.Optimizer) -> list[dict[str, Any]]:
             r"controller=.* expected a ClockController",
         ),
         (_sgd, {"schedule": "linear(4)", "total_steps": 0}, r"bind\(\): total_steps=0"),
+        (
+            lambda: _sgd(1.0, 1.0),
+            {"schedule": ["linear(4)", "linear(5%)"]},
+            r"Scheduler\(\): schedule\[1\]='linear\(5%\)' is invalid",
+        ),
     ],
 )
 def test_bad_input_is_a_clear_error_and_leaves_the_optimizer_alone(

@@ -268,7 +268,8 @@ def _plan(
     if schedule is not None:
         for i, item in enumerate(_per_group(func, "schedule", schedule, groups, complete=True)):
             if item is not None:
-                lr[i] = make(f"schedule[{i}]", item)
+                one = isinstance(schedule, Schedule | str)
+                lr[i] = make("schedule" if one else f"schedule[{i!r}]", item)
     if hyper is not None:
         if not isinstance(hyper, Mapping):
             raise fail(func, "hyper", hyper, "a dict from param-group key to schedules")
@@ -280,7 +281,8 @@ def _plan(
                 if item is None:
                     continue
                 _check_group_value(func, key, name, index, groups, i)
-                scheds[i] = make(f"hyper[{key!r}][{i}]", item)
+                one = isinstance(value, Schedule | str)
+                scheds[i] = make(f"hyper[{key!r}]" + ("" if one else f"[{i!r}]"), item)
             if name == "lr" and index is None:
                 for i, s_abs in enumerate(scheds):
                     if s_abs is None:

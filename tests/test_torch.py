@@ -221,6 +221,10 @@ def test_get_last_lr_and_values_read_the_next_updates_values() -> None:
         {"lr": 0.25, "momentum": 0.5 + 0.4 / 3},
     ]
     assert sched.get_lr() == sched.get_last_lr()
+    assert repr(sched) == (
+        "Scheduler(lr='linear(4)', momentum='linear(4, start=0.5, to=0.9)', last_epoch=1,"
+        " clock=1.0)"
+    )
 
 
 @given(

@@ -622,6 +622,17 @@ class Scheduler(LRScheduler):
         self._clock = epoch
 
     # -- reading ----------------------------------------------------------------------------
+    def __repr__(self) -> str:
+        def specs(scheds: list[Schedule | None]) -> object:
+            texts = [None if x is None else str(x) for x in scheds]
+            return texts[0] if len(set(texts)) == 1 else texts
+
+        hyper = "".join(f", {key}={specs(sc)!r}" for key, _, _, sc in self._hyper)
+        return (
+            f"{type(self).__name__}(lr={specs(self._lr)!r}{hyper}, last_epoch={self.last_epoch},"
+            f" clock={float(self._clock)!r})"
+        )
+
     @property
     def clock(self) -> float:
         """The position on the schedules: the updates taken, unless a controller moved it."""

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from rampup import Monitor, RampupError
 from rampup.monitor import EVENT_KINDS, Event
+from rampup.plotting import plot_curves
 
 CURVES: dict[str, dict[str, Any]] = json.loads(
     (Path(__file__).parent / "data" / "monitor" / "curves.json").read_text(encoding="utf-8")
@@ -354,3 +355,18 @@ def test_history_can_be_switched_off() -> None:
     assert [e.to_dict() for e in feed(off, losses)] == [e.to_dict() for e in feed(on, losses)]
     assert off.history()["loss"] == []
     assert "history" not in off.state_dict()
+
+
+def test_curves_feed_the_plotting_functions() -> None:
+    """History as plotting Curves: finite values only, event steps marked; plot_curves draws it."""
+    m = Monitor(warm_start=3)
+    for i, x in enumerate([1.0, 1.0, 1.0, 1.0, 9.0, math.nan, 1.0]):
+        m.update(x, lr=0.1 * (i + 1))
+    loss, lr = m.curves()
+    assert (loss.label, lr.label) == ("loss", "lr")
+    assert loss.steps.tolist() == [0, 1, 2, 3, 4, 6]  # the NaN at step 5 is not drawn
+    assert loss.bounds == (4, 5)  # the spike and the non-finite loss
+    assert lr.values.tolist() == pytest.approx([0.1 * k for k in range(1, 8)])
+    assert len(plot_curves([loss, lr], log=True).axes) >= 1
+    with pytest.raises(RampupError, match=r"Monitor\.curves\(\): columns="):
+        m.curves(("accuracy",))

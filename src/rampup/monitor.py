@@ -62,9 +62,12 @@ from array import array
 from collections import deque
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from rampup._errors import RampupError, fail, shown
+
+if TYPE_CHECKING:
+    from rampup.plotting import Curve
 
 __all__ = ["EVENT_KINDS", "Event", "Monitor"]
 
@@ -644,6 +647,29 @@ class Monitor:
         out: dict[str, list[float]] = {"step": [float(s) for s in self._steps]}
         for c, col in self._cols.items():
             out[c] = list(col)
+        return out
+
+    def curves(self, columns: tuple[str, ...] = ("loss", "lr")) -> list[Curve]:
+        """The history as :class:`rampup.plotting.Curve` objects, one per column, for plotting.
+
+        Only the finite values of a column are kept; every curve marks the steps of the events
+        (dotted lines). Draw them with ``rampup.plotting.plot_curves(monitor.curves(),
+        log=True)`` or in the terminal with ``rampup.plotting.terminal_plot``.
+        """
+        from rampup.plotting import Curve  # noqa: PLC0415  # plotting is a tool, loaded on use
+
+        for c in columns:
+            if c not in _COLUMNS[1:]:
+                raise fail("Monitor.curves", "columns", columns, f"names among {_COLUMNS[1:]}")
+        import numpy as np  # noqa: PLC0415  # with plotting only
+
+        marks = tuple(sorted({e.step for e in self.events}))
+        steps = np.asarray(self._steps, dtype=np.float64)
+        out = []
+        for c in columns:
+            values = np.asarray(self._cols[c], dtype=np.float64)
+            keep = np.isfinite(values)
+            out.append(Curve(c, steps[keep], values[keep], marks))
         return out
 
     def to_csv(self, path: str | Path | None = None) -> str:

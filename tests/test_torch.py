@@ -500,6 +500,33 @@ def test_controller_state_is_part_of_the_checkpoint() -> None:
     assert resumed.get_last_lr() == [1.75 / 8]
 
 
+@given(k=st.integers(0, 6), rate=st.sampled_from([0.25, 0.5, 1.0, 1.5]), cut=st.integers(0, 20))
+@SETTINGS
+def test_resume_with_a_controller_equals_the_uninterrupted_run(
+    k: int, rate: float, cut: int
+) -> None:
+    """With a controller, resuming at any update gives the uninterrupted run's values and clock."""
+    spec = "linear(6) >> cosine(to=0.1)"
+
+    def make() -> tuple[torch.optim.Optimizer, rt.Scheduler]:
+        opt = _sgd(0.5)
+        return opt, rt.Scheduler(opt, spec, total_steps=16, controller=Hold(k, rate))
+
+    opt, sched = make()
+    whole = _run(opt, sched, 20)
+    s = rampup.parse(spec).bind(total_steps=16)
+    clock = 0.0
+    for update, value in enumerate(whole):  # the hold-then-rate clock, derived by hand
+        assert value == 0.5 * s(clock)
+        clock = clock if update + 1 <= k else clock + rate
+    opt, sched = make()
+    first = _run(opt, sched, cut)
+    state = _roundtrip(sched.state_dict())
+    opt2, sched2 = make()
+    sched2.load_state_dict(state)
+    assert first + _run(opt2, sched2, 20 - cut) == whole
+
+
 # -- 4. tensor values -----------------------------------------------------------------------------
 def test_tensor_lr_and_betas_are_updated_in_place() -> None:
     """A tensor lr (and tensor betas) keeps its identity: the scheduler fills it in place."""

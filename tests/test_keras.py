@@ -21,6 +21,8 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import rampup
 import rampup.keras
@@ -34,9 +36,9 @@ KERAS_NUMPY2_WARNING = (
 )
 
 
-def assert_close32(got: Any, expected: npt.NDArray[Any]) -> None:
+def assert_close32(got: Any, expected: npt.NDArray[Any], scale: float | None = None) -> None:
     """Equal within float32 rounding, relative to the largest value of the schedule."""
-    scale = float(np.max(np.abs(expected)))
+    scale = float(np.max(np.abs(expected))) if scale is None else scale
     got = np.asarray(got, dtype=np.float64)
     np.testing.assert_allclose(got, expected, rtol=TOL32, atol=TOL32 * scale)
 
@@ -82,6 +84,24 @@ def test_values_equal_numpy(spec: str, total: int | None) -> None:
     assert_close32(k(torch.tensor(INT_STEPS, dtype=torch.int64)), s.values(INT_STEPS))
     steps32 = FLOAT_STEPS.astype(np.float32)  # the reference at the same float32 steps
     assert_close32(k(torch.tensor(steps32)), s.values(steps32.astype(np.float64)))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    warmup=st.integers(1, 50),
+    rest=st.integers(1, 200),
+    to=st.floats(0.0, 0.5),
+    shape=st.sampled_from(["linear({})", "cosine({})", "sqrt({})", "poly({}, power=2.0)"]),
+    steps=st.lists(st.integers(0, 400), min_size=1, max_size=20),
+)
+def test_random_warmup_decay_equals_numpy(
+    warmup: int, rest: int, to: float, shape: str, steps: list[int]
+) -> None:
+    """Random warmup >> decay and random int64 steps: values equal s.values() (float32)."""
+    decay = shape.format(f"start=1.0, to={to!r}")
+    s = rampup.parse(f"linear({warmup}) >> {decay}").bind(total_steps=warmup + rest)
+    got = rampup.keras.Schedule(s)(torch.tensor(steps, dtype=torch.int64))
+    assert_close32(got, s.values(steps), scale=1.0)  # the peak is 1
 
 
 def test_python_numpy_and_variable_steps() -> None:

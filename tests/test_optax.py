@@ -24,6 +24,8 @@ import numpy as np
 import numpy.typing as npt
 import optax
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import rampup
 import rampup.optax
@@ -183,6 +185,26 @@ def test_known_float32_gaps(spec: str, total: int | None) -> None:
     """Two shapes trace but lose more than float32 rounding in float32 (reported to the core)."""
     s = bound(spec, total)
     assert_close32(jitted(rampup.optax.schedule(s), INT_STEPS, jnp.int32), s.values(INT_STEPS))
+
+
+@settings(max_examples=10, deadline=None)  # each example compiles a new schedule
+@given(
+    warmup=st.integers(1, 50),
+    rest=st.integers(1, 200),
+    to=st.floats(0.0, 0.5),
+    shape=st.sampled_from(["linear({})", "cosine({})", "sqrt({})", "poly({}, power=2.0)"]),
+    steps=st.lists(st.floats(0.0, 400.0), min_size=1, max_size=20),
+)
+def test_random_warmup_decay_equals_numpy_x64(
+    warmup: int, rest: int, to: float, shape: str, steps: list[float]
+) -> None:
+    """Random warmup >> decay and random steps: jitted values equal s.values() (x64)."""
+    decay = shape.format(f"start=1.0, to={to!r}")
+    s = rampup.parse(f"linear({warmup}) >> {decay}").bind(total_steps=warmup + rest)
+    t = np.array([*steps, *(round(x) for x in steps)])
+    with x64():
+        got = jitted(rampup.optax.schedule(s), t, jnp.float64)
+    np.testing.assert_allclose(got, s.values(t), rtol=TOL64, atol=TOL64)
 
 
 def test_steps_near_a_billion_equal_numpy() -> None:

@@ -18,8 +18,9 @@ agree with ``s.values(...)`` (float64) to float32 rounding, about 1e-7 for value
 (two known exceptions under float32: ``radam`` near its first steps, whose rectifier cancels, and
 ``restarts(cycles=...)`` at a cycle's first step; both are exact to float64 rounding with x64).
 Integer steps (optax's ``count`` is an int32) stay integers for the phase boundaries, so every
-boundary is exact at any step below 2**31; float steps (fractional steps, for plots) are rounded
-to float32 first, which is exact below 2**24.
+boundary is exact (a schedule whose boundaries do not fit the step's integer type, beyond 2**31
+steps without x64, is evaluated on float steps instead); float steps (fractional steps, for
+plots) are JAX's default float, float32 being exact below 2**24.
 
 Steps given as Python or NumPy numbers are checked as ``s(t)`` checks them (a negative, NaN or
 infinite step is a :class:`~rampup.RampupError`); a JAX array cannot raise inside ``jit``, so a

@@ -429,6 +429,19 @@ def test_gradscaler_skipped_update_does_not_advance_the_clock() -> None:
     assert sched.last_epoch == 3
 
 
+def test_scaler_step_with_a_disabled_scaler_always_steps() -> None:
+    """A disabled GradScaler never skips: scaler_step steps the scheduler every time."""
+    model = torch.nn.Linear(3, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=1.0)
+    sched = rt.Scheduler(opt, "linear(4)")
+    scaler = torch.amp.GradScaler("cpu", enabled=False)
+    for _ in range(3):
+        opt.zero_grad()
+        scaler.scale(model(torch.ones(2, 3)).pow(2).mean()).backward()
+        assert rt.scaler_step(scaler, opt, sched)
+    assert (sched.last_epoch, _lrs(opt)) == (3, [1.0])
+
+
 def test_torch_schedulers_warn_on_a_skipped_first_update_ours_does_not() -> None:
     """Torch's LinearLR warns when the first update was skipped; rampup's Scheduler stays quiet."""
     opt = _sgd()

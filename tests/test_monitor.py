@@ -195,6 +195,7 @@ def test_nonfinite_norms_are_events() -> None:
 
 
 NUMBERS = st.one_of(
+    st.sampled_from([0.0, -0.0, 1.0, 5e-324, 1e308, -1e308, math.nan, math.inf]),
     st.floats(allow_nan=True, allow_infinity=True),
     st.integers(min_value=-(10**400), max_value=10**400),
     st.fractions(),
@@ -370,3 +371,10 @@ def test_curves_feed_the_plotting_functions() -> None:
     assert len(plot_curves([loss, lr], log=True).axes) >= 1
     with pytest.raises(RampupError, match=r"Monitor\.curves\(\): columns="):
         m.curves(("accuracy",))
+
+
+def test_a_gradient_spike_from_zero_is_worded_as_a_rise() -> None:
+    """Gradient norms of 0 then 1: a spike 'by +1' (no division by a zero median)."""
+    events = feed(Monitor(20), [1.0] * 9, [0.0] * 8 + [1.0])
+    assert [e.kind for e in events] == ["grad_spike"]
+    assert "spiked by +1 during warmup" in events[0].message

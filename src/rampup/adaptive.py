@@ -341,9 +341,12 @@ class AdaptiveWarmup:
         """The signals' maximum over the ranks; non-finite anywhere is NaN everywhere."""
         vec: list[float] = []
         for v in (x, g, u):
-            given = v is not None
-            finite = given and math.isfinite(v)  # type: ignore[arg-type]  # given: a float
-            vec += [1.0 if given else 0.0, 0.0 if finite else 1.0, v if finite else -math.inf]  # type: ignore[list-item]  # finite: a float
+            if v is None:
+                vec += [0.0, 0.0, -math.inf]  # not given on this rank
+            elif math.isfinite(v):
+                vec += [1.0, 0.0, v]
+            else:
+                vec += [1.0, 1.0, -math.inf]  # NaN never enters the reduction: a flag does
         out = reduce_max(vec, self.group)
         res: list[float | None] = []
         for i in range(3):

@@ -160,7 +160,10 @@ def _lightning_class() -> type:
             lr = None
             if trainer.optimizers and trainer.optimizers[0].param_groups:
                 lr = trainer.optimizers[0].param_groups[0].get("lr")
-            events, action = self.feeder.feed(loss.detach(), self._norm, lr)
+            detach = getattr(loss, "detach", None)
+            events, action = self.feeder.feed(
+                detach() if callable(detach) else loss, self._norm, lr
+            )
             self._norm = None
             metrics = group_values(trainer.optimizers) if self.log_groups else {}
             metrics.update(self.feeder.metrics(events))

@@ -257,7 +257,7 @@ def _median(s: list[float]) -> float:
     if n == 0:
         return math.nan
     mid = n // 2
-    return s[mid] if n % 2 else 0.5 * (s[mid - 1] + s[mid])
+    return s[mid] if n % 2 else 0.5 * s[mid - 1] + 0.5 * s[mid]  # halves first: no overflow
 
 
 class Monitor:
@@ -617,6 +617,7 @@ class Monitor:
 
     def _grad_spike(self, t: int, g: float, warm: bool) -> Event:
         m = self._grad.median()
+        ratio = f"x{g / m:.3g}" if m > 0 else f"by +{_fmt(g - m)}"
         where = " during warmup" if warm else ""
         advice = (
             "the warmup is too short for this peak learning rate: consider a longer warmup"
@@ -624,7 +625,7 @@ class Monitor:
             else "consider gradient clipping or a lower learning rate"
         )
         msg = (
-            f"gradient norm spiked x{g / m:.3g}{where} at step {t} ({_fmt(g)} against a running"
+            f"gradient norm spiked {ratio}{where} at step {t} ({_fmt(g)} against a running"
             f" median of {_fmt(m)}): {advice}"
         )
         return Event(t, "grad_spike", g, m, warm, msg)

@@ -64,7 +64,7 @@ def _float_power(x: Any, y: Any) -> Any:
 
 #: The operations the formulas use (see :mod:`rampup._ops`), on the Keras backend's tensors.
 #: ``keras.ops`` has no ``float_power``; ``power`` is the same function on float tensors.
-KERAS_OPS: Ops = SimpleNamespace(
+_KERAS_OPS: Ops = SimpleNamespace(
     cos=ops.cos,
     sqrt=ops.sqrt,
     exp=ops.exp,
@@ -191,7 +191,7 @@ class Schedule(keras.optimizers.schedules.LearningRateSchedule):  # type: ignore
             _FUNC, "peak", peak, low=0.0, low_open=True, what="a finite number > 0"
         )
         self.schedule = _resolve(_FUNC, s, total_steps, steps_per_epoch)
-        self._formula = self.schedule.array_formula(KERAS_OPS)
+        self._formula = self.schedule.array_formula(_KERAS_OPS)
         bounds = self.schedule.bounds
         #: The largest integer the formula compares steps with.
         self._last = max(bounds) if bounds else 0

@@ -12,7 +12,9 @@ Values are multipliers of each parameter group's own learning rate (the peak is 
 
 from __future__ import annotations
 
+from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
 from rampup._errors import RampupError
 from rampup.recipes import tri_stage, warmup_cosine, warmup_linear, wsd
@@ -64,14 +66,40 @@ from rampup.shapes import (
 )
 from rampup.spec import from_dict, parse
 
+if TYPE_CHECKING:
+    from rampup.monitor import Monitor
+    from rampup.plotting import plot
+    from rampup.rules import Suggestion, suggest
+
+#: Tools loaded on first use, so ``import rampup`` stays light (no matplotlib, no torch).
+_LAZY = {
+    "Monitor": "rampup.monitor",
+    "Suggestion": "rampup.rules",
+    "plot": "rampup.plotting",
+    "suggest": "rampup.rules",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Load the tools of :data:`_LAZY` on first access."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'rampup' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
 try:
     __version__ = version("rampup")
 except PackageNotFoundError:  # pragma: no cover - running from a source tree without metadata
     __version__ = "0.0.0"
 
 __all__ = [
+    "Monitor",
     "RampupError",
     "Schedule",
+    "Suggestion",
     "__version__",
     "constant",
     "cosine",
@@ -84,11 +112,13 @@ __all__ = [
     "noam",
     "onecycle",
     "parse",
+    "plot",
     "poly",
     "radam",
     "restarts",
     "sqrt",
     "step",
+    "suggest",
     "tri_stage",
     "untuned",
     "warmup_cosine",

@@ -217,10 +217,10 @@ def test_hf_callback_stops_training_on_a_nan_loss_under_a_guard(
 
 def test_lightning_callback_checkpoints_its_monitor() -> None:
     """Without a guard the callback's state is its monitor's; with one, the scheduler has it."""
-    cb = LightningCallback(Monitor(window=5))
+    cb = LightningCallback(Monitor(window=8))
     cb.monitor.update(2.0)
     state = cb.state_dict()
-    other = LightningCallback(Monitor(window=5))
+    other = LightningCallback(Monitor(window=8))
     other.load_state_dict(state)
     assert other.monitor.initial_loss == 2.0
     assert LightningCallback(guard=AdaptiveWarmup(5)).state_dict() == {}

@@ -1,4 +1,4 @@
-"""rampup.keras: a Keras 3 LearningRateSchedule, on the torch backend (no TensorFlow).
+"""rampup.keras: a Keras 3 LearningRateSchedule, on the torch backend (and JAX in a subprocess).
 
 Keras computes in float32 (``floatx``); values are compared within float32 rounding,
 ``rtol = atol / scale = 16 * eps32``. Expected values come from ``Schedule.values`` (the numpy
@@ -11,6 +11,9 @@ from __future__ import annotations
 import json
 import math
 import os
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -171,6 +174,41 @@ def test_fit_uses_peak_times_the_schedule_each_update() -> None:
     moved = np.array([row[2] - after for row, after in zip(rec.rows, rec.after, strict=True)])
     # the weight is about 1 in float32: each difference is exact to about 2 float32 ulps of 1
     np.testing.assert_allclose(moved, expected, rtol=0, atol=4 * EPS32)
+
+
+def test_fit_on_the_jax_backend_traces_the_schedule_in_a_compiled_step() -> None:
+    """KERAS_BACKEND=jax (a subprocess): fit's jitted step uses peak * s(t) at each update."""
+    code = textwrap.dedent(
+        """
+        import json, numpy as np, keras, rampup.keras
+        lr = rampup.keras.Schedule("linear(25%) >> cosine", peak=0.1, total_steps=20)
+        dense = keras.layers.Dense(1, use_bias=False, kernel_initializer="zeros")
+        model = keras.Sequential([keras.Input((1,)), dense])
+        model.compile(optimizer=keras.optimizers.SGD(learning_rate=lr), loss="mae")
+        kernels = [0.0]
+        class Record(keras.callbacks.Callback):
+            def on_train_batch_end(self, batch, logs=None):  # self.model syncs JAX's state
+                kernel = self.model.layers[0].kernel.value
+                kernels.append(float(np.asarray(kernel).reshape(-1)[0]))
+        x, y = np.ones((32, 1), "float32"), np.full((32, 1), -1000.0, "float32")
+        model.fit(x, y, batch_size=8, epochs=6, verbose=0, shuffle=False, callbacks=[Record()])
+        print(keras.backend.backend(), json.dumps([a - b for a, b in zip(kernels, kernels[1:])]))
+        """
+    )
+    env = {**os.environ, "KERAS_BACKEND": "jax"}
+    out = subprocess.run(
+        [sys.executable, "-W", "error", "-c", code],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    backend, moved = out.stdout.strip().split(" ", 1)
+    assert backend == "jax"
+    expected = np.array([0.1 * warmup_cosine(t, 5, 20) for t in range(24)])
+    np.testing.assert_allclose(json.loads(moved), expected, rtol=0, atol=4 * EPS32)
 
 
 @pytest.mark.filterwarnings(KERAS_NUMPY2_WARNING)

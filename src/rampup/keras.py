@@ -1,19 +1,19 @@
 r"""Keras 3 adapter: a rampup schedule as a ``keras.optimizers.schedules.LearningRateSchedule``.
 
 ``rampup.keras.Schedule(s, peak=...)`` drives any Keras optimizer, on every Keras backend
-(tested with ``KERAS_BACKEND=torch``). There is no second copy of the math: the schedule's own
-formulas (:meth:`rampup.Schedule.array_formula`) are evaluated with ``keras.ops``, so the value
-is computed by the backend, inside a compiled train step too.
+(tested with the torch and JAX backends; not with TensorFlow, see below). There is no second
+copy of the math: the schedule's own formulas (:meth:`rampup.Schedule.array_formula`) are
+evaluated with ``keras.ops``, so the value is computed by the backend, inside a compiled train
+step too.
 
 >>> import keras, rampup.keras
 >>> lr = rampup.keras.Schedule("linear(5%) >> cosine", peak=1e-3, total_steps=1000)
 >>> opt = keras.optimizers.AdamW(learning_rate=lr)
 
 **The peak.** Values are multipliers (the peak of a warmup is 1); ``peak`` is the learning rate
-the multiplier 1 stands for, so update ``t`` uses ``peak * s(t)``. The optimizer's
-``learning_rate`` is the schedule: leave the optimizer's own default aside and give the peak
-here. ``peak=1`` with absolute values in the spec (``1e-3 * (linear(5%) >> cosine)``) is the
-same thing.
+the multiplier 1 stands for, so update ``t`` uses ``peak * s(t)``. The schedule is the
+optimizer's ``learning_rate``, so the peak is given here, not to the optimizer. ``peak=1`` with
+absolute values in the spec (``1e-3 * (linear(5%) >> cosine)``) is the same thing.
 
 **Saving.** The class is registered (``rampup>Schedule``), and its config is the schedule's plain
 data (:meth:`rampup.Schedule.to_dict`, bound to its run) and the peak, so a model saved to
@@ -22,10 +22,15 @@ data (:meth:`rampup.Schedule.to_dict`, bound to its run) and the peak, so a mode
 
 **The clock.** Keras calls the schedule with the optimizer's ``iterations``, the number of
 updates applied so far: update ``t`` uses ``s(t)``, as everywhere in rampup. Integer steps stay
-integers for the phase boundaries (exact at any step); fractional steps are rounded to
-``keras.backend.floatx()``. Values are ``floatx`` (float32 by default): they equal
-``s.values(...)`` to float32 rounding. Steps given as Python or NumPy numbers are checked as
-``s(t)`` checks them; a negative or NaN step in a tensor gives NaN (a compiled step cannot raise).
+integers for the phase boundaries (exact at any step; on TensorFlow, which does not mix integer
+tensors with Python floats, steps are cast to ``floatx``: untested, no TensorFlow here);
+fractional steps are rounded to ``keras.backend.floatx()``. With
+``gradient_accumulation_steps=k`` Keras passes the micro-batch count (its documented behaviour):
+update ``u`` then uses ``s(k * u + k - 1)``, so give lengths in micro-batches.
+
+Values are ``floatx`` (float32 by default): they equal ``s.values(...)`` to float32 rounding.
+Steps given as Python or NumPy numbers are checked as ``s(t)`` checks them; a negative or NaN
+step in a tensor gives NaN (a compiled step cannot raise).
 """
 
 from __future__ import annotations

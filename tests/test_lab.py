@@ -17,6 +17,7 @@ from rampup.lab.strategies import multiplier, resolve
 from rampup.lab.tasks import (
     TASKS,
     _markov_chain,
+    _sort_val,
     _words_data,
     get_task,
     markov_levels,
@@ -260,3 +261,23 @@ def test_markov_postln_pilot_reproduces() -> None:
     assert none["final"]["val_loss"] == pytest.approx(unigram, abs=0.05)
     assert not warm["diverged"]
     assert warm["final"]["val_loss"] < bayes + 0.15
+
+
+@pytest.mark.parametrize("name", sorted(TASKS))
+def test_every_task_trains_and_evaluates(name: str) -> None:
+    """Each task runs two updates and records a finite loss below 10 x its constant level."""
+    rec = run(RunConfig(name, "none", 1e-3, 0, steps=2))
+    assert [p["step"] for p in rec["curve"]] == [0, 2]
+    assert 0 < rec["final"]["val_loss"] < 10 * rec["task"]["constant_loss"]
+    assert 0 <= rec["final"]["score"] <= 1
+
+
+def test_sort_constant_level_is_the_per_position_entropy() -> None:
+    """The sort task's constant level is the entropy of each sorted position, averaged."""
+    ys = np.sort(_sort_val(), axis=1)
+    total = 0.0
+    for j in range(ys.shape[1]):
+        p = np.bincount(ys[:, j]) / len(ys)
+        p = p[p > 0]
+        total -= float((p * np.log(p)).sum())
+    assert get_task("postln-sort").constant_loss() == pytest.approx(total / ys.shape[1])

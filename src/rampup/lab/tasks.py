@@ -2,15 +2,18 @@
 
 Each task builds, from a seed, a model, a batch sampler and an evaluation, all deterministic given
 the seed (one torch thread, seeded generators, no download). A task also knows its *constant
-level*: the validation loss of the best constant predictor (the unigram entropy for sequence
-models, log(classes) for the digits), so a run that collapsed to a constant predictor is caught as
-a failure even when its loss is finite.
+level*: the validation loss of the best input-independent predictor (the unigram entropy for the
+Markov LM, the per-position entropy for sorting and the seq2seq task, the class entropy for the
+digits), so a run that collapsed to a constant predictor is caught as a failure even when its
+loss is finite.
 
 Tasks (``TASKS``):
 
 - ``markov-postln`` / ``markov-preln``: a 6-layer causal Transformer LM (d 64, 4 heads, ff 256),
   Post-LN and its Pre-LN control, on sequences (length 32, batch 16, 200 steps) of a random
   order-1 Markov chain over 32 states (rows from Dirichlet(0.1), fixed data seed), AdamW.
+- ``postln-sort`` / ``preln-sort``: a 4-layer encoder (d 64, 4 heads, ff 256), Post-LN and its
+  Pre-LN control, sorting 16 tokens over 32 values, batch 64, 400 steps, AdamW (0.9, 0.98).
 - ``digits-largebatch`` / ``digits-largebatch-nobn``: scikit-learn's ``load_digits``, a residual
   MLP with batch norm (and its control without), SGD momentum 0.9, batch 1024, 100 steps.
 - ``digits-plainmlp``: an 8-layer MLP without normalisation (the negative control).
@@ -91,6 +94,21 @@ def _entropy(counts: Any) -> float:
     p = np.asarray(counts, dtype=np.float64)
     p = p[p > 0] / p.sum()
     return float(-(p * np.log(p)).sum())
+
+
+def _positional_entropy(targets: Any, classes: int, pad: int | None = None) -> float:
+    """Loss of the best input-independent predictor that knows the position (plug-in, nats)."""
+    import numpy as np  # noqa: PLC0415
+
+    total, count = 0.0, 0
+    for j in range(targets.shape[1]):
+        col = targets[:, j]
+        if pad is not None:
+            col = col[col != pad]
+        if len(col):
+            total += _entropy(np.bincount(col, minlength=classes)) * len(col)
+            count += len(col)
+    return total / count
 
 
 def _causal_mask(n: int) -> torch.Tensor:
@@ -195,6 +213,69 @@ def _build_markov(seed: int, *, pre_ln: bool) -> Setup:
             logits = model(val[:, :-1])
             loss = float(loss_fn(logits.reshape(-1, _MK_STATES), val[:, 1:].reshape(-1)))
             err = float((logits.argmax(-1) != val[:, 1:]).float().mean())
+        model.train()
+        return Evaluation(loss, err)
+
+    return Setup(model, train_loss, evaluate)
+
+
+# -- sort: a bidirectional encoder that sorts 16 tokens ---------------------------------------
+_SO_VALUES, _SO_LEN, _SO_BATCH, _SO_VAL, _SO_DATA_SEED = 32, 16, 64, 256, 4321
+
+
+def _sort_val() -> Any:
+    import numpy as np  # noqa: PLC0415
+
+    return np.random.default_rng(_SO_DATA_SEED).integers(0, _SO_VALUES, size=(_SO_VAL, _SO_LEN))
+
+
+def _sort_constant() -> float:
+    import numpy as np  # noqa: PLC0415
+
+    return _positional_entropy(np.sort(_sort_val(), axis=1), _SO_VALUES)
+
+
+def _build_sort(seed: int, *, pre_ln: bool) -> Setup:
+    import numpy as np  # noqa: PLC0415
+    import torch  # noqa: PLC0415
+    from torch import nn  # noqa: PLC0415
+
+    torch.manual_seed(seed)
+    d = 64
+
+    class Sorter(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.tok = nn.Embedding(_SO_VALUES, d)
+            self.pos = nn.Parameter(torch.randn(_SO_LEN, d) * 0.02)
+            layer = nn.TransformerEncoderLayer(
+                d, 4, 256, dropout=0.0, batch_first=True, norm_first=pre_ln
+            )
+            self.body = nn.TransformerEncoder(
+                layer, 4, norm=nn.LayerNorm(d) if pre_ln else None, enable_nested_tensor=False
+            )
+            self.head = nn.Linear(d, _SO_VALUES)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.head(self.body(self.tok(x) + self.pos))  # type: ignore[no-any-return]
+
+    model = Sorter()
+    rng = np.random.default_rng(seed)
+    val = torch.from_numpy(_sort_val())
+    val_y = torch.sort(val, dim=1).values
+    loss_fn = nn.CrossEntropyLoss()
+
+    def train_loss(step: int) -> torch.Tensor:
+        x = torch.from_numpy(rng.integers(0, _SO_VALUES, size=(_SO_BATCH, _SO_LEN)))
+        y = torch.sort(x, dim=1).values
+        return loss_fn(model(x).reshape(-1, _SO_VALUES), y.reshape(-1))  # type: ignore[no-any-return]
+
+    def evaluate() -> Evaluation:
+        model.eval()
+        with torch.no_grad():
+            logits = model(val)
+            loss = float(loss_fn(logits.reshape(-1, _SO_VALUES), val_y.reshape(-1)))
+            err = float((logits.argmax(-1) != val_y).float().mean())
         model.train()
         return Evaluation(loss, err)
 
@@ -307,10 +388,7 @@ def _words_data() -> tuple[Any, Any, Any, Any]:
 
 
 def _words_constant() -> float:
-    import numpy as np  # noqa: PLC0415
-
-    out = _words_data()[3][:, 1:]
-    return _entropy(np.bincount(out[out != _W_PAD], minlength=13))
+    return _positional_entropy(_words_data()[3][:, 1:], 13, pad=_W_PAD)
 
 
 def _build_words(seed: int, *, pre_ln: bool, layers: int = 3, d: int = 64) -> Setup:
@@ -326,9 +404,19 @@ def _build_words(seed: int, *, pre_ln: bool, layers: int = 3, d: int = 64) -> Se
             self.src_emb = nn.Embedding(11, d)
             self.tgt_emb = nn.Embedding(13, d)
             self.pos = nn.Parameter(torch.randn(8, d) * 0.02)
+            # the encoder nn.Transformer would build, without nested tensors (no warning)
+            encoder = nn.TransformerEncoder(
+                nn.TransformerEncoderLayer(
+                    d, 4, 4 * d, dropout=0.0, batch_first=True, norm_first=pre_ln
+                ),
+                layers,
+                norm=nn.LayerNorm(d),
+                enable_nested_tensor=False,
+            )
             self.transformer = nn.Transformer(
                 d_model=d, nhead=4, num_encoder_layers=layers, num_decoder_layers=layers,
                 dim_feedforward=4 * d, dropout=0.0, batch_first=True, norm_first=pre_ln,
+                custom_encoder=encoder,
             )  # fmt: skip
             self.fc = nn.Linear(d, 13)
 
@@ -387,6 +475,23 @@ def _markov_task(name: str, pre_ln: bool, control: str | None) -> Task:
     )
 
 
+def _sort_task(name: str, pre_ln: bool, control: str | None) -> Task:
+    ln = "Pre-LN" if pre_ln else "Post-LN"
+    return Task(
+        name=name,
+        summary=f"4-layer {ln} encoder sorting 16 tokens over 32 values, AdamW (0.9, 0.98), "
+        "batch 64, 400 steps",
+        steps=400,
+        eval_every=40,
+        optimizer="adamw",
+        constant_loss=_sort_constant,
+        build=lambda seed: _build_sort(seed, pre_ln=pre_ln),
+        score_name="error",
+        betas=(0.9, 0.98),
+        control=control,
+    )
+
+
 def _digits_task(name: str, kind: str, summary: str, control: str | None) -> Task:
     return Task(
         name=name,
@@ -426,6 +531,8 @@ TASKS: dict[str, Task] = {
     for t in (
         _markov_task("markov-postln", pre_ln=False, control="markov-preln"),
         _markov_task("markov-preln", pre_ln=True, control=None),
+        _sort_task("postln-sort", pre_ln=False, control="preln-sort"),
+        _sort_task("preln-sort", pre_ln=True, control=None),
         _digits_task(
             "digits-largebatch",
             "bn",

@@ -11,6 +11,11 @@ events and the guard's holds.
 
     .venv/bin/python benchmarks/bench_monitor.py [--quick]
     .venv/bin/python benchmarks/bench_monitor.py --evidence [--seeds 3] [--peak 0.03]
+    .venv/bin/python benchmarks/bench_monitor.py --lab digits-words --peak 0.01
+
+``--lab TASK``: the same comparison on a task of the lab (``rampup.lab.tasks``; the seeds' toy
+seq2seq with a Post-LN ``nn.Transformer`` is ``digits-words``), with the task's own model, data,
+Adam betas and length; the table gives the validation loss and error at the end.
 """
 
 from __future__ import annotations
@@ -117,6 +122,66 @@ def evidence(seeds: int, peak: float, steps: int) -> None:
     print("\n".join(detail))
 
 
+def lab(task_name: str, seeds: int, peak: float) -> None:
+    """Train the lab's ``task_name`` with each strategy over ``seeds`` seeds; print the table."""
+    import math  # noqa: PLC0415
+
+    import torch  # noqa: PLC0415  # only the evidence needs torch
+
+    import rampup.torch  # noqa: PLC0415
+    from rampup.lab.tasks import get_task  # noqa: PLC0415
+
+    torch.set_num_threads(1)
+    task = get_task(task_name)
+    steps, beta2 = task.steps, task.betas[1]
+    strategies = {
+        "none": ("cosine(to=0)", False),
+        "linear 10%": ("linear(10%) >> cosine", False),
+        "linear 10% + guard": ("linear(10%) >> cosine", True),
+        f"auto({beta2}) + guard": (f"auto({beta2}) >> cosine", True),
+    }
+    watch = AdaptiveWarmup.for_schedule(f"auto({beta2}) >> cosine", total_steps=steps).warmup_steps
+    print(f"lab task {task_name}: {task.summary}; peak lr {peak}")
+    print(f"constant-predictor loss {task.constant_loss():.3f}")
+    print()
+    print("| strategy | seed | val loss | val error | events | first events | holds |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for name, (spec, guarded) in strategies.items():
+        for seed in range(seeds):
+            torch.manual_seed(seed)
+            setup = task.build(seed)
+            params = setup.model.parameters()
+            opt = torch.optim.Adam(
+                params, lr=peak, betas=task.betas, weight_decay=task.weight_decay
+            )
+            guard = AdaptiveWarmup.for_schedule(spec, total_steps=steps) if guarded else None
+            own = AdaptiveWarmup.for_schedule(spec, total_steps=steps).warmup_steps
+            monitor = guard.monitor if guard is not None else Monitor(own if own < steps else watch)
+            sched = rampup.torch.Scheduler(opt, spec, total_steps=steps, controller=guard)
+            for t in range(steps):
+                opt.zero_grad(set_to_none=True)
+                loss = setup.train_loss(t)
+                loss.backward()  # type: ignore[no-untyped-call]  # torch leaves it unannotated
+                norm = float(torch.nn.utils.clip_grad_norm_(setup.model.parameters(), math.inf))
+                value = float(loss.detach())
+                if guard is not None:
+                    if guard.observe(value, grad_norm=norm) is not None:
+                        break  # a real loop restores a checkpoint here
+                else:
+                    monitor.update(value, grad_norm=norm)
+                opt.step()
+                sched.step()
+            ev = setup.evaluate()
+            kinds = [f"{e.kind}@{e.step}" for e in monitor.events]
+            first = ", ".join(kinds[:3]) + (" ..." if len(kinds) > 3 else "")
+            holds = guard.holds if guard is not None else "-"
+            print(
+                f"| {name} | {seed} | {ev.loss:.3f} | {ev.score:.3f} | {len(kinds)} |"
+                f" {first or '-'} | {holds} |",
+                flush=True,
+            )
+
+
 def main() -> None:
     """Parse the arguments and run."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -125,8 +190,11 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--peak", type=float, default=0.03)
     parser.add_argument("--steps", type=int, default=400)
+    parser.add_argument("--lab", metavar="TASK", help="the comparison on a task of the lab")
     args = parser.parse_args()
-    if args.evidence:
+    if args.lab:
+        lab(args.lab, args.seeds, args.peak)
+    elif args.evidence:
         evidence(args.seeds, args.peak, args.steps)
     else:
         overhead(2_000 if args.quick else 20_000, 3 if args.quick else 7)

@@ -352,6 +352,10 @@ def test_guard_for_a_schedule_takes_its_warmup() -> None:
     assert AdaptiveWarmup.for_schedule(rampup.linear(7) >> rampup.cosine(10)).warmup_steps == 7
     with pytest.raises(RampupError, match=r"for_schedule\(\): schedule=3"):
         AdaptiveWarmup.for_schedule(3)  # type: ignore[arg-type]
+    with pytest.raises(
+        RampupError, match=r"for_schedule\(\): slw=0\.5 is invalid: expected one of"
+    ):
+        AdaptiveWarmup.for_schedule("linear(5) >> cosine(5)", slw=0.5)
 
 
 # -- evidence, small ----------------------------------------------------------------------------

@@ -46,6 +46,7 @@ The ``auto`` warmup (:class:`Auto`, spec ``auto >> cosine``) is the untuned warm
 
 from __future__ import annotations
 
+import inspect
 import math
 import sys
 from collections.abc import Callable
@@ -273,6 +274,10 @@ class AdaptiveWarmup:
         bounds = schedule.bounds
         if not phases or not bounds:
             raise fail(func, "schedule", str(schedule), "a schedule that starts with a warmup")
+        known = set(inspect.signature(cls).parameters) - {"warmup_steps", "total_steps"}
+        for key, value in kwargs.items():
+            if key not in known:
+                raise fail(func, key, value, f"one of the arguments {', '.join(sorted(known))}")
         return cls(bounds[0], total_steps=total_steps, **kwargs)
 
     # -- observing -------------------------------------------------------------------------------

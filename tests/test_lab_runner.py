@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -101,6 +102,10 @@ def test_killed_grid_resumes_without_touching_finished_lines(tmp_path: Path) -> 
         for seed in (0, 1)
     }
     assert set(keys) == expected
+    # the folder remembers the command; replaying it finds every cell done
+    (line,) = (tmp_path / "commands.txt").read_text().splitlines()
+    assert main(shlex.split(line)[1:]) == 0
+    assert path.read_bytes() == after
 
 
 @pytest.mark.parametrize(

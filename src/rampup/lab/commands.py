@@ -7,7 +7,6 @@ Thin wrappers over :mod:`rampup.lab` functions. A :class:`~rampup.RampupError` p
 from __future__ import annotations
 
 import shlex
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Annotated
 import typer
 
 from rampup._errors import RampupError, fail
+from rampup.lab.report import COMMANDS_NAME
 
 #: Exit status of a command given a bad input (as typer's own usage errors).
 EXIT_USAGE = 2
@@ -59,6 +59,17 @@ def _number(func: str, param: str, value: str, cast: Callable[[str], float]) -> 
 
 def _numbers(func: str, param: str, values: list[str], cast: Callable[[str], float]) -> list[float]:
     return [_number(func, param, v, cast) for v in values]
+
+
+def _remember_command(out: Path, argv: list[str]) -> None:
+    """Add this ``lab run`` command line to ``out/commands.txt`` (the report's reproduction)."""
+    line = shlex.join(argv)
+    path = out / COMMANDS_NAME
+    known = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    if line not in known:
+        out.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as f:
+            f.write(line + "\n")
 
 
 def register(app: typer.Typer) -> None:
@@ -126,6 +137,13 @@ def register(app: typer.Typer) -> None:
             lrs = _numbers("lab run", "lr", _split(lr, ["1e-2"]), float)
             seeds = [int(x) for x in _numbers("lab run", "seed", _split(seed, ["0"]), int)]
             grid = make_grid(tasks, strategies, lrs, seeds, steps=steps)
+            argv = ["rampup", "lab", "run", "--out", str(out), "--task", ",".join(tasks)]
+            for strat in strategies:
+                argv += ["--strategy", strat]
+            argv += ["--lr", ",".join(map(repr, lrs))]
+            argv += ["--seed", ",".join(map(str, seeds))]
+            argv += ["--steps", str(steps)] if steps is not None else []
+            _remember_command(out, argv)
             for t, s in grid.skipped:
                 typer.echo(f"skipped: strategy {s} does not apply to task {t} (SGD)", err=True)
             with GridProgress(len(grid.cells), label="lab") as bars:
@@ -146,7 +164,7 @@ def register(app: typer.Typer) -> None:
         from rampup.lab.report import lab_report as write  # noqa: PLC0415
 
         with _clean_errors():
-            path = write(folder, command=" ".join(["rampup", *map(shlex.quote, sys.argv[1:])]))
+            path = write(folder)
             typer.echo(f"Report: {path}")
 
     @lab.command("tasks")

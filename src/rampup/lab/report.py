@@ -26,7 +26,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+#: The file of a lab folder listing the ``rampup lab run`` commands that filled it.
+COMMANDS_NAME = "commands.txt"
+
 __all__ = [
+    "COMMANDS_NAME",
     "Row",
     "aggregate",
     "lab_report",
@@ -285,8 +289,11 @@ def _table(rows: Sequence[Row]) -> list[str]:
     ]
 
 
-def lab_report(folder: Path, command: str | None = None) -> Path:
-    """Write ``folder/report.md`` and its PNGs from ``folder/results.jsonl``; return the path."""
+def lab_report(folder: Path) -> Path:
+    """Write ``folder/report.md`` and its PNGs from ``folder/results.jsonl``; return the path.
+
+    The commands recorded in ``folder/commands.txt`` are listed as the way to reproduce it.
+    """
     from rampup._errors import fail  # noqa: PLC0415
     from rampup.lab import results  # noqa: PLC0415
 
@@ -299,8 +306,10 @@ def lab_report(folder: Path, command: str | None = None) -> Path:
     for rec in recs:
         by_task[rec["config"]["task"]].append(rec)
     out = [f"# Lab report: {folder.name}", ""]
-    if command:
-        out += ["Reproduce with:", "", "```", command, "```", ""]
+    commands = folder / COMMANDS_NAME
+    if commands.exists():
+        lines = commands.read_text(encoding="utf-8").splitlines()
+        out += ["Reproduce with:", "", "```", *lines, f"rampup lab report {folder}", "```", ""]
     out += [
         f"{len(recs)} runs. Failed = non-finite, blown up, or collapsed to the constant "
         "predictor (final validation loss >= 0.98 x the constant level). Outcomes for the "

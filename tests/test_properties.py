@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 import rampup
 from rampup import Schedule
+from rampup.schedule import Product
 from rampup.shapes import Ramp
 
 SETTINGS = settings(max_examples=150, deadline=None)
@@ -83,20 +84,25 @@ def schedules(draw: st.DrawFn) -> Schedule:
     return draw(factors) * (draw(ramps()) >> draw(ramps())) * draw(open_ended)
 
 
-def within_ulp(a: np.ndarray, b: np.ndarray) -> bool:
-    """Every pair differs by at most one ulp of the larger magnitude."""
+def within_ulp(a: np.ndarray, b: np.ndarray, ulps: int = 1) -> bool:
+    """Every pair differs by at most ``ulps`` ulps of the larger magnitude."""
     scale = np.maximum(np.abs(a), np.abs(b))
-    return bool(np.all(np.abs(a - b) <= np.spacing(scale)))
+    return bool(np.all(np.abs(a - b) <= ulps * np.spacing(scale)))
+
+
+def ulps_of(s: Schedule) -> int:
+    """The paths agree within an ulp per factor: math.exp and np.exp may round differently."""
+    return len(s.factors) if isinstance(s, Product) else 1
 
 
 # -- scalar, vectorised and array_formula paths agree ----------------------------------------------
 @SETTINGS
 @given(schedules(), st.lists(steps, min_size=1, max_size=30))
 def test_scalar_equals_values_within_one_ulp(s: Schedule, ts: list[int]) -> None:
-    """s(t) and s.values(ts) agree within one ulp at every step, in any order."""
+    """s(t) and s.values(ts) agree within one ulp (per factor of a product) at every step."""
     scalar = np.array([s(t) for t in ts])
-    assert within_ulp(s.values(ts), scalar)
-    assert within_ulp(s.values(np.array(ts, dtype=np.float64)), scalar)
+    assert within_ulp(s.values(ts), scalar, ulps_of(s))
+    assert within_ulp(s.values(np.array(ts, dtype=np.float64)), scalar, ulps_of(s))
 
 
 @SETTINGS
@@ -104,7 +110,7 @@ def test_scalar_equals_values_within_one_ulp(s: Schedule, ts: list[int]) -> None
 def test_scalar_equals_values_at_fractional_steps(s: Schedule, ts: list[float]) -> None:
     """Fractional steps (between updates) agree on both paths too."""
     scalar = np.array([s(t) for t in ts])
-    assert within_ulp(s.values(ts), scalar)
+    assert within_ulp(s.values(ts), scalar, ulps_of(s))
 
 
 @SETTINGS

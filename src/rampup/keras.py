@@ -49,17 +49,15 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("rampup.keras needs Keras 3: pip install 'rampup[keras]'") from exc
 
+from rampup._adapt import checked_steps, resolve
 from rampup._checks import check_number
-from rampup._errors import RampupError, fail, shown
+from rampup._errors import fail
 from rampup._ops import Ops
-from rampup.schedule import Bound
 from rampup.schedule import Schedule as RampupSchedule
-from rampup.spec import from_dict, parse
 
 __all__ = ["Schedule"]
 
 _FUNC = "keras.Schedule"
-_STEP_EXPECTED = "a finite step >= 0 (t = 0 is the first update)"
 _INT32_MAX = 2**31 - 1
 
 
@@ -83,86 +81,11 @@ _KERAS_OPS: Ops = SimpleNamespace(
 )
 
 
-def _resolve(func: str, s: object, total_steps: object, steps_per_epoch: object) -> RampupSchedule:
-    """The schedule ``s`` (a Schedule, a spec string or plain data) bound to the run, resolved."""
-    sched: RampupSchedule
-    if isinstance(s, RampupSchedule):
-        sched = s
-    elif isinstance(s, str):
-        try:
-            sched = parse(s)
-        except RampupError as exc:
-            raise RampupError(
-                f"{func}(): s={shown(s)} is invalid: expected a spec string such as"
-                f" 'linear(5%) >> cosine'; {exc}"
-            ) from None
-    elif isinstance(s, Mapping):
-        try:
-            sched = from_dict(dict(s))
-        except RampupError as exc:
-            raise RampupError(
-                f"{func}(): s={shown(s)} is invalid: expected to_dict()'s plain data; {exc}"
-            ) from None
-    else:
-        raise fail(
-            func,
-            "s",
-            s,
-            "a rampup Schedule, a spec string such as 'linear(5%) >> cosine', or to_dict()'s"
-            " plain data",
-        )
-    total: int | None = None
-    if total_steps is not None:
-        if isinstance(total_steps, bool) or not isinstance(total_steps, int) or total_steps < 1:
-            raise fail(
-                func, "total_steps", total_steps, "a positive int (the whole run, in updates)"
-            )
-        total = total_steps
-    per_epoch: float | None = None
-    if steps_per_epoch is not None:
-        per_epoch = check_number(
-            func,
-            "steps_per_epoch",
-            steps_per_epoch,
-            low=0.0,
-            low_open=True,
-            what="a positive finite number (updates per epoch)",
-        )
-        if isinstance(steps_per_epoch, int):
-            per_epoch = steps_per_epoch  # keep an int an int: it prints as it was given
-    if isinstance(sched, Bound) and (total is not None or per_epoch is not None):
-        # re-bind (e.g. a longer run), keeping what the call does not override
-        total = sched.total_steps if total is None else total
-        per_epoch = sched.steps_per_epoch if per_epoch is None else per_epoch
-    try:
-        if total is not None or per_epoch is not None:
-            sched = sched.bind(total, per_epoch)
-        sched.final_step  # noqa: B018  # resolves every length now: errors belong to this call
-    except RampupError as exc:
-        raise RampupError(
-            f"{func}(): s={str(sched)!r} cannot be bound with total_steps={shown(total_steps)},"
-            f" steps_per_epoch={shown(steps_per_epoch)}: {exc}"
-        ) from None
-    return sched
-
-
 def _host_steps(func: str, step: object) -> npt.NDArray[Any] | None:
     """Check steps given as Python or NumPy numbers; None for a tensor (it cannot be checked)."""
     if ops.is_tensor(step) or isinstance(step, keras.Variable):
         return None
-    try:
-        raw = np.asarray(step)
-    except (TypeError, ValueError):
-        raise fail(func, "step", step, _STEP_EXPECTED) from None
-    if raw.dtype.kind not in "biuf":  # strings, complex, objects: only real numbers are steps
-        for x in raw.flat:
-            item = x.item() if isinstance(x, np.generic) else x
-            if isinstance(item, bool) or not isinstance(item, int | float):
-                raise fail(func, "step", item, _STEP_EXPECTED)
-    t = raw.astype(np.float64)
-    if t.size and not (t.min() >= 0 and np.isfinite(t.max())):
-        bad = t[~(np.isfinite(t) & (t >= 0))].flat[0]
-        raise fail(func, "step", float(bad), _STEP_EXPECTED)
+    raw, t = checked_steps(func, step)
     if raw.dtype.kind in "biu" and (raw.size == 0 or int(raw.max()) <= _INT32_MAX):
         return raw.astype(np.int32)  # every backend holds an int32 exactly
     return t
@@ -195,7 +118,7 @@ class Schedule(keras.optimizers.schedules.LearningRateSchedule):  # type: ignore
         self.peak = check_number(
             _FUNC, "peak", peak, low=0.0, low_open=True, what="a finite number > 0"
         )
-        self.schedule = _resolve(_FUNC, s, total_steps, steps_per_epoch)
+        self.schedule = resolve(_FUNC, s, total_steps, steps_per_epoch)
         self._formula = self.schedule.array_formula(_KERAS_OPS)
         bounds = self.schedule.bounds
         #: The largest integer the formula compares steps with.

@@ -521,9 +521,12 @@ class Restarts(Phase):
 
             def make_cycles(xp: Ops) -> Formula:
                 def f(t: Any) -> Any:
-                    x = c * (t / n)
-                    peak = a * xp.float_power(d, xp.floor(x))
-                    return b + (peak - b) * (0.5 * (1.0 + xp.cos(_PI * (x % 1.0))))
+                    y = c * t  # the cycle is floor(y / n); y / n can land an ulp off a whole
+                    i = xp.floor(y / n)  # number (XLA divides by a reciprocal), so correct it
+                    i = xp.where((i + 1.0) * n <= y, i + 1.0, i)
+                    i = xp.where(i * n > y, i - 1.0, i)
+                    peak = a * xp.float_power(d, i)
+                    return b + (peak - b) * (0.5 * (1.0 + xp.cos(_PI * ((y - i * n) / n))))
 
                 return f
 

@@ -66,6 +66,14 @@ def test_a_long_instability_holds_for_its_whole_length() -> None:
     assert guard.holds == 3
 
 
+def test_max_hold_caps_a_hold_that_would_never_end() -> None:
+    """max_hold=2: a lasting instability holds twice, then the clock moves at the slow rate."""
+    guard = quiet(20, cooldown=0, slow=0.5, max_hold=2)
+    clocks = drive(guard, [1.0] * 5 + [100.0] + [1000.0] * 4)
+    assert clocks == [1.0, 2.0, 3.0, 4.0, 5.0, 5.0, 5.0, 5.5, 6.0, 6.5]
+    assert guard.holds == 2
+
+
 def test_no_hold_after_the_warmup() -> None:
     """After the warmup a spike changes nothing: the decay is not distorted."""
     assert drive(quiet(3), [1.0] * 5 + [10.0] + [1.0]) == [1, 2, 3, 4, 5, 6, 7]
@@ -147,6 +155,7 @@ def test_without_catch_up_the_decay_is_shifted_by_the_delay() -> None:
         ({"warmup_steps": 0}, "warmup_steps"),
         ({"warmup_steps": 5, "slow": 0.0}, "slow"),
         ({"warmup_steps": 5, "cooldown": -1}, "cooldown"),
+        ({"warmup_steps": 5, "max_hold": 0}, "max_hold"),
         ({"warmup_steps": 5, "stretch": 0.5}, "stretch"),
         ({"warmup_steps": 5, "catch_up": True}, "catch_up"),
         ({"warmup_steps": 5, "monitor": "m"}, "monitor"),

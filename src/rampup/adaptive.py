@@ -174,6 +174,8 @@ class AdaptiveWarmup:
         monitor: the :class:`~rampup.Monitor` whose rules decide (default: ``Monitor(warmup)``).
         slow: the rate of the clock for ``cooldown`` updates after an unstable one, in (0, 1].
         cooldown: updates run at ``slow`` after the last unstable one.
+        max_hold: the most updates in a row the clock is held; after that it moves at ``slow``
+            even while unstable (None: hold as long as training is unstable).
         stretch: factor the remaining warmup is slowed by after each non-finite loss, >= 1.
         max_stretch: the largest total stretch.
         total_steps: the run's length in updates; needed by ``catch_up``.
@@ -195,6 +197,7 @@ class AdaptiveWarmup:
         monitor: Monitor | None = None,
         slow: float = 0.5,
         cooldown: int = 10,
+        max_hold: int | None = None,
         stretch: float = 2.0,
         max_stretch: float = 16.0,
         total_steps: int | None = None,
@@ -216,6 +219,11 @@ class AdaptiveWarmup:
         if isinstance(cooldown, bool) or not isinstance(cooldown, int) or cooldown < 0:
             raise fail(name, "cooldown", cooldown, "an int >= 0")
         self.cooldown = cooldown
+        if max_hold is not None and (
+            isinstance(max_hold, bool) or not isinstance(max_hold, int) or max_hold < 1
+        ):
+            raise fail(name, "max_hold", max_hold, "None or a positive int")
+        self.max_hold = max_hold
         self.stretch = check_number(name, "stretch", stretch, low=1.0)
         self.max_stretch = check_number(name, "max_stretch", max_stretch, low=1.0)
         if total_steps is not None and (
@@ -245,6 +253,7 @@ class AdaptiveWarmup:
         self.fresh = False  # a loss was observed since the last advance
         self.pending: Action | None = None
         self.holds = 0  # updates the clock was held for
+        self.held = 0  # unstable updates in a row, up to now
         self.slowed = 0  # updates the clock moved by less than 1 (slowed or stretched)
         self._clock_hint = 0.0  # the clock last returned by advance()
 
@@ -364,7 +373,9 @@ class AdaptiveWarmup:
     def rate(self) -> float:
         """The clock's rate inside the warmup for the next advance (0 = hold), from the monitor."""
         if self.fresh and self.monitor.unstable:
-            return 0.0
+            if self.max_hold is None or self.held < self.max_hold:
+                return 0.0
+            return self.slow / self.factor
         if self.cooling > 0:
             return self.slow / self.factor
         return 1.0 / self.factor
@@ -383,8 +394,10 @@ class AdaptiveWarmup:
         r_warm = self.rate()
         if self.fresh and self.monitor.unstable:
             self.cooling = self.cooldown
-        elif self.cooling > 0:
-            self.cooling -= 1
+            self.held += 1
+        else:
+            self.held = 0
+            self.cooling = max(0, self.cooling - 1)
         self.fresh = False
         if clock < w:
             if r_warm == 0.0:
@@ -413,6 +426,7 @@ class AdaptiveWarmup:
             "warmup_steps": self.warmup_steps,
             "slow": self.slow,
             "cooldown": self.cooldown,
+            "max_hold": self.max_hold,
             "stretch": self.stretch,
             "max_stretch": self.max_stretch,
             "total_steps": self.total_steps,
@@ -429,6 +443,7 @@ class AdaptiveWarmup:
             "fresh": self.fresh,
             "pending": None if self.pending is None else self.pending.to_dict(),
             "holds": self.holds,
+            "held": self.held,
             "slowed": self.slowed,
             "clock_hint": self._clock_hint,
             "monitor": self.monitor.state_dict(),
@@ -459,7 +474,7 @@ class AdaptiveWarmup:
             factor = float(state["factor"])
             cooling = int(state["cooling"])
             fresh = bool(state["fresh"])
-            holds, slowed = int(state["holds"]), int(state["slowed"])
+            holds, slowed, held = int(state["holds"]), int(state["slowed"]), int(state["held"])
             hint = float(state["clock_hint"])
             monitor_state = state["monitor"]
         except (KeyError, TypeError, ValueError) as exc:
@@ -468,7 +483,7 @@ class AdaptiveWarmup:
             ) from None
         self.monitor.load_state_dict(monitor_state)
         self.factor, self.cooling, self.fresh, self.pending = factor, cooling, fresh, action
-        self.holds, self.slowed, self._clock_hint = holds, slowed, hint
+        self.holds, self.slowed, self.held, self._clock_hint = holds, slowed, held, hint
 
     def __repr__(self) -> str:
         return (

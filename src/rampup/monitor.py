@@ -216,6 +216,18 @@ def _factor(func: str, param: str, value: object, low: float) -> float | None:
     return float(value)
 
 
+def _nonnegative(func: str, param: str, value: object) -> float:
+    """A finite number >= 0."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value < 0
+    ):
+        raise fail(func, param, value, "a finite number >= 0")
+    return float(value)
+
+
 def _fmt(x: float) -> str:
     return f"{x:.4g}"
 
@@ -309,19 +321,10 @@ class Monitor:
         if self.warm_start > self.window:
             raise fail(name, "warm_start", warm_start, f"an int <= window={self.window}")
         self.spike_factor = _factor(name, "spike_factor", spike_factor, 1.0)
-        mads = _factor(name, "spike_mads", spike_mads, -1e-300)  # >= 0
-        if mads is None:
-            raise fail(name, "spike_mads", spike_mads, "a finite number >= 0")
-        self.spike_mads = mads
-        floor = _factor(name, "spike_floor", spike_floor, -1e-300)
-        if floor is None:
-            raise fail(name, "spike_floor", spike_floor, "a finite number >= 0")
-        self.spike_floor = floor
+        self.spike_mads = _nonnegative(name, "spike_mads", spike_mads)
+        self.spike_floor = _nonnegative(name, "spike_floor", spike_floor)
         self.grad_spike_factor = _factor(name, "grad_spike_factor", grad_spike_factor, 1.0)
-        gfloor = _factor(name, "grad_spike_floor", grad_spike_floor, -1e-300)
-        if gfloor is None:
-            raise fail(name, "grad_spike_floor", grad_spike_floor, "a finite number >= 0")
-        self.grad_spike_floor = gfloor
+        self.grad_spike_floor = _nonnegative(name, "grad_spike_floor", grad_spike_floor)
         self.divergence_factor = _factor(name, "divergence_factor", divergence_factor, 0.0)
         self.divergence_patience = _count(name, "divergence_patience", divergence_patience, 1)
         self.seeds_factor = _factor(name, "seeds_factor", seeds_factor, 0.0)

@@ -118,6 +118,7 @@ def _pair_runner(
         # The decay's formula written out here: one Python frame per step instead of two.
         kind, base, d, den = terms
         cos, pi = math.cos, math.pi
+        half_d = 0.5 * d  # d * (0.5 * x) == (0.5 * d) * x exactly: halving never rounds
 
         def run_cos(t: float) -> float:
             try:
@@ -125,7 +126,7 @@ def _pair_runner(
                     if t >= 0:
                         return f0(t)  # type: ignore[no-any-return]  # formulas return floats
                 elif t < end:  # type: ignore[operator]  # end is an int: checked by the caller
-                    return base + d * (0.5 * (1.0 + cos(pi * ((t - e0) / den))))
+                    return base + half_d * (1.0 + cos(pi * ((t - e0) / den)))
                 elif end <= t < inf:  # type: ignore[operator]  # end is an int, see above
                     return final
             except TypeError:

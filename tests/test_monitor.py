@@ -310,6 +310,17 @@ def test_state_round_trip_gives_identical_decisions(first: list[float], rest: li
     assert b.history()["loss"] == pytest.approx(whole.history()["loss"], nan_ok=True)
 
 
+def test_a_corrupt_state_changes_nothing() -> None:
+    """A state with a missing key is a clear error and the monitor keeps its own state."""
+    m = Monitor()
+    m.update(3.0)
+    state = Monitor().state_dict()
+    del state["recent_grad"]
+    with pytest.raises(RampupError, match=r"Monitor\.load_state_dict\(\): state=.*KeyError"):
+        m.load_state_dict(state)
+    assert (m.step, m.initial_loss, m.history()["loss"]) == (0, 3.0, [3.0])
+
+
 def test_state_of_another_configuration_is_refused() -> None:
     """Loading a state made with a different window is a clear error."""
     state = Monitor(window=10).state_dict()

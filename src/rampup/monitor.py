@@ -425,34 +425,34 @@ class Monitor:
                 " Monitor with the same arguments before loading",
             )
         try:
-            recent = [_unplain(x) for x in state["recent"]]
-            recent_grad = [_unplain(x) for x in state["recent_grad"]]
-            self.reset()
-            self.step = int(state["step"])
-            self.initial_loss = _unplain(state["initial_loss"])
-            self._loss.load(recent)
-            self._grad.load(recent_grad)
-            self.initial_grad = _unplain(state["initial_grad"])
-            self._grad_spiking = bool(state["grad_spiking"])
-            self._above = int(state["above"])
-            self._spiking = bool(state["spiking"])
-            self._diverging = bool(state["diverging"])
-            self._seeds_active = bool(state["seeds_active"])
-            self.unstable = bool(state["unstable"])
-            self.nonfinite = bool(state["nonfinite"])
-            self.events = [Event.from_dict(e) for e in state["events"]]
+            fresh = Monitor.__new__(Monitor)
+            fresh.__dict__.update(self.__dict__)
+            fresh.reset()
+            fresh._loss.load([_unplain(x) for x in state["recent"]])
+            fresh._grad.load([_unplain(x) for x in state["recent_grad"]])
+            fresh.step = int(state["step"])
+            fresh.initial_loss = _unplain(state["initial_loss"])
+            fresh.initial_grad = _unplain(state["initial_grad"])
+            fresh._grad_spiking = bool(state["grad_spiking"])
+            fresh._above = int(state["above"])
+            fresh._spiking = bool(state["spiking"])
+            fresh._diverging = bool(state["diverging"])
+            fresh._seeds_active = bool(state["seeds_active"])
+            fresh.unstable = bool(state["unstable"])
+            fresh.nonfinite = bool(state["nonfinite"])
+            fresh.events = [Event.from_dict(e) for e in state["events"]]
             hist = state.get("history")
             if self.keep_history and hist is not None:
-                self._steps = array("q", [int(s) for s in hist["step"]])
+                fresh._steps = array("q", [int(s) for s in hist["step"]])
                 for c in _COLUMNS[1:]:
-                    self._cols[c] = array("d", [_unplain(x) for x in hist[c]])
+                    fresh._cols[c] = array("d", [_unplain(x) for x in hist[c]])
         except (KeyError, TypeError, ValueError) as exc:
-            self.reset()
             if isinstance(exc, RampupError):
                 raise
             raise fail(
                 func, "state", state, f"a dict made by Monitor.state_dict ({exc!r})"
             ) from None
+        self.__dict__.update(fresh.__dict__)  # all or nothing: a bad state changes nothing
 
     # -- the baseline ----------------------------------------------------------------------------
     @property

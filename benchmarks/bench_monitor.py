@@ -138,6 +138,7 @@ def lab(task_name: str, seeds: int, peak: float) -> None:
         "none": ("cosine(to=0)", False),
         "linear 10%": ("linear(10%) >> cosine", False),
         "linear 10% + guard": ("linear(10%) >> cosine", True),
+        f"auto({beta2}), no guard": (f"auto({beta2}) >> cosine", False),
         f"auto({beta2}) + guard": (f"auto({beta2}) >> cosine", True),
     }
     watch = AdaptiveWarmup.for_schedule(f"auto({beta2}) >> cosine", total_steps=steps).warmup_steps

@@ -25,6 +25,7 @@ STRATEGIES: dict[str, tuple[str, bool]] = {
     "none": ("cosine(to=0)", False),
     "linear 10%": ("linear(10%) >> cosine", False),
     "linear 10% + guard": ("linear(10%) >> cosine", True),
+    "auto, no guard": ("auto(0.98) >> cosine", False),
     "auto + guard": ("auto(0.98) >> cosine", True),
 }
 

@@ -47,8 +47,8 @@ NAMED: dict[str, str] = {
     "untuned-linear": "untuned(beta2) * cosine(to=0) (Ma & Yarats 2019)",
     "untuned-exp": "untuned(beta2, shape=exp) * cosine(to=0) (Ma & Yarats 2019)",
     "radam": "torch.optim.RAdam, no warmup: cosine(to=0)",
-    "noam": "noam(warmup=10%), scaled to peak 1 (Vaswani et al. 2017)",
-    "auto": "the stability monitor's adaptive warmup (issue #5)",
+    "noam": "noam(d_model=W, warmup=W, factor=W), W = 10 % of the run: peak 1 (Vaswani et al.)",
+    "auto": "the stability monitor's adaptive warmup (issue #5): not wired into the lab yet",
 }
 _ADAM_ONLY = frozenset({"untuned-linear", "untuned-exp", "radam"})
 

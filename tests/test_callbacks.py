@@ -19,7 +19,7 @@ from transformers import Trainer, TrainingArguments
 import rampup.torch
 from rampup import Monitor, RampupError
 from rampup.adaptive import AdaptiveWarmup
-from rampup.callbacks import LightningCallback, TrainerCallback, group_values
+from rampup.callbacks import HFCallback, LightningCallback, group_values
 
 torch.set_num_threads(1)
 
@@ -51,8 +51,8 @@ def test_group_values_names_groups_and_reads_betas() -> None:
 
 def test_callbacks_refuse_a_foreign_monitor() -> None:
     """Passing both a guard and another monitor is a clear error."""
-    with pytest.raises(RampupError, match=r"TrainerCallback\(\): monitor="):
-        TrainerCallback(Monitor(), guard=AdaptiveWarmup(5))
+    with pytest.raises(RampupError, match=r"HFCallback\(\): monitor="):
+        HFCallback(Monitor(), guard=AdaptiveWarmup(5))
 
 
 # -- Lightning ------------------------------------------------------------------------------------
@@ -183,7 +183,7 @@ def test_hf_callback_logs_groups_and_the_spike(
 ) -> None:
     """HF: lr and momentum (betas[0]) of the group in the log history; the spike is logged."""
     torch.manual_seed(0)
-    callback = TrainerCallback(Monitor(warm_start=4, divergence_factor=None))
+    callback = HFCallback(Monitor(warm_start=4, divergence_factor=None))
     trainer = hf_trainer(tmp_path, HFTiny({SPIKE_AT: 50.0}), callback)
     with caplog.at_level(logging.WARNING, logger="rampup"):
         trainer.train()
@@ -206,7 +206,7 @@ def test_hf_callback_stops_training_on_a_nan_loss_under_a_guard(
     guard = quiet_guard(20)
     opt = torch.optim.SGD(model.parameters(), lr=0.05)
     sched = rampup.torch.Scheduler(opt, "linear(20) >> cosine", total_steps=30, controller=guard)
-    trainer = hf_trainer(tmp_path, model, TrainerCallback(guard=guard), (opt, sched))
+    trainer = hf_trainer(tmp_path, model, HFCallback(guard=guard), (opt, sched))
     with caplog.at_level(logging.WARNING, logger="rampup"):
         trainer.train()
     assert trainer.state.global_step == 9  # the NaN was update 8's loss: stopped after it

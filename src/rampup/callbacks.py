@@ -19,8 +19,8 @@ The frameworks are imported when a callback class is first used, never by ``impo
     from rampup.callbacks import LightningCallback          # imports lightning
     trainer = lightning.Trainer(callbacks=[LightningCallback(guard=guard)])
 
-    from rampup.callbacks import TrainerCallback            # imports transformers
-    trainer = transformers.Trainer(..., callbacks=[TrainerCallback(guard=guard)])
+    from rampup.callbacks import HFCallback            # imports transformers
+    trainer = transformers.Trainer(..., callbacks=[HFCallback(guard=guard)])
 
 Timing. Both frameworks step the learning-rate scheduler before the hooks that see an update's
 loss (Lightning's ``on_train_batch_end``, the HF Trainer's ``on_log``), so a guard's decision
@@ -40,7 +40,7 @@ from rampup._errors import fail
 from rampup.adaptive import Action, AdaptiveWarmup
 from rampup.monitor import Event, Monitor
 
-__all__ = ["LightningCallback", "TrainerCallback", "group_values"]  # noqa: F822  # see __getattr__
+__all__ = ["HFCallback", "LightningCallback", "group_values"]  # noqa: F822  # see __getattr__
 
 #: Where events are written (warnings; errors for non-finite values).
 logger = logging.getLogger("rampup")
@@ -185,9 +185,9 @@ def _lightning_class() -> type:
 
 
 def _hf_class() -> type:
-    from transformers import TrainerCallback as Base  # noqa: PLC0415  # the framework, on use
+    from transformers import TrainerCallback  # noqa: PLC0415  # the framework, on use
 
-    class TrainerCallback(Base):
+    class HFCallback(TrainerCallback):
         """Feeds the monitor (or guard) from the HF Trainer's logs; adds lr/momentum and events.
 
         Reads ``loss``, ``grad_norm`` and ``learning_rate`` from each ``on_log`` (use
@@ -209,7 +209,7 @@ def _hf_class() -> type:
             log_groups: bool = True,
         ) -> None:
             super().__init__()
-            self.feeder = _Feeder("TrainerCallback", monitor, guard)
+            self.feeder = _Feeder("HFCallback", monitor, guard)
             self.monitor = self.feeder.monitor
             self.log_groups = bool(log_groups)
 
@@ -237,10 +237,10 @@ def _hf_class() -> type:
             if action is not None:
                 control.should_training_stop = True
 
-    return TrainerCallback
+    return HFCallback
 
 
-_BUILDERS = {"LightningCallback": _lightning_class, "TrainerCallback": _hf_class}
+_BUILDERS = {"LightningCallback": _lightning_class, "HFCallback": _hf_class}
 _BUILT: dict[str, type] = {}
 
 

@@ -329,6 +329,11 @@ def _build_digits(seed: int, *, kind: str) -> Setup:
         for _ in range(6):
             layers += [nn.Linear(width, width), nn.ReLU()]
         layers.append(nn.Linear(width, 10))
+        # He initialisation: with torch's default the 8-layer ReLU stack does not train at all
+        for m in layers:
+            if isinstance(m, nn.Linear):
+                nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+                nn.init.zeros_(m.bias)
     else:
         bn = kind == "bn"
         stem_norm: nn.Module = nn.BatchNorm1d(width) if bn else nn.Identity()
@@ -548,7 +553,7 @@ TASKS: dict[str, Task] = {
         _digits_task(
             "digits-plainmlp",
             "plain",
-            "8-layer MLP without normalisation on load_digits (negative control), SGD, 100 steps",
+            "8-layer ReLU MLP (He init), no normalisation (negative control), SGD, 100 steps",
             None,
         ),
         _words_task("digits-words", pre_ln=False, control="digits-words-preln"),

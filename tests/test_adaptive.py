@@ -295,6 +295,20 @@ def test_scheduler_refuses_to_step_on_after_a_nan_until_restored() -> None:
     assert sched.clock == 3.0  # the NaN observation holds the clock once
 
 
+def test_an_auto_spec_brings_its_guard_to_the_scheduler() -> None:
+    """Scheduler(opt, "auto(0.98) >> cosine") attaches the guard: a spike holds the warmup."""
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    sched = rampup.torch.Scheduler(opt, "auto(0.98) >> cosine", total_steps=400)
+    guard = sched.controller
+    assert isinstance(guard, AdaptiveWarmup)
+    assert guard.warmup_steps == round(2 / (1 - 0.98))  # the untuned rule: 100 updates
+    lrs = run_lrs(opt, sched, guard, [1.0] * 10 + [50.0] + [1.0] * 3)
+    assert lrs[:11] == pytest.approx([(t + 1) / 100 for t in range(11)])  # linear, (t + 1) / W
+    assert lrs[11] == lrs[10]  # the spike at update 10 held the clock for update 11
+    plain = rampup.torch.Scheduler(opt, "linear(100) >> cosine", total_steps=400)
+    assert plain.controller is None  # only auto brings a guard
+
+
 @given(st.lists(st.one_of(st.floats(), st.integers(-(10**400), 10**400)), max_size=40))
 @settings(max_examples=100, deadline=None)
 def test_observe_never_raises_on_a_number(xs: list[float]) -> None:

@@ -17,6 +17,9 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 from rampup._errors import RampupError
+from rampup.adaptive import AdaptiveWarmup
+from rampup.adaptive import Auto as auto
+from rampup.monitor import Monitor
 from rampup.recipes import tri_stage, warmup_cosine, warmup_linear, wsd
 from rampup.schedule import Schedule
 from rampup.shapes import (
@@ -67,13 +70,11 @@ from rampup.shapes import (
 from rampup.spec import from_dict, parse
 
 if TYPE_CHECKING:
-    from rampup.monitor import Monitor
     from rampup.plotting import plot
     from rampup.rules import Suggestion, suggest
 
-#: Tools loaded on first use, so ``import rampup`` stays light (no matplotlib, no torch).
+#: Tools loaded on first use, so ``import rampup`` stays light (no matplotlib).
 _LAZY = {
-    "Monitor": "rampup.monitor",
     "Suggestion": "rampup.rules",
     "plot": "rampup.plotting",
     "suggest": "rampup.rules",
@@ -96,11 +97,13 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree wi
     __version__ = "0.0.0"
 
 __all__ = [
+    "AdaptiveWarmup",
     "Monitor",
     "RampupError",
     "Schedule",
     "Suggestion",
     "__version__",
+    "auto",
     "constant",
     "cosine",
     "exp",

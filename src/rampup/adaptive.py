@@ -57,7 +57,7 @@ from rampup._checks import check_choice, check_number
 from rampup._errors import RampupError, fail, shown
 from rampup._ops import Formula, Ops
 from rampup.monitor import Monitor, _number
-from rampup.schedule import Phase, PhaseContext, Schedule, iter_phases
+from rampup.schedule import Bound, Phase, PhaseContext, Schedule, iter_phases
 from rampup.units import Span
 
 __all__ = ["Action", "AdaptiveWarmup", "Auto", "RestoreRequired", "reduce_max"]
@@ -99,6 +99,16 @@ class Auto(Phase):
         )  # fmt: skip
         object.__setattr__(self, "beta2", b2)
         check_choice("auto", "optimizer", self.optimizer, ("adam", "sgd"))
+
+    def guard(self, schedule: Schedule) -> AdaptiveWarmup:
+        """The controller this warmup runs with: :class:`AdaptiveWarmup` for ``schedule``.
+
+        ``rampup.torch.Scheduler`` attaches it on its own when the learning-rate schedule
+        starts with ``auto`` and no controller is given; feed it with
+        ``scheduler.controller.observe(loss)`` before each ``scheduler.step()``.
+        """
+        total = schedule.total_steps if isinstance(schedule, Bound) else None
+        return AdaptiveWarmup.for_schedule(schedule, total_steps=total)
 
     def _length_span(self) -> Span:
         if self.optimizer == "sgd":

@@ -36,7 +36,7 @@ from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
 
 from rampup._errors import RampupError, fail, shown
 from rampup.clock import ClockController, checked_clock
-from rampup.schedule import Bound, Schedule
+from rampup.schedule import Bound, Schedule, iter_phases
 from rampup.spec import parse
 
 __all__ = ["ClockController", "Scheduler", "Warmup", "scaler_step", "warmup"]
@@ -401,6 +401,22 @@ def _check_state_shape(
 
 
 # ---------------------------------------------------------------------------------------------
+def _default_controller(lr: Sequence[Schedule | None]) -> ClockController | None:
+    """The controller a schedule's first phase asks for (``auto``'s guard), if any.
+
+    A phase that runs with a controller has a ``guard(schedule)`` method; the adapter asks for
+    it by name, so it never imports the tools that define such phases.
+    """
+    for s in lr:
+        first = None if s is None else next(iter_phases(s), None)
+        make = getattr(first, "guard", None)
+        if s is not None and callable(make):
+            controller = make(s)
+            if isinstance(controller, ClockController):
+                return controller
+    return None
+
+
 class Scheduler(LRScheduler):
     r"""An ``LRScheduler`` whose values are rampup schedules evaluated at the clock.
 
@@ -428,8 +444,10 @@ class Scheduler(LRScheduler):
             schedules the learning rate in absolute values.
         total_steps: the length of the run in updates (warmup included), binding ``"5%"`` lengths.
         steps_per_epoch: updates per epoch, binding ``"2ep"`` lengths.
-        controller: a :class:`~rampup.clock.ClockController` that moves the clock (None: the
-            clock counts updates).
+        controller: a :class:`~rampup.clock.ClockController` that moves the clock. None: the
+            clock counts updates, unless the schedule starts with ``auto``, whose guard
+            (:class:`~rampup.adaptive.AdaptiveWarmup`) is then attached; feed it with
+            ``scheduler.controller.observe(loss)`` before each :meth:`step`.
         rebind: let :meth:`load_state_dict` accept a state made by a different schedule (e.g. a
             longer run): the clock carries over and this scheduler's schedules apply from it.
 
@@ -470,6 +488,8 @@ class Scheduler(LRScheduler):
         lr, absolute, hyper_slots = _plan(
             func, groups, schedule, hyper, total_steps, steps_per_epoch
         )
+        if controller is None:
+            controller = _default_controller(lr)
         if controller is not None and not isinstance(controller, ClockController):
             raise fail(
                 func,

@@ -246,4 +246,4 @@ def run_grid(
         return [], n_skip
     if backend == "ray":
         return _run_ray(todo, workers, path, on_event, address), n_skip
-    return _run_local(todo, workers, path, on_event), n_skip
+    return _run_local(todo, min(workers, len(todo)), path, on_event), n_skip

@@ -81,7 +81,12 @@ def _optimizer(task: Task, strategy: Strategy, params: Any, lr: float) -> torch.
 
     kind = strategy.optimizer or task.optimizer
     if kind == "radam":
-        return torch.optim.RAdam(params, lr=lr, betas=task.betas, weight_decay=task.weight_decay)
+        # on an AdamW task, RAdam's weight decay is decoupled too (its default is L2, which with
+        # an adaptive step is a much stronger pull toward 0 and would confound the comparison)
+        return torch.optim.RAdam(
+            params, lr=lr, betas=task.betas, weight_decay=task.weight_decay,
+            decoupled_weight_decay=task.optimizer == "adamw",
+        )  # fmt: skip
     if kind == "adamw":
         return torch.optim.AdamW(params, lr=lr, betas=task.betas, weight_decay=task.weight_decay)
     if kind == "adam":

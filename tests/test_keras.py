@@ -301,6 +301,11 @@ def test_peak_scales_the_multipliers() -> None:
         (("linear(10)",), {"peak": "1e-3"}, "keras.Schedule(): peak='1e-3' is invalid"),
         (("linear(10)",), {"total_steps": -5}, "keras.Schedule(): total_steps=-5 is invalid: exp"),
         (("linear(10)",), {"steps_per_epoch": 0}, "keras.Schedule(): steps_per_epoch=0 is invali"),
+        (
+            ("-1e-3 * linear(10)",),
+            {},
+            "keras.Schedule(): s='-0.001 * linear(10)' is invalid: expected a schedule of values",
+        ),
     ],
 )
 def test_bad_arguments_raise_rampup_error(
@@ -328,10 +333,20 @@ def test_bad_config_raises_rampup_error(config: Any, fragment: str) -> None:
     assert fragment in str(info.value)
 
 
-@pytest.mark.parametrize(("step", "shown"), [(-1, "-1.0"), (math.nan, "nan"), ("5", "'5'")])
+@pytest.mark.parametrize(
+    ("step", "shown"), [(-1, "-1.0"), (math.nan, "nan"), ("5", "'5'"), (True, "True")]
+)
 def test_bad_eager_steps_raise_rampup_error(step: Any, shown: str) -> None:
     """A negative, NaN or non-numeric Python step is a RampupError, as for s(t)."""
     k = rampup.keras.Schedule("linear(4)")
     with pytest.raises(rampup.RampupError) as info:
         k(step)
     assert str(info.value).startswith(f"keras.Schedule(): step={shown} is invalid: expected")
+
+
+def test_docstring_examples_run() -> None:
+    """The doctests of rampup.keras pass (pytest does not collect doctests)."""
+    import doctest  # noqa: PLC0415  # only this test needs it
+
+    result = doctest.testmod(rampup.keras)
+    assert (result.failed, result.attempted >= 3) == (0, True)

@@ -313,6 +313,14 @@ def test_dict_input_and_peak() -> None:
         ),
         ({"s": "linear(10)", "total_steps": 1.5}, "total_steps=1.5 is invalid: expected a positi"),
         ({"s": "linear(10)", "steps_per_epoch": -1}, "steps_per_epoch=-1 is invalid: expected a p"),
+        (
+            {"s": "-1 * linear(10)", "peak": 1e-3},
+            "s='-1.0 * linear(10)' is invalid: expected a schedule of values >= 0, not one scaled",
+        ),
+        (
+            {"s": rampup.parse("0.5 * (-2 * cosine(10))")},
+            "s='-1.0 * cosine(10)' is invalid: expected a schedule of values >= 0",
+        ),
     ],
 )
 def test_bad_arguments_raise_rampup_error(kwargs: dict[str, Any], fragment: str) -> None:
@@ -332,6 +340,8 @@ def test_bad_arguments_raise_rampup_error(kwargs: dict[str, Any], fragment: str)
         ("3", "'3'"),
         (None, "None"),
         ([1, -2], "-2.0"),
+        (True, "True"),  # regression: a bool passed as step 1
+        (np.array([0, 1], dtype=bool), "False"),
     ],
 )
 def test_bad_eager_steps_raise_rampup_error(step: Any, shown: str) -> None:
@@ -500,3 +510,11 @@ def test_seeds_warmup_cosine_equals_optax_pieces_joined_at_w() -> None:
     within = [seed(t) for t in range(total)]  # the seed is defined within the run
     np.testing.assert_allclose(got[:total], within, rtol=TOL64, atol=TOL64 * base)
     assert got[warmup - 1] == got[warmup] == base
+
+
+def test_docstring_examples_run() -> None:
+    """The doctests of rampup.optax pass (pytest does not collect doctests)."""
+    import doctest  # noqa: PLC0415  # only this test needs it
+
+    result = doctest.testmod(rampup.optax)
+    assert (result.failed, result.attempted >= 4) == (0, True)

@@ -942,7 +942,41 @@ def _snapshot(opt: torch.optim.Optimizer) -> list[dict[str, Any]]:
             {"schedule": "linear(4)", "controller": object()},
             r"controller=.* expected a ClockController",
         ),
-        (_sgd, {"schedule": "linear(4)", "total_steps": 0}, r"bind\(\): total_steps=0"),
+        (
+            _sgd,
+            {"schedule": "linear(4)", "total_steps": 0},
+            r"^Scheduler\(\): total_steps=0 is invalid: expected a positive int",
+        ),
+        (
+            _sgd,
+            {"schedule": "linear(4)", "total_steps": 10.0},
+            r"^Scheduler\(\): total_steps=10.0 is invalid",
+        ),
+        (
+            _sgd,
+            {"schedule": "linear(1ep)", "steps_per_epoch": math.nan},
+            r"^Scheduler\(\): steps_per_epoch=nan is invalid: expected a positive finite number",
+        ),
+        (
+            _sgd,
+            {"schedule": "-1 * linear(4)"},
+            r"schedule='-1 \* linear\(4\)' is invalid: expected a schedule of values >= 0",
+        ),
+        (
+            _sgd,
+            {"schedule": "linear(4)", "hyper": {"momentum": "-0.9 * constant"}},
+            r"hyper\['momentum'\]=.* expected a schedule of values >= 0, not one scaled by -0.9",
+        ),
+        (
+            _adam,
+            {"schedule": "linear(4)", "hyper": {"betas[00]": "constant(value=0.9)"}},
+            r"keys naming a numeric param-group entry",
+        ),
+        (
+            _sgd,
+            {"schedule": b"linear(4)"},
+            r"schedule=b'linear\(4\)' is invalid: expected a schedule or spec string",
+        ),
         (
             lambda: _sgd(1.0, 1.0),
             {"schedule": ["linear(4)", "linear(5%)"]},
@@ -983,7 +1017,10 @@ def test_optimizer_without_groups_or_not_an_optimizer() -> None:
         (lambda s: {**s, "version": 99}, r"version 1, got 99"),
         (lambda s: {**s, "clock": math.nan}, r"'clock' a finite number"),
         (lambda s: {**s, "clock": 3.5}, r"'clock' equal to 'last_epoch'"),
-        (lambda s: {**s, "last_epoch": -1}, r"'last_epoch' an int >= 0"),
+        (lambda s: {**s, "last_epoch": -2}, r"'last_epoch' an int >= 0 \(or -1, not started\)"),
+        (lambda s: {**s, "last_epoch": -1}, r"'clock' 0 and no controller state when not started"),
+        (lambda s: {**s, "hyper": {"momentum": [None]}}, r"same hyperparameters"),
+        (lambda s: {**s, "base_lrs": [1.0, 1.0]}, r"'base_lrs' with one rate per param group"),
         (lambda s: {**s, "lr": ["linear(4"]}, r"spec strings that parse"),
         (lambda s: {**s, "lr": [3]}, r"spec strings, got 3"),
         (lambda s: {**s, "lr": []}, r"one spec \(or None\) per param group \(1\)"),
@@ -1019,6 +1056,44 @@ def test_adding_a_param_group_after_construction_is_an_error() -> None:
     assert sched.last_epoch == 0
 
 
+def test_a_group_added_later_is_refused_everywhere_and_changes_nothing() -> None:
+    """Reading, stepping, seeking and loading all refuse a changed optimizer; nothing moves.
+
+    Regression: get_last_lr() and load_state_dict() raised a bare ValueError from zip(), the
+    load after writing group 0's initial_lr; step() with a controller advanced it first.
+    """
+    good = rt.Scheduler(_sgd(1.0), "linear(4)", controller=Hold(0, rate=0.5)).state_dict()
+    opt = _sgd(1.0)
+    ctl = Hold(0, rate=0.5)
+    sched = rt.Scheduler(opt, "linear(4)", controller=ctl)
+    opt.add_param_group({"params": _params(), "lr": 0.5})
+    before = (_snapshot(opt), sched.state_dict())
+    message = r"optimizer=SGD with 2 param groups is invalid: expected the 1 param groups"
+    calls: list[Any] = [
+        sched.step,
+        sched.get_last_lr,
+        sched.get_lr,
+        lambda: sched.values,
+        lambda: sched.load_state_dict({**good, "last_epoch": 2, "clock": 1.0}),
+    ]
+    for call in calls:
+        with pytest.raises(RampupError, match=message):
+            call()
+    assert (_snapshot(opt), sched.state_dict()) == before
+    assert ctl.calls == []  # the controller never moved
+    plain = rt.Scheduler(_sgd(1.0), "linear(4)")
+    plain.optimizer.add_param_group({"params": _params(), "lr": 0.5})
+    with pytest.raises(RampupError, match=r"Scheduler.step\(\): optimizer=SGD with 2"):
+        plain.step(3)
+    opt = _sgd(1.0)
+    warm = rt.warmup(opt, "linear(4)", after=ReduceLROnPlateau(opt))
+    opt.add_param_group({"params": _params(), "lr": 0.5})
+    for metric in (None, 1.0):
+        with pytest.raises(RampupError, match=r"Warmup.step\(\): optimizer=SGD with 2"):
+            warm.step(metric)
+    assert _lrs(opt) == [0.25, 0.5]
+
+
 def test_warmup_bad_input() -> None:
     """warmup() refuses a scheduler of another optimizer and a non-scheduler `after`."""
     opt = _sgd()
@@ -1040,3 +1115,232 @@ def test_import_rampup_and_clock_do_not_import_torch() -> None:
     code = "import sys, rampup, rampup.clock; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# -- torch's own composite schedulers -------------------------------------------------------------
+def _sequential(first_is_ours: bool) -> tuple[torch.optim.Optimizer, LRScheduler]:
+    opt = _sgd(1.0)
+    if first_is_ours:
+        first: LRScheduler = rt.Scheduler(opt, "linear(4)")
+        second: LRScheduler = torch.optim.lr_scheduler.StepLR(opt, 2, gamma=0.5)
+    else:
+        first = torch.optim.lr_scheduler.LinearLR(opt, start_factor=0.5, total_iters=3)
+        second = rt.Scheduler(opt, "cosine(6, start=1.0, to=0.0)")
+    milestone = 6 if first_is_ours else 4
+    return opt, torch.optim.lr_scheduler.SequentialLR(opt, [first, second], [milestone])
+
+
+@pytest.mark.parametrize("first_is_ours", [True, False])
+def test_inside_torch_sequential_lr_first_or_later_and_resumed(first_is_ours: bool) -> None:
+    """Torch's SequentialLR runs a rampup Scheduler at its own values, first or after a milestone.
+
+    Regression: SequentialLR undoes the constructor's step and re-steps (`_initial_step`), and
+    switches with `_update_lr(0)`: the clock ran one ahead of the count (update 0 used s(1)).
+    Expected values by hand: linear(4) then StepLR(2, 0.5) from the initial lr at milestone 6;
+    LinearLR(0.5, 3 iters) then a half cosine over 6 updates from milestone 4.
+    """
+    if first_is_ours:
+        expected = [0.25, 0.5, 0.75, 1.0, 1.0, 1.0, 1.0, 1.0, 0.5, 0.5, 0.25, 0.25]
+    else:
+        rise = [0.5 + 0.5 * t / 3 for t in range(4)]
+        expected = [*rise, *(0.5 * (1 + math.cos(math.pi * k / 6)) for k in range(6)), 0.0, 0.0]
+    opt, sched = _sequential(first_is_ours)
+    whole = _run(opt, sched, 12)
+    assert whole == pytest.approx(expected, rel=1e-12, abs=1e-15)
+    for cut in (2, 5, 7):
+        opt, sched = _sequential(first_is_ours)
+        first = _run(opt, sched, cut)
+        opt_state, sched_state = _roundtrip(opt.state_dict()), _roundtrip(sched.state_dict())
+        opt2, sched2 = _sequential(first_is_ours)
+        sched2.load_state_dict(sched_state)
+        opt2.load_state_dict(opt_state)
+        assert first + _run(opt2, sched2, 12 - cut) == whole
+
+
+def test_a_not_started_state_loads_without_writing_the_lr() -> None:
+    """last_epoch -1 (a SequentialLR's later scheduler) loads and leaves the lr to the other."""
+    state = rt.Scheduler(_sgd(1.0), "linear(4)").state_dict()
+    state = {**state, "last_epoch": -1, "clock": 0.0}
+    opt = _sgd(1.0)
+    sched = rt.Scheduler(opt, "linear(4)")
+    opt.param_groups[0]["lr"] = 0.125  # what the active scheduler set
+    sched.load_state_dict(_roundtrip(state))
+    assert (_lrs(opt), sched.last_epoch) == ([0.125], -1)
+    opt.step()
+    sched.step()
+    assert (_lrs(opt), sched.last_epoch, sched.clock) == ([0.25], 0, 0.0)
+
+
+# -- state: both orders with hyperparameters and tensors -----------------------------------------
+@pytest.mark.parametrize("order", ["scheduler first", "optimizer first"])
+@pytest.mark.parametrize("tensors", [False, True])
+def test_resume_with_hyper_and_tensor_values_in_either_order(order: str, tensors: bool) -> None:
+    """lr, betas[0] and weight_decay resume mid-schedule bit for bit, floats or tensors."""
+    spec = "linear(6) >> cosine(to=0.1)"
+    hyper = {"betas[0]": "linear(6, start=0.5, to=0.9)", "weight_decay": "0.01 * linear(8)"}
+
+    def make() -> tuple[torch.optim.Optimizer, rt.Scheduler]:
+        torch.manual_seed(0)
+        model = torch.nn.Linear(3, 1)
+        lr: Any = torch.tensor(0.01) if tensors else 0.01
+        betas: Any = (torch.tensor(0.9), torch.tensor(0.999)) if tensors else (0.9, 0.999)
+        opt = torch.optim.AdamW(model.parameters(), lr=lr, betas=betas)
+        return opt, rt.Scheduler(opt, spec, hyper=hyper, total_steps=20)
+
+    def train(opt: torch.optim.Optimizer, sched: rt.Scheduler, n: int) -> list[list[float]]:
+        seen = []
+        for _ in range(n):
+            g = opt.param_groups[0]
+            seen.append([float(g["lr"]), float(g["betas"][0]), float(g["weight_decay"])])
+            for p in g["params"]:
+                p.grad = torch.ones_like(p)
+            opt.step()
+            sched.step()
+        return seen
+
+    opt, sched = make()
+    whole = train(opt, sched, 20)
+    s = rampup.parse(spec).bind(total_steps=20)
+    base = torch.tensor(0.01).item() if tensors else 0.01
+    tol = 1e-7 if tensors else 1e-15  # a tensor holds its value in float32
+    for t, (lr, b0, wd) in enumerate(whole):  # by hand: the schedules at t
+        assert lr == pytest.approx(base * s(t), rel=tol)
+        assert b0 == pytest.approx(0.5 + 0.4 * min(t, 5) / 5, rel=tol)
+        assert wd == pytest.approx(0.01 * min(t + 1, 8) / 8, rel=tol)
+    for cut in (3, 7, 13):
+        opt, sched = make()
+        first = train(opt, sched, cut)
+        opt_state, sched_state = opt.state_dict(), _roundtrip(sched.state_dict())
+        opt2, sched2 = make()
+        if order == "scheduler first":
+            sched2.load_state_dict(sched_state)
+            opt2.load_state_dict(opt_state)
+        else:
+            opt2.load_state_dict(opt_state)
+            sched2 = rt.Scheduler(opt2, spec, hyper=hyper, total_steps=20)
+            sched2.load_state_dict(sched_state)
+        assert first + train(opt2, sched2, 20 - cut) == whole
+
+
+# -- warmup(): foreign states of `after`, metrics -------------------------------------------------
+def test_warmup_refuses_a_foreign_or_broken_after_state_and_changes_nothing() -> None:
+    """An `after` state of another scheduler, or one that fails to load, changes nothing.
+
+    Regression: torch's load_state_dict takes any dict (a StepLR state went into a
+    CosineAnnealingLR and training failed later with a TypeError), and a ReduceLROnPlateau state
+    that raised while loading left the wrapped scheduler half loaded.
+    """
+    opt = _sgd(1.0)
+    sched = rt.warmup(opt, "linear(4)", after=CosineAnnealingLR(opt, T_max=10))
+    opt.step()
+    sched.step()
+    before = (sched.state_dict(), _lrs(opt))
+    other = _sgd(1.0)
+    foreign = rt.warmup(other, "linear(4)", after=torch.optim.lr_scheduler.StepLR(other, 3))
+    with pytest.raises(RampupError, match=r"an 'after' state of a CosineAnnealingLR: its keys"):
+        sched.load_state_dict(foreign.state_dict())
+    state = sched.state_dict()
+    with pytest.raises(RampupError, match=r"its 'T_max' is a number, got 'x'"):
+        sched.load_state_dict({**state, "after": {**state["after"], "T_max": "x"}})
+    assert (sched.state_dict(), _lrs(opt)) == before
+
+    opt = _sgd(1.0)
+    plateau = ReduceLROnPlateau(opt, factor=0.5, patience=0)
+    sched = rt.warmup(opt, "linear(4)", after=plateau, controller=Hold(0))
+    opt.step()
+    sched.step()
+    state = sched.state_dict()
+    before = (copy.deepcopy(state), _lrs(opt))
+    broken = {**state, "after": {**state["after"], "mode": "sideways", "patience": 7}}
+    broken["controller"] = {"k": 5, "rate": 2.0}
+    with pytest.raises(RampupError, match=r"loading them raised ValueError.*Nothing was changed"):
+        sched.load_state_dict(broken)
+    assert (sched.state_dict(), _lrs(opt)) == before
+    assert (plateau.mode, plateau.patience) == ("min", 0)
+
+
+def test_warmup_metric_must_be_a_number() -> None:
+    """A metric that is no number is refused before the plateau sees it; the lr stays."""
+    opt = _sgd(1.0)
+    sched = rt.warmup(opt, "linear(4)", after=ReduceLROnPlateau(opt))
+    for bad in ("0.5", torch.ones(3)):
+        with pytest.raises(RampupError, match=r"Warmup.step\(\): metrics=.* expected a number"):
+            sched.step(bad)  # type: ignore[arg-type]
+        assert _lrs(opt) == [0.25]
+    sched.step(torch.tensor(0.5))  # a one-element tensor is a number
+    assert _lrs(opt) == [0.25]
+
+
+def test_scaler_step_bad_input_changes_nothing() -> None:
+    """scaler_step refuses a non-scaler, a non-optimizer, a plateau or another's scheduler."""
+    model = torch.nn.Linear(3, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=1.0)
+    sched = rt.Scheduler(opt, "linear(4)")
+    scaler = torch.amp.GradScaler("cpu")
+    other = _sgd()
+    cases: list[tuple[Any, Any, Any, str]] = [
+        (object(), opt, sched, r"scaler=.* expected a torch.amp.GradScaler"),
+        (scaler, "sgd", sched, r"optimizer='sgd' is invalid"),
+        (scaler, opt, ReduceLROnPlateau(opt), r"scheduler=.* stepped per update"),
+        (scaler, opt, rt.Scheduler(other, "linear(4)"), r"a scheduler of the same optimizer"),
+    ]
+    for bad_scaler, bad_opt, bad_sched, match in cases:
+        with pytest.raises(RampupError, match=match) as info:
+            rt.scaler_step(bad_scaler, bad_opt, bad_sched)
+        assert str(info.value).startswith("scaler_step(): ")
+    assert (sched.last_epoch, _lrs(opt)) == (0, [0.25])
+
+
+def test_docstring_examples_run() -> None:
+    """The doctests of rampup.torch and rampup.clock pass (pytest does not collect them)."""
+    import doctest  # noqa: PLC0415  # only this test needs it
+
+    import rampup.clock  # noqa: PLC0415
+
+    for module in (rt, rampup.clock):
+        result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+        assert result.failed == 0, module.__name__
+    assert doctest.testmod(rt).attempted >= 20
+
+
+def test_resumed_from_the_scheduler_state_alone_peers_go_wrong_ours_does_not() -> None:
+    """The docs' claim, measured: LambdaLR is wrong for one update, SequentialLR for ever.
+
+    A run resumed at update 8 from the scheduler state alone (a fresh optimizer): torch does not
+    rewrite the lr on load, so LambdaLR's first resumed update runs at the rate its constructor
+    set (update 0's) and SequentialLR's chainable cosine keeps multiplying from the wrong rate. Ours
+    writes the lr on load: every resumed update equals the uninterrupted run's.
+    """
+
+    def lambda_lr(opt: torch.optim.Optimizer) -> LRScheduler:
+        return torch.optim.lr_scheduler.LambdaLR(opt, lambda t: min(1.0, (t + 1) / 5))
+
+    def sequential(opt: torch.optim.Optimizer) -> LRScheduler:
+        warm = torch.optim.lr_scheduler.LinearLR(opt, start_factor=0.1, total_iters=5)
+        cos = CosineAnnealingLR(opt, T_max=20)
+        return torch.optim.lr_scheduler.SequentialLR(opt, [warm, cos], milestones=[5])
+
+    def ours(opt: torch.optim.Optimizer) -> LRScheduler:
+        return rt.Scheduler(opt, "linear(5) >> cosine", total_steps=25)
+
+    def resumed(make: Any) -> tuple[list[float], list[float]]:
+        opt = _sgd(1.0)
+        whole = _run(opt, make(opt), 25)
+        opt = _sgd(1.0)
+        sched = make(opt)
+        _run(opt, sched, 8)
+        state = _roundtrip(sched.state_dict()) if make is ours else sched.state_dict()
+        fresh = _sgd(1.0)
+        again = make(fresh)
+        again.load_state_dict(state)
+        return _run(fresh, again, 17), whole[8:]
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # torch's own schedulers' step warnings
+        rest, whole = resumed(lambda_lr)
+        assert (rest[0], whole[0]) == (0.2, 1.0)  # update 8 ran at update 0's rate
+        assert rest[1:] == whole[1:]
+        rest, whole = resumed(sequential)
+        assert all(r < 0.2 * w for r, w in zip(rest[:-1], whole[:-1], strict=True))
+        rest, whole = resumed(ours)
+        assert rest == whole

@@ -194,3 +194,32 @@ def test_hf_trainer_resumes_from_a_checkpoint_at_the_schedules_values(tmp_path: 
     assert whole == _expected(TOTAL)
     assert resumed == _expected(TOTAL)[5:]
     assert sched.last_epoch == TOTAL
+
+
+# -- accelerate -----------------------------------------------------------------------------------
+def test_accelerate_prepared_scheduler_with_accumulation() -> None:
+    """accelerator.prepare(scheduler), 2 micro-batches per update: update t runs at base * s(t)."""
+    import accelerate  # noqa: PLC0415  # only this test needs it
+    from accelerate.state import AcceleratorState, GradientState  # noqa: PLC0415
+
+    try:
+        acc = accelerate.Accelerator(cpu=True, gradient_accumulation_steps=2)
+        model = nn.Linear(4, 1)
+        opt = torch.optim.SGD(model.parameters(), lr=BASE)
+        used = _record(opt)
+        sched = rt.Scheduler(opt, SPEC, total_steps=TOTAL)
+        x, y = _data(2 * 2 * TOTAL)  # batch 2, 2 micro-batches per update
+        loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=2)
+        model, prepared_opt, loader, prepared = acc.prepare(model, opt, loader, sched)
+        assert prepared.scheduler is sched
+        for inputs, targets in loader:
+            with acc.accumulate(model):
+                acc.backward(nn.functional.mse_loss(model(inputs), targets))
+                prepared_opt.step()
+                prepared.step()  # accelerate steps the scheduler only on a real update
+                prepared_opt.zero_grad()
+        assert used == _expected(TOTAL)
+        assert sched.last_epoch == TOTAL
+    finally:  # accelerate keeps its state in process-wide singletons
+        AcceleratorState._reset_state(reset_partial_state=True)
+        GradientState._reset_state()

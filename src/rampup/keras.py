@@ -29,8 +29,8 @@ fractional steps are rounded to ``keras.backend.floatx()``. With
 update ``u`` then uses ``s(k * u + k - 1)``, so give lengths in micro-batches.
 
 Values are ``floatx`` (float32 by default): they equal ``s.values(...)`` to float32 rounding.
-Steps given as Python or NumPy numbers are checked as ``s(t)`` checks them; a negative or NaN
-step in a tensor gives NaN (a compiled step cannot raise).
+Steps given as Python or NumPy numbers are checked as ``s(t)`` checks them (a bool is refused
+too); a negative or NaN step in a tensor gives NaN (a compiled step cannot raise).
 """
 
 from __future__ import annotations

@@ -23,8 +23,8 @@ steps without x64, is evaluated on float steps instead); float steps (fractional
 plots) are JAX's default float, float32 being exact below 2**24.
 
 Steps given as Python or NumPy numbers are checked as ``s(t)`` checks them (a negative, NaN or
-infinite step is a :class:`~rampup.RampupError`); a JAX array cannot raise inside ``jit``, so a
-negative or NaN step in one gives NaN.
+infinite step is a :class:`~rampup.RampupError`, and so is a bool); a JAX array cannot raise
+inside ``jit``, so a negative or NaN step in one gives NaN.
 """
 
 from __future__ import annotations

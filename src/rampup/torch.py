@@ -24,6 +24,7 @@ This is the only rampup module that imports torch (``import rampup`` never does)
 
 from __future__ import annotations
 
+import copy
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -34,6 +35,8 @@ from torch import Tensor
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
 
+from rampup._adapt import negative_scale
+from rampup._checks import check_number
 from rampup._errors import RampupError, fail, shown
 from rampup.clock import ClockController, checked_clock
 from rampup.schedule import Bound, Schedule, iter_phases
@@ -51,7 +54,9 @@ PerGroup: TypeAlias = (
 _FORMAT = "rampup.torch.Scheduler"
 _WARMUP_FORMAT = "rampup.torch.Warmup"
 _VERSION = 1
-_KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?:\[([0-9]+)\])?")
+#: A param-group key, or an item of a tuple one: ``momentum``, ``betas[0]`` (no leading zeros, so
+#: two spellings never name the same item).
+_KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?:\[(0|[1-9][0-9]*)\])?")
 _NOT_SCHEDULABLE = ("params", "param_names", "initial_lr", "name")
 
 
@@ -80,6 +85,7 @@ def _to_schedule(
     steps_per_epoch: float | None,
 ) -> Schedule:
     """A schedule, parsed, bound, compiled and tried at step 0."""
+    given = value if isinstance(value, str) else str(value)  # as the user wrote it
     if isinstance(value, str):
         try:
             value = parse(value)
@@ -99,9 +105,18 @@ def _to_schedule(
         fn = schedule.as_function()
         first = fn(0)
     except RampupError as exc:
-        raise RampupError(f"{func}(): {param}={str(value)!r} is invalid: {exc}") from None
+        raise RampupError(f"{func}(): {param}={given!r} is invalid: {exc}") from None
     if not math.isfinite(first):
-        raise fail(func, param, str(value), "a schedule with a finite value at step 0")
+        raise fail(func, param, given, "a schedule with a finite value at step 0")
+    scale = negative_scale(schedule)
+    if scale is not None:
+        raise fail(
+            func,
+            param,
+            given,
+            f"a schedule of values >= 0, not one scaled by {scale!r} (a negative learning rate"
+            " or hyperparameter)",
+        )
     return schedule
 
 
@@ -140,7 +155,7 @@ def _per_group(
                 f"a schedule (or None) for every param group: {labels} is missing",
             )
         return out
-    if isinstance(value, Sequence):
+    if isinstance(value, Sequence) and not isinstance(value, bytes | bytearray):
         if len(value) != n:
             raise fail(
                 func, param, value, f"one schedule (or None) per param group: {n}, got {len(value)}"
@@ -191,6 +206,25 @@ def _check_optimizer(func: str, optimizer: object) -> list[dict[str, Any]]:
                     f"{_group_label(groups, i)} to hold a finite {name} >= 0, got {shown(v)}",
                 )
     return groups
+
+
+def _check_lengths(func: str, total_steps: object, steps_per_epoch: object) -> None:
+    """``total_steps`` a positive int or None; ``steps_per_epoch`` a positive number or None."""
+    if total_steps is not None and (
+        isinstance(total_steps, bool) or not isinstance(total_steps, int) or total_steps < 1
+    ):
+        raise fail(
+            func, "total_steps", total_steps, "a positive int (the whole run, in updates) or None"
+        )
+    if steps_per_epoch is not None:
+        check_number(
+            func,
+            "steps_per_epoch",
+            steps_per_epoch,
+            low=0.0,
+            low_open=True,
+            what="a positive finite number (updates per epoch) or None",
+        )
 
 
 def _check_key(func: str, key: object) -> tuple[str, int | None]:
@@ -378,8 +412,8 @@ def _check_state_shape(
         if isinstance(b, Tensor) or not _is_number(b) or not 0.0 <= float(b) < math.inf:
             raise corrupt(f"finite 'base_lrs' >= 0, got {shown(b)}")
     last, clock = state.get("last_epoch"), state.get("clock")
-    if isinstance(last, bool) or not isinstance(last, int) or last < 0:
-        raise corrupt(f"'last_epoch' an int >= 0, got {shown(last)}")
+    if isinstance(last, bool) or not isinstance(last, int) or last < -1:
+        raise corrupt(f"'last_epoch' an int >= 0 (or -1, not started), got {shown(last)}")
     if isinstance(clock, bool) or not isinstance(clock, int | float):
         raise corrupt(f"'clock' a number, got {shown(clock)}")
     if not 0.0 <= float(clock) < math.inf:
@@ -389,7 +423,9 @@ def _check_state_shape(
     controller_state = state["controller"]
     if controller_state is not None and not isinstance(controller_state, dict):
         raise corrupt(f"'controller' a dict or None, got {shown(controller_state)}")
-    if controller_state is None and not has_controller and float(clock) != last:
+    if last == -1 and (float(clock) != 0.0 or controller_state is not None):
+        raise corrupt(f"'clock' 0 and no controller state when not started, got {clock!r}")
+    if controller_state is None and not has_controller and float(clock) != max(last, 0):
         raise corrupt(f"'clock' equal to 'last_epoch' without a controller, got {clock!r}")
     if not isinstance(hyper, dict) or not all(
         isinstance(k, str) and isinstance(v, list) and len(v) == n for k, v in hyper.items()
@@ -485,6 +521,7 @@ class Scheduler(LRScheduler):
     ) -> None:
         func = type(self).__name__
         groups = _check_optimizer(func, optimizer)
+        _check_lengths(func, total_steps, steps_per_epoch)
         lr, absolute, hyper_slots = _plan(
             func, groups, schedule, hyper, total_steps, steps_per_epoch
         )
@@ -554,17 +591,22 @@ class Scheduler(LRScheduler):
         self.__dict__.update(state)
         self._compile()
 
-    def _write(self, clock: float) -> None:
-        """Write every scheduled value at ``clock`` into the optimizer's current param groups."""
-        groups = self.optimizer.param_groups
-        if len(groups) != len(self._bases):
-            raise fail(
-                f"{type(self).__name__}.step",
-                "optimizer",
-                self.optimizer,
-                f"the {len(self._bases)} param groups the scheduler was made for, got"
-                f" {len(groups)} (a group was added or removed)",
+    def _groups(self, func: str) -> list[dict[str, Any]]:
+        """The optimizer's current param groups, which must be as many as at construction."""
+        groups: list[dict[str, Any]] = self.optimizer.param_groups
+        n = len(self._bases)
+        if len(groups) != n:
+            raise RampupError(
+                f"{func}(): optimizer={type(self.optimizer).__name__} with {len(groups)} param"
+                f" groups is invalid: expected the {n} param groups the scheduler was made for"
+                " (a group was added or removed; create the scheduler after the last"
+                " add_param_group)"
             )
+        return groups
+
+    def _write(self, clock: float, func: str | None = None) -> None:
+        """Write every scheduled value at ``clock`` into the optimizer's current param groups."""
+        groups = self._groups(func or f"{type(self).__name__}.step")
         uniform = self._uniform
         if uniform is not None:
             v = uniform(clock)
@@ -600,27 +642,26 @@ class Scheduler(LRScheduler):
         if epoch is not None:
             self._seek(epoch)
             return
+        groups = self.optimizer.param_groups
+        bases = self._bases
+        if len(groups) != len(bases):  # before the controller moves: nothing half-applied
+            self._groups(f"{type(self).__name__}.step")
         n = self.last_epoch + 1
         controller = self._controller
         if controller is None:
-            clock = self._clock + 1
+            clock: float = n  # the clock is the count (which torch's SequentialLR may move)
         else:
             old = self._clock
             clock = checked_clock(
                 f"{type(self).__name__}.step", controller, controller.advance(n, old), old
             )
-        uniform = self._uniform
-        groups = self.optimizer.param_groups
-        bases = self._bases
-        if uniform is None or len(groups) != len(bases):
-            self._write(clock)  # the general case (or the error naming a changed optimizer)
-            self.last_epoch = n
-            self._step_count += 1
-            self._clock = clock
-            return
         self.last_epoch = n
         self._step_count += 1
         self._clock = clock
+        uniform = self._uniform
+        if uniform is None:
+            self._write(clock)  # the general case
+            return
         # the common case inline: one multiplier for every group (see _write)
         v = uniform(clock)
         for g, b in zip(groups, bases):  # noqa: B905  # lengths checked above; strict= costs
@@ -640,6 +681,27 @@ class Scheduler(LRScheduler):
         self.last_epoch = epoch
         self._step_count = epoch + 1
         self._clock = epoch
+
+    # -- torch's composite schedulers ---------------------------------------------------------
+    def _initial_step(self) -> None:
+        """Back to update 0 with its values written, in O(1).
+
+        torch's ``SequentialLR`` undoes its schedulers' first steps (``last_epoch -= 1``), then
+        calls this on the scheduler that runs first; it switches to a later one with
+        ``_update_lr(0)``. Both keep the clock equal to the count, so a rampup scheduler runs
+        inside a ``SequentialLR`` with its own values (``>>`` joins rampup phases without one).
+        """
+        self._write(0.0, f"{type(self).__name__}._initial_step")
+        self.last_epoch = 0
+        self._step_count = 1
+        self._clock = 0.0
+
+    def _update_lr(self, epoch: int | None = None) -> None:
+        """Torch's internal step (``SequentialLR`` calls ``_update_lr(0)`` at a milestone)."""
+        if epoch is None:
+            Scheduler.step(self)
+        else:
+            self._seek(epoch)
 
     # -- reading ----------------------------------------------------------------------------
     def __repr__(self) -> str:
@@ -664,9 +726,10 @@ class Scheduler(LRScheduler):
         return self._controller
 
     def _lr_values(self, clock: float) -> list[float]:
+        groups = self._groups(f"{type(self).__name__}.get_last_lr")
         out = []
         for g, b, fn, absolute in zip(
-            self.optimizer.param_groups, self._bases, self._lr_fns, self._absolute, strict=True
+            groups, self._bases, self._lr_fns, self._absolute, strict=True
         ):
             if fn is None:
                 out.append(_as_float(g["lr"]))
@@ -691,6 +754,7 @@ class Scheduler(LRScheduler):
 
         Keys of tuple items read ``"betas[0]"``; an unscheduled key is absent.
         """
+        self._groups(f"{type(self).__name__}.values")
         clock = self._clock
         out: list[dict[str, float]] = [{} for _ in self._bases]
         for i, (b, fn, absolute) in enumerate(
@@ -743,10 +807,26 @@ class Scheduler(LRScheduler):
         elif not isinstance(rebind, bool):
             raise fail(func, "rebind", rebind, "True, False or None")
         self._check_state(func, state_dict, rebind)
+        self._groups(func)
         controller_state = state_dict["controller"]
-        if self._controller is not None and controller_state is not None:
-            self._controller.load_state_dict(controller_state)
-        self._load_extra(state_dict)
+        controller = self._controller
+        # The controller and `after` validate their own states only when loading them: keep
+        # theirs, and put them back if a load fails, so that a refused state changes nothing.
+        undo_controller = None if controller is None else copy.deepcopy(controller.state_dict())
+        undo_extra = self._save_extra()
+        try:
+            if controller is not None and controller_state is not None:
+                controller.load_state_dict(controller_state)
+            self._load_extra(state_dict)
+        except Exception as exc:
+            if controller is not None and undo_controller is not None:
+                controller.load_state_dict(undo_controller)
+            self._restore_extra(undo_extra)
+            raise RampupError(
+                f"{func}(): state_dict={shown(state_dict)} is invalid: expected a state its"
+                f" parts load from; loading them raised {type(exc).__name__}: {exc}. Nothing"
+                " was changed"
+            ) from exc
         bases = [float(b) for b in state_dict["base_lrs"]]
         if self._owns_initial_lr:
             for g, b in zip(self.optimizer.param_groups, bases, strict=True):
@@ -757,7 +837,10 @@ class Scheduler(LRScheduler):
         self.last_epoch = state_dict["last_epoch"]
         self._step_count = self.last_epoch + 1
         self._clock = float(state_dict["clock"])
-        self._write(self._clock)
+        if self.last_epoch >= 0:
+            self._write(self._clock, func)
+        else:  # not started (a later scheduler of torch's SequentialLR): the lr is not its own
+            self._step_count = 0
 
     def _check_state(self, func: str, state: object, rebind: bool) -> None:
         """Validate a state completely, before anything changes; refuse another schedule's."""
@@ -801,6 +884,13 @@ class Scheduler(LRScheduler):
 
     def _load_extra(self, state: Mapping[str, Any]) -> None:
         """Apply subclass entries of a validated state."""
+
+    def _save_extra(self) -> object:
+        """What :meth:`_restore_extra` needs to undo :meth:`_load_extra`."""
+        return None
+
+    def _restore_extra(self, saved: object) -> None:
+        """Undo a failed :meth:`_load_extra`."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -870,6 +960,7 @@ class Warmup(Scheduler):
         """
         after = self._after
         plateau = isinstance(after, ReduceLROnPlateau)
+        self._groups("Warmup.step")  # before anything moves: nothing half-applied
         if metrics is not None:
             if not plateau:
                 raise fail(
@@ -878,13 +969,21 @@ class Warmup(Scheduler):
                     metrics,
                     "None: only a ReduceLROnPlateau `after` takes a metric",
                 )
-            self._step_after(metrics)
+            try:
+                if isinstance(metrics, str | bytes | bool):
+                    raise TypeError  # float("0.5") works, but a text is no metric
+                value = float(metrics)
+            except (TypeError, ValueError, RuntimeError):  # RuntimeError: a many-element tensor
+                raise fail(
+                    "Warmup.step", "metrics", metrics, "a number (the metric to watch) or None"
+                ) from None
+            self._step_after(value)
             self._write(self._clock)
             return
         n = self.last_epoch + 1
         controller = self._controller
         if controller is None:
-            clock = self._clock + 1
+            clock: float = n  # the clock is the count (which torch's SequentialLR may move)
         else:
             old = self._clock
             clock = checked_clock("Warmup.step", controller, controller.advance(n, old), old)
@@ -909,8 +1008,15 @@ class Warmup(Scheduler):
             after.step(metrics)  # type: ignore[arg-type]  # typed as LRScheduler.step(epoch)
         self._bases = [_as_float(g["lr"]) for g in groups]
 
-    def _seek(self, epoch: object) -> None:  # pragma: no cover - step() never seeks
+    def _seek(self, epoch: object) -> None:
         raise fail("Warmup.step", "epoch", epoch, "no epoch: a warmup counts updates")
+
+    def _update_lr(self, epoch: int | None = None) -> None:
+        """Torch's internal step: one update, or (a ``SequentialLR`` milestone) refused."""
+        if epoch is None:
+            self.step()
+        else:
+            self._seek(epoch)
 
     def state_dict(self) -> dict[str, Any]:
         """The warmup's state plus ``after``'s own ``state_dict()`` under ``"after"``."""
@@ -929,10 +1035,58 @@ class Warmup(Scheduler):
                 state,
                 "an 'after' state exactly when this warmup wraps a scheduler",
             )
+        if self._after is None or not isinstance(after, dict):
+            return
+        # torch's schedulers load any dict (``__dict__.update``): check the shape here
+        mine = self._after.state_dict()
+        name = type(self._after).__name__
+        # private keys (torch's bookkeeping) come and go between torch versions: may be missing
+        public = {k for k in mine if not k.startswith("_")}
+        if not set(after) <= set(mine) or not public <= set(after):
+            raise fail(
+                func,
+                "state_dict",
+                state,
+                f"an 'after' state of a {name}: its keys are {sorted(mine)}, got"
+                f" {sorted(map(str, after))}",
+            )
+        for key, value in after.items():
+            theirs, ours = _kind(value), _kind(mine[key])
+            if theirs != ours and "none" not in (theirs, ours):
+                raise fail(
+                    func,
+                    "state_dict",
+                    state,
+                    f"an 'after' state of a {name}: its {key!r} is a {ours}, got {shown(value)}",
+                )
 
     def _load_extra(self, state: Mapping[str, Any]) -> None:
         if self._after is not None:
             self._after.load_state_dict(state["after"])
+
+    def _save_extra(self) -> object:
+        return None if self._after is None else copy.deepcopy(self._after.state_dict())
+
+    def _restore_extra(self, saved: object) -> None:
+        if self._after is not None and isinstance(saved, dict):
+            self._after.load_state_dict(saved)
+
+
+def _kind(value: object) -> str:
+    """The kind of a state entry, as far as a shape check cares: int and float are alike."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "str"
+    if isinstance(value, list | tuple):
+        return "list"
+    if isinstance(value, dict):
+        return "dict"
+    return type(value).__name__
 
 
 def warmup(
@@ -983,9 +1137,30 @@ def scaler_step(scaler: torch.amp.GradScaler, optimizer: Optimizer, scheduler: L
     update was taken. No torch "lr_scheduler.step() before optimizer.step()" warning is involved:
     a skipped update simply does not step the scheduler.
 
-    >>> # scaler.scale(loss).backward()
-    >>> # rampup.torch.scaler_step(scaler, optimizer, scheduler)
+    >>> import torch, rampup.torch
+    >>> model = torch.nn.Linear(2, 1)
+    >>> opt = torch.optim.SGD(model.parameters(), lr=1.0)
+    >>> sched = rampup.torch.Scheduler(opt, "linear(4)")
+    >>> scaler = torch.amp.GradScaler("cpu")
+    >>> scaler.scale(model(torch.ones(1, 2)).sum()).backward()
+    >>> rampup.torch.scaler_step(scaler, opt, sched), sched.last_epoch
+    (True, 1)
+    >>> opt.zero_grad()
+    >>> scaler.scale(model(torch.full((1, 2), float("inf"))).sum()).backward()
+    >>> rampup.torch.scaler_step(scaler, opt, sched), sched.last_epoch  # inf: skipped
+    (False, 1)
     """
+    func = "scaler_step"
+    if not isinstance(scaler, torch.amp.GradScaler):
+        raise fail(func, "scaler", scaler, "a torch.amp.GradScaler")
+    if not isinstance(optimizer, Optimizer):
+        raise fail(func, "optimizer", optimizer, "a torch.optim.Optimizer")
+    if not isinstance(scheduler, LRScheduler) or isinstance(scheduler, ReduceLROnPlateau):
+        raise fail(
+            func, "scheduler", scheduler, "a torch scheduler stepped per update (not a plateau)"
+        )
+    if scheduler.optimizer is not optimizer:
+        raise fail(func, "scheduler", scheduler, "a scheduler of the same optimizer")
     before = scaler.get_scale()
     scaler.step(optimizer)
     scaler.update()

@@ -44,8 +44,8 @@ def test_quick_demo_prints_the_table_and_writes_the_report(tmp_path: Path) -> No
 
 
 def test_default_demo_covers_the_issue_strategies() -> None:
-    """The default demo runs none, linear+cosine, Noam, untuned and RAdam, plus a Pre-LN control."""
+    """The default demo runs none, linear, Noam, untuned, RAdam and auto, and a Pre-LN control."""
     p = plan(quick=False)
-    assert {"none", "linear", "noam", "untuned-linear", "radam"} <= set(p.strategies)
+    assert {"none", "linear", "noam", "untuned-linear", "radam", "auto"} <= set(p.strategies)
     assert p.control == ("none",)
     assert len(p.seeds) >= 3

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from rampup import RampupError
+from rampup import RampupError, parse
 from rampup.lab import results
 from rampup.lab.runner import make_grid
 from rampup.lab.strategies import multiplier, resolve
@@ -87,7 +87,7 @@ def _message(exc: pytest.ExceptionInfo[RampupError]) -> str:
         ({"strategies": ["linear(("]}, ["strategy='linear(('", "spec"]),
         ({"strategies": ["linear(500)"]}, ["strategy='linear(500)'", "200"]),
         ({"strategies": ["untuned-linear"], "tasks": ["digits-largebatch"]}, ["strategies"]),
-        ({"strategies": ["auto"]}, ["strategy='auto'", "rampup.monitor"]),
+        ({"strategies": ["auto"]}, ["strategies=['auto']", "applies"]),
         ({"lrs": [0.0]}, ["peak_lr=0.0", "positive finite"]),
         ({"lrs": [float("nan")]}, ["peak_lr=nan"]),
         ({"lrs": []}, ["lrs=[]", "at least one"]),
@@ -121,7 +121,8 @@ def test_check_lr_rejects_non_positive_or_non_numbers(bad: object) -> None:
 def test_grid_skips_adam_only_strategies_on_sgd_tasks() -> None:
     """The untuned and radam strategies are left out of SGD tasks, the rest run."""
     grid = make_grid(["digits-largebatch"], ["none", "radam"], [0.4], [0, 1])
-    assert grid.skipped == (("digits-largebatch", "radam"),)
+    assert [(t, s) for t, s, _ in grid.skipped] == [("digits-largebatch", "radam")]
+    assert "SGD" in grid.skipped[0][2]
     assert [(c.strategy, c.seed) for c in grid.cells] == [("none", 0), ("none", 1)]
 
 
@@ -281,3 +282,22 @@ def test_sort_constant_level_is_the_per_position_entropy() -> None:
         p = p[p > 0]
         total -= float((p * np.log(p)).sum())
     assert get_task("postln-sort").constant_loss() == pytest.approx(total / ys.shape[1])
+
+
+def test_auto_is_skipped_when_its_warmup_does_not_fit() -> None:
+    """On a 200-update Adam run with beta2 0.999, auto's 2000-update warmup cannot run."""
+    grid = make_grid(["markov-postln", "digits-largebatch"], ["auto"], [1e-2], [0], steps=20)
+    assert [(t, s) for t, s, _ in grid.skipped] == [("markov-postln", "auto")]
+    assert "2000 updates" in grid.skipped[0][2]
+    assert [c.task for c in grid.cells] == ["digits-largebatch"]
+
+
+def test_auto_runs_through_the_scheduler_and_its_guard() -> None:
+    """The auto strategy starts on its schedule's step-0 value and is deterministic."""
+    cfg = RunConfig("digits-largebatch", "auto", 0.4, 0, steps=20)
+    a, b = run(cfg), run(cfg)
+    assert a["spec"] == "auto(optimizer=sgd) >> cosine"
+    expected = 0.4 * parse("auto(optimizer=sgd) >> cosine").bind(total_steps=20)(0)
+    assert a["lr_curve"][0] == [0, pytest.approx(expected)]
+    assert a["curve"] == b["curve"]
+    assert a["lr_curve"] == b["lr_curve"]

@@ -144,8 +144,8 @@ def register(app: typer.Typer) -> None:
             argv += ["--seed", ",".join(map(str, seeds))]
             argv += ["--steps", str(steps)] if steps is not None else []
             _remember_command(out, argv)
-            for t, s in grid.skipped:
-                typer.echo(f"skipped: strategy {s} does not apply to task {t} (SGD)", err=True)
+            for t, s, why in grid.skipped:
+                typer.echo(f"skipped: strategy {s} on task {t}: {why}", err=True)
             with GridProgress(len(grid.cells), label="lab") as bars:
                 new, skipped = run_grid(
                     grid, out, workers=workers, backend=backend, address=address,

@@ -43,7 +43,7 @@ def plan(*, quick: bool) -> DemoPlan:
     if quick:
         return DemoPlan(("none", "linear"), (), (0,), None)
     return DemoPlan(
-        ("none", "linear", "noam", "untuned-linear", "radam"), ("none",), (0, 1, 2), None
+        ("none", "linear", "noam", "untuned-linear", "radam", "auto"), ("none",), (0, 1, 2), None
     )
 
 
@@ -146,7 +146,8 @@ def write_report(folder: Path, recs: list[dict[str, Any]], lr: float, elapsed: f
         "- Strategies differ in more than the warmup where they define their own decay (Noam's "
         "inverse square root) or optimiser (RAdam); the others share the cosine decay.",
         "- `untuned-linear` uses Ma & Yarats (2019)'s rule for beta2 = 0.98: a 100-step warmup, "
-        "i.e. a quarter of this short run.",
+        "i.e. a quarter of this short run. `auto` is the same length, run with the stability "
+        "monitor's guard (issue #5), which may hold or slow the warmup while training is unstable.",
         "",
         "![learning rates](lr_curves.png)",
         "",

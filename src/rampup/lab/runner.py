@@ -19,7 +19,7 @@ from typing import Any
 
 from rampup._errors import fail
 from rampup.lab import results
-from rampup.lab.strategies import applies, resolve
+from rampup.lab.strategies import not_applicable, resolve
 from rampup.lab.tasks import get_task
 from rampup.lab.train import RunConfig, check_lr, run
 
@@ -36,7 +36,7 @@ class Grid:
     """The cells of a grid, and the (task, strategy) pairs left out as not applicable."""
 
     cells: tuple[RunConfig, ...]
-    skipped: tuple[tuple[str, str], ...]
+    skipped: tuple[tuple[str, str, str], ...]  # (task, strategy, why)
 
 
 def make_grid(
@@ -62,12 +62,13 @@ def make_grid(
     lr_values = [check_lr(lr, func=func) for lr in lrs]
     task_objs = [get_task(t, func=func) for t in tasks]
     cells: list[RunConfig] = []
-    skipped: list[tuple[str, str]] = []
+    skipped: list[tuple[str, str, str]] = []
     for task in task_objs:
         n = steps if steps is not None else task.steps
         for strat in strategies:
-            if not applies(strat, task):
-                skipped.append((task.name, strat))
+            why = not_applicable(strat, task, n)
+            if why is not None:
+                skipped.append((task.name, strat, why))
                 continue
             resolve(strat, task, n, func=func)
             cells.extend(

@@ -18,9 +18,11 @@ Named strategies (``NAMED``):
 - ``radam``: ``torch.optim.RAdam`` (its own rectified warmup) with the shared decay, no warmup.
 - ``noam``: the seeds' Noam formula (``rampup.noam``) with a 10 % warmup ``W``, scaled so its
   peak is 1: ``noam(d_model=W, warmup=W, factor=W)`` (the model width only scales the peak).
-- ``auto``: the stability monitor's adaptive warmup (issue #5), through :func:`auto_hook`.
+- ``auto``: the stability monitor's adaptive warmup (issue #5): ``auto(beta2) >> cosine`` run
+  with its guard (:func:`auto_hook`).
 
-Adam-only strategies (untuned, radam) do not apply to SGD tasks: :func:`applies` says so.
+Adam-only strategies (untuned, radam) do not apply to SGD tasks, nor ``auto`` to a run shorter than
+its warmup: :func:`not_applicable` says why.
 """
 
 from __future__ import annotations
@@ -33,7 +35,16 @@ from rampup._errors import RampupError, fail
 from rampup.lab.tasks import Task
 from rampup.spec import parse
 
-__all__ = ["DECAY", "NAMED", "Strategy", "applies", "auto_hook", "multiplier", "resolve"]
+__all__ = [
+    "DECAY",
+    "NAMED",
+    "Strategy",
+    "applies",
+    "auto_hook",
+    "multiplier",
+    "not_applicable",
+    "resolve",
+]
 
 #: The decay every strategy shares unless it defines its own.
 DECAY = "cosine(to=0)"
@@ -48,7 +59,7 @@ NAMED: dict[str, str] = {
     "untuned-exp": "untuned(beta2, shape=exp) * cosine(to=0) (Ma & Yarats 2019)",
     "radam": "torch.optim.RAdam, no warmup: cosine(to=0)",
     "noam": "noam(d_model=W, warmup=W, factor=W), W = 10 % of the run: peak 1 (Vaswani et al.)",
-    "auto": "the stability monitor's adaptive warmup (issue #5): not wired into the lab yet",
+    "auto": "auto(beta2) >> cosine with its guard, the monitor's adaptive warmup (issue #5)",
 }
 _ADAM_ONLY = frozenset({"untuned-linear", "untuned-exp", "radam"})
 
@@ -63,26 +74,43 @@ class Strategy:
     factor_spec: str | None = None
     decay_spec: str | None = None
     optimizer: str | None = None  # None: the task's optimiser
+    #: Run through ``rampup.torch.Scheduler`` with its guard (``auto``'s AdaptiveWarmup), fed the
+    #: loss and gradient norm before every update.
+    guarded: bool = False
 
 
-def applies(name: str, task: Task) -> bool:
-    """Whether strategy ``name`` applies to ``task`` (the Adam-only ones need an Adam task)."""
-    return not (name in _ADAM_ONLY and task.beta2 is None)
+def not_applicable(name: str, task: Task, total_steps: int) -> str | None:
+    """Why strategy ``name`` does not apply to ``task`` on a run of ``total_steps``, or None.
+
+    The Adam-only strategies need an Adam task; ``auto`` needs its untuned warmup
+    (``2 / (1 - beta2)`` updates) to fit in the run.
+    """
+    if name in _ADAM_ONLY and task.beta2 is None:
+        return f"it needs Adam's beta2 and {task.name} uses SGD"
+    if name == "auto" and task.beta2 is not None:
+        w = max(1, round(2.0 / (1.0 - task.beta2)))
+        if w >= total_steps:
+            return f"its warmup of {w} updates (beta2 {task.beta2}) does not fit {total_steps}"
+    return None
+
+
+def applies(name: str, task: Task, total_steps: int) -> bool:
+    """Whether strategy ``name`` applies to ``task`` on a run of ``total_steps`` updates."""
+    return not_applicable(name, task, total_steps) is None
 
 
 def auto_hook(task: Task, total_steps: int) -> Strategy:
-    """The ``auto`` strategy: wired to ``rampup.monitor`` (issue #5) once it lands.
+    """The ``auto`` strategy: the monitor's adaptive warmup (issue #5), then the shared decay.
 
-    Until then it raises a :class:`~rampup.RampupError` saying so. The monitor drives the clock
-    during training, so wiring it means passing it to :func:`rampup.lab.train.train` as well.
+    ``auto(beta2) >> cosine`` (Adam tasks: the untuned length, held or slowed by its guard while
+    training is unstable) or ``auto(optimizer=sgd) >> cosine`` (SGD: 5 % of the run). The trainer
+    runs it through ``rampup.torch.Scheduler``, which attaches the guard, and feeds the guard the
+    loss and gradient norm before each update.
     """
-    raise fail(
-        "strategy",
-        "strategy",
-        "auto",
-        "a strategy available in this version: auto needs rampup.monitor (issue #5), "
-        "not wired into the lab yet",
-    )
+    b2 = task.beta2
+    warm = "auto(optimizer=sgd)" if b2 is None else f"auto({b2})"
+    spec = f"{warm} >> cosine"
+    return Strategy("auto", spec, guarded=True)
 
 
 def _check_spec(func: str, spec: str, total_steps: int) -> None:
@@ -98,8 +126,9 @@ def resolve(name: object, task: Task, total_steps: int, *, func: str = "resolve"
     """Resolve a strategy name or spec string for ``task`` and a run of ``total_steps``."""
     if not isinstance(name, str) or not name.strip():
         raise fail(func, "strategy", name, f"a named strategy ({', '.join(NAMED)}) or a spec")
-    if name in _ADAM_ONLY and task.beta2 is None:
-        raise fail(func, "strategy", name, f"an Adam-family task ({task.name} uses SGD)")
+    why = not_applicable(name, task, total_steps)
+    if why is not None:
+        raise fail(func, "strategy", name, f"a strategy that applies to {task.name}: {why}")
     b2 = task.beta2
     if name == "none":
         return Strategy(name, DECAY)

@@ -154,6 +154,68 @@ def _train(
     return trace
 
 
+def _train_guarded(
+    setup: Setup,
+    opt: torch.optim.Optimizer,
+    spec: str,
+    lr: float,
+    steps: int,
+    every: int,
+    blowup: float,
+    progress: Callable[[int, int], None] | None,
+) -> _Trace:
+    """The loop of a guarded strategy (``auto``): ``rampup.torch.Scheduler`` moves the lr.
+
+    The guard sees the loss and the gradient norm before each update; a non-finite one ends the
+    run (a real loop would restore a checkpoint: the lab records the failure instead).
+    """
+    import torch  # noqa: PLC0415
+
+    import rampup.torch  # noqa: PLC0415  # the adapter, only for guarded strategies
+
+    sched = rampup.torch.Scheduler(opt, spec, total_steps=steps)
+    guard: Any = sched.controller
+    trace = _Trace([], [], None, math.nan)
+    lr_every = max(1, steps // 100)
+    window: list[float] = []
+    params = [p for g in opt.param_groups for p in g["params"]]
+
+    def record(step: int) -> None:
+        ev = setup.evaluate()
+        train = sum(window) / len(window) if window else math.nan
+        trace.curve.append(
+            {"step": step, "val_loss": ev.loss, "score": ev.score, "train_loss": train}
+        )
+        window.clear()
+
+    record(0)
+    for t in range(steps):
+        opt.zero_grad(set_to_none=True)
+        loss = setup.train_loss(t)
+        value = float(loss.detach())
+        trace.last_train = value
+        if not math.isfinite(value) or value > blowup:
+            trace.stopped_at = t
+            break
+        loss.backward()  # type: ignore[no-untyped-call]  # torch leaves it unannotated
+        norm = float(torch.nn.utils.clip_grad_norm_(params, math.inf))
+        if guard is not None and guard.observe(value, grad_norm=norm) is not None:
+            trace.stopped_at = t
+            break
+        if t % lr_every == 0 or t == steps - 1:
+            trace.lrs.append([t, float(opt.param_groups[0]["lr"])])
+        opt.step()
+        sched.step()
+        window.append(value)
+        if (t + 1) % every == 0 or t + 1 == steps:
+            record(t + 1)
+        if progress is not None:
+            progress(t + 1, steps)
+    if trace.stopped_at is not None and progress is not None:
+        progress(steps, steps)
+    return trace
+
+
 def _verdict(trace: _Trace, task: Task, const: float) -> tuple[dict[str, float], str]:
     """The final metrics and, for a failed run, why it failed ("" if it did not)."""
     if trace.stopped_at is not None:
@@ -200,14 +262,19 @@ def _run(config: RunConfig, progress: Callable[[int, int], None] | None) -> dict
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise fail("run", "steps", steps, "a positive number of updates")
     strategy = resolve(config.strategy, task, steps, func="run")
-    f = multiplier(strategy, steps)
     const = constant_level(task)
 
     start = time.perf_counter()
     setup = task.build(config.seed)
     opt = _optimizer(task, strategy, setup.model.parameters(), lr)
     every = max(1, min(task.eval_every, steps))
-    trace = _train(setup, opt, f, lr, steps, every, _BLOWUP * const, progress)
+    if strategy.guarded:
+        trace = _train_guarded(
+            setup, opt, strategy.spec, lr, steps, every, _BLOWUP * const, progress
+        )
+    else:
+        f = multiplier(strategy, steps)
+        trace = _train(setup, opt, f, lr, steps, every, _BLOWUP * const, progress)
     wall = time.perf_counter() - start
     final, reason = _verdict(trace, task, const)
     return {

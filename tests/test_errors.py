@@ -168,6 +168,7 @@ BAD: list[tuple[str, Callable[[], Any], tuple[str, ...]]] = [
         ("linear()", "length=", "'2ep'", "steps_per_epoch"),
     ),
     ("product with inf", lambda: rampup.linear(5) * INF, ("*", "scale=", "inf")),
+    ("negative scale", lambda: -2 * rampup.linear(5), ("*", "scale=", "-2", ">= 0")),
     # evaluation
     ("negative step", lambda: rampup.linear(10)(-1), ("step=", "-1")),
     ("nan step", lambda: rampup.linear(10)(NAN), ("step=", "nan")),

@@ -304,7 +304,7 @@ def test_peak_scales_the_multipliers() -> None:
         (
             ("-1e-3 * linear(10)",),
             {},
-            "keras.Schedule(): s='-0.001 * linear(10)' is invalid: expected a schedule of values",
+            "scale=-0.001 is invalid: expected a finite number >= 0",
         ),
     ],
 )

@@ -93,6 +93,16 @@ def test_rebinding_a_bound_schedule_uses_the_new_run() -> None:
     assert s.final_step == 200
 
 
+def test_bind_takes_numpy_numbers() -> None:
+    """total_steps=np.int64(200) and steps_per_epoch=np.float32(10) bind like int and float."""
+    s = rampup.parse("linear(5%) >> cosine")
+    assert s.bind(total_steps=np.int64(200)) == s.bind(total_steps=200)
+    e = rampup.linear("1.5ep").bind(steps_per_epoch=np.float32(10))
+    assert e.final_step == 15  # 1.5 epochs of 10 updates
+    with pytest.raises(rampup.RampupError, match=r"total_steps=np.True_ is invalid"):
+        s.bind(total_steps=np.bool_(True))  # type: ignore[arg-type]  # the wrong type on purpose
+
+
 # -- products --------------------------------------------------------------------------------------
 def test_product_of_schedules_multiplies_their_values() -> None:
     """(a * b)(t) = a(t) * b(t), each evaluated at the global step; the final values multiply."""

@@ -38,7 +38,7 @@ PARSED = [
     ),
     ("linear(10) * cosine(10)", rampup.linear(10) * rampup.cosine(10)),
     ("2 * linear(10) * 0.5", 2.0 * rampup.linear(10) * 0.5),
-    ("-0.5 * linear(4)", -0.5 * rampup.linear(4)),
+    ("0.5 * linear(4)", 0.5 * rampup.linear(4)),
     (
         "bind(linear(5%) >> cosine, total_steps=1000)",
         (rampup.linear("5%") >> rampup.cosine()).bind(total_steps=1000),
@@ -328,7 +328,7 @@ def schedules(draw: st.DrawFn, lengths: st.SearchStrategy[int | str] = lengths) 
     s = draw(chains(lengths))
     if draw(st.booleans()):
         factors = draw(st.lists(chains(lengths), min_size=0, max_size=2))
-        scale = draw(st.floats(-10.0, 10.0))
+        scale = draw(st.floats(0.0, 10.0))
         product = scale * s
         for f in factors:
             product = product * f

@@ -9,10 +9,10 @@ import numpy.typing as npt
 
 from rampup._checks import check_number
 from rampup._errors import RampupError, fail, shown
-from rampup.schedule import Bound, Chain, Product, Schedule
+from rampup.schedule import Bound, Schedule
 from rampup.spec import from_dict, parse
 
-__all__ = ["STEP_EXPECTED", "checked_steps", "negative_scale", "resolve"]
+__all__ = ["STEP_EXPECTED", "checked_steps", "resolve"]
 
 STEP_EXPECTED = "a finite step >= 0 (t = 0 is the first update)"
 
@@ -50,15 +50,6 @@ def resolve(func: str, s: object, total_steps: object, steps_per_epoch: object) 
             "a rampup Schedule, a spec string such as 'linear(5%) >> cosine', or to_dict()'s"
             " plain data",
         )
-    scale = negative_scale(sched)
-    if scale is not None:
-        raise fail(
-            func,
-            "s",
-            str(sched),
-            f"a schedule of values >= 0, not one scaled by {scale!r} (negative learning rates"
-            " or hyperparameters are never meant)",
-        )
     total: int | None = None
     if total_steps is not None:
         if isinstance(total_steps, bool) or not isinstance(total_steps, int) or total_steps < 1:
@@ -91,29 +82,6 @@ def resolve(func: str, s: object, total_steps: object, steps_per_epoch: object) 
             f" steps_per_epoch={shown(steps_per_epoch)}: {exc}"
         ) from None
     return sched
-
-
-def negative_scale(s: Schedule) -> float | None:
-    """The first negative constant factor inside ``s`` (``-1 * linear(5)``), or None.
-
-    Every phase's values are ``>= 0`` (the shapes check their arguments), so a schedule takes a
-    negative value only through a negative scale of a product; the spec language accepts one.
-    """
-    if isinstance(s, Product):
-        if s.scale < 0:
-            return s.scale
-        for f in s.factors:
-            found = negative_scale(f)
-            if found is not None:
-                return found
-    elif isinstance(s, Bound):
-        return negative_scale(s.schedule)
-    elif isinstance(s, Chain):
-        for p in s.phases:
-            found = negative_scale(p)
-            if found is not None:
-                return found
-    return None
 
 
 def checked_steps(

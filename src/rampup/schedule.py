@@ -317,19 +317,23 @@ class Schedule:
         >>> s(0), s(9), s(10)
         (0.1, 1.0, 1.0)
         """
-        if total_steps is not None and (
-            isinstance(total_steps, bool) or not isinstance(total_steps, int) or total_steps < 1
-        ):
+        total: object = total_steps
+        if isinstance(total, np.integer):
+            total = int(total)  # numpy's integers are ints too
+        if total is not None and (not isinstance(total, int) or total < 1):
             raise fail("bind", "total_steps", total_steps, "a positive int (the whole run)")
-        if steps_per_epoch is not None and (
-            isinstance(steps_per_epoch, bool)
-            or not isinstance(steps_per_epoch, int | float)
-            or not math.isfinite(steps_per_epoch)
-            or steps_per_epoch <= 0
+        per_epoch: object = steps_per_epoch
+        if isinstance(per_epoch, np.integer | np.floating):
+            per_epoch = float(per_epoch)  # numpy's numbers too
+        if per_epoch is not None and (
+            isinstance(per_epoch, bool)
+            or not isinstance(per_epoch, int | float)
+            or not math.isfinite(per_epoch)
+            or per_epoch <= 0
         ):
             raise fail("bind", "steps_per_epoch", steps_per_epoch, "a positive finite number")
         inner = self.schedule if isinstance(self, Bound) else self
-        bound = Bound(inner, total_steps, steps_per_epoch)
+        bound = Bound(inner, total, per_epoch)
         bound._kernel()  # resolve now: errors belong to the bind() call
         return bound
 
@@ -588,8 +592,8 @@ class Product(Schedule):
             isinstance(f, Schedule) for f in self.factors
         ):
             raise fail("Product", "factors", self.factors, "a tuple of schedules")
-        if not math.isfinite(self.scale):
-            raise fail("*", "scale", self.scale, "a finite number")
+        if not math.isfinite(self.scale) or self.scale < 0:
+            raise fail("*", "scale", self.scale, "a finite number >= 0 (values are never negative)")
 
     def _build(self, ctx: Context) -> Kernel:
         kernels = [f._build(ctx) for f in self.factors]

@@ -35,7 +35,6 @@ from torch import Tensor
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
 
-from rampup._adapt import negative_scale
 from rampup._checks import check_number
 from rampup._errors import RampupError, fail, shown
 from rampup.clock import ClockController, checked_clock
@@ -108,15 +107,6 @@ def _to_schedule(
         raise RampupError(f"{func}(): {param}={given!r} is invalid: {exc}") from None
     if not math.isfinite(first):
         raise fail(func, param, given, "a schedule with a finite value at step 0")
-    scale = negative_scale(schedule)
-    if scale is not None:
-        raise fail(
-            func,
-            param,
-            given,
-            f"a schedule of values >= 0, not one scaled by {scale!r} (a negative learning rate"
-            " or hyperparameter)",
-        )
     return schedule
 
 

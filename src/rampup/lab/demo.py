@@ -119,7 +119,7 @@ def write_report(folder: Path, recs: list[dict[str, Any]], lr: float, elapsed: f
     main = [r for r in recs if r["config"]["task"] == TASK]
     report.plot_lr_curves(main, folder / "lr_curves.png", f"learning rate, peak {lr:g}")
     report.plot_loss_curves(
-        sorted(recs, key=_label), folder / "loss_curves.png", "validation loss (every seed)"
+        recs, folder / "loss_curves.png", "validation loss (every seed)", label=_label
     )
     seeds = sorted({r["config"]["seed"] for r in recs})
     steps = recs[0]["config"]["steps"]

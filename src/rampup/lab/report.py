@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -133,17 +133,35 @@ def _colors(names: Sequence[str]) -> dict[str, Any]:
     return {n: cmap(i % 10) for i, n in enumerate(names)}
 
 
-def plot_lr_curves(records: Sequence[dict[str, Any]], path: Path, title: str) -> None:
-    """The learning rate of each strategy over the run (one seed each: they are identical)."""
+_STYLES = ("-", "--", "-.", ":")
+
+
+def _strategy(rec: dict[str, Any]) -> str:
+    return str(rec["config"]["strategy"])
+
+
+def plot_lr_curves(
+    records: Sequence[dict[str, Any]],
+    path: Path,
+    title: str,
+    label: Callable[[dict[str, Any]], str] = _strategy,
+) -> None:
+    """The learning rate of each strategy over the run (one seed each: they are identical).
+
+    Line styles alternate so that identical schedules (``none`` and ``radam``) both show.
+    """
     plt = _pyplot()
     seen: dict[str, dict[str, Any]] = {}
     for rec in records:
-        seen.setdefault(rec["config"]["strategy"], rec)
+        seen.setdefault(label(rec), rec)
     colors = _colors(list(seen))
     fig, ax = plt.subplots(figsize=(7, 4))
-    for name, rec in seen.items():
+    for i, (name, rec) in enumerate(seen.items()):
         pts = rec["lr_curve"]
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], label=name, color=colors[name])
+        ax.plot(
+            [p[0] for p in pts], [p[1] for p in pts], label=name, color=colors[name],
+            linestyle=_STYLES[i % len(_STYLES)],
+        )  # fmt: skip
     ax.set_xlabel("step (optimizer update)")
     ax.set_ylabel("learning rate")
     ax.set_title(title)
@@ -153,19 +171,25 @@ def plot_lr_curves(records: Sequence[dict[str, Any]], path: Path, title: str) ->
     plt.close(fig)
 
 
-def plot_loss_curves(records: Sequence[dict[str, Any]], path: Path, title: str) -> None:
+def plot_loss_curves(
+    records: Sequence[dict[str, Any]],
+    path: Path,
+    title: str,
+    label: Callable[[dict[str, Any]], str] = _strategy,
+) -> None:
     """Validation loss at the eval points: one thin line per seed, one colour per strategy."""
     plt = _pyplot()
-    names = list(dict.fromkeys(r["config"]["strategy"] for r in records))
+    names = list(dict.fromkeys(label(r) for r in records))
     colors = _colors(names)
     fig, ax = plt.subplots(figsize=(7, 4))
     labelled: set[str] = set()
     for rec in records:
-        name = rec["config"]["strategy"]
+        name = label(rec)
         xs = [p["step"] for p in rec["curve"]]
         ys = [_num(p["val_loss"]) for p in rec["curve"]]
         ax.plot(
             xs, ys, color=colors[name], alpha=0.8, linewidth=1.2,
+            linestyle=_STYLES[names.index(name) % len(_STYLES)],
             label=None if name in labelled else name,
         )  # fmt: skip
         labelled.add(name)

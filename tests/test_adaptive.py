@@ -103,6 +103,38 @@ def test_a_nonfinite_loss_asks_for_a_restore_and_stretches_the_warmup() -> None:
     assert clocks == [3.5, 4.0, 4.5]
 
 
+def test_a_stretched_warmup_is_watched_to_its_end() -> None:
+    """After a NaN the warmup of 10 runs at rate 1/2: update 14 (clock 7.5) is still warmup.
+
+    Its x10 gradient norm is a gradient spike (a warmup rule) and holds the clock; the monitor
+    on its own, counting updates, would call update 14 'after the warmup' and stay silent.
+    """
+    guard = AdaptiveWarmup(10, monitor=Monitor(10, warm_start=3), cooldown=0)
+    clock = 0.0
+    for n in range(1, 15):
+        loss, norm = (math.nan, 1.0) if n == 3 else (1.0, 10.0 if n == 15 - 1 else 1.0)
+        if guard.observe(loss, grad_norm=norm) is not None:
+            guard.restored()
+        clock = guard.advance(n, clock)
+    # updates 1-2 at rate 1, the NaN (update 3) held, updates 4-13 at 1/2: 2 + 5 = 7, then held
+    assert clock == 7.0
+    assert [(e.step, e.kind, e.during_warmup) for e in guard.monitor.events][-1] == (
+        13,
+        "grad_spike",
+        True,
+    )
+    alone = Monitor(10, warm_start=3)
+    for n in range(14):
+        alone.update(1.0, grad_norm=10.0 if n == 13 else 1.0)
+    assert alone.events == []  # by the update count, step 13 is after the warmup
+
+
+def test_in_warmup_must_be_a_bool() -> None:
+    """Monitor.update(in_warmup=...) takes True, False or None; anything else is refused."""
+    with pytest.raises(RampupError, match=r"^Monitor\.update\(\): in_warmup=1 is invalid"):
+        Monitor().update(1.0, in_warmup=1)  # type: ignore[arg-type]  # bad on purpose
+
+
 def test_on_restore_callback_counts_as_the_restore() -> None:
     """With on_restore the caller's hook gets the Action and training may step on."""
     seen: list[Action] = []
@@ -176,9 +208,13 @@ def test_distributed_true_needs_a_process_group() -> None:
 
 
 def test_observe_refuses_a_wrong_type() -> None:
-    """A string loss is a RampupError naming observe and the parameter."""
+    """A string loss or lr is a RampupError naming observe (not the monitor) and the parameter."""
+    guard = AdaptiveWarmup(5)
     with pytest.raises(RampupError, match=r"AdaptiveWarmup\.observe\(\): loss='x'"):
-        AdaptiveWarmup(5).observe("x")
+        guard.observe("x")
+    with pytest.raises(RampupError, match=r"^AdaptiveWarmup\.observe\(\): lr='x' is invalid"):
+        guard.observe(1.0, lr="x")
+    assert (guard.monitor.step, guard.fresh) == (-1, False)  # nothing was fed
 
 
 # -- state --------------------------------------------------------------------------------------

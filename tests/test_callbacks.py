@@ -121,6 +121,55 @@ def test_lightning_callback_logs_groups_and_holds_on_a_spike(
     assert float(spike_rows[0]["rampup/spike"]) == pytest.approx(spikes[0].value)
 
 
+@pytest.mark.filterwarnings(
+    "ignore:`isinstance\\(treespec, LeafSpec\\)` is deprecated:FutureWarning"
+)
+@pytest.mark.filterwarnings("ignore:.*does not have many workers:UserWarning")
+@pytest.mark.filterwarnings("ignore:.*smaller than the logging interval:UserWarning")
+def test_lightning_callback_feeds_once_per_update_under_gradient_accumulation() -> None:
+    """accumulate_grad_batches=2, 5 updates: 5 losses fed, each the mean of its 2 micro-batches."""
+
+    class Tiny(L.LightningModule):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lin = nn.Linear(4, 1)
+            self.seen: list[float] = []
+
+        def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+            x, y = batch
+            loss = nn.functional.mse_loss(self.lin(x), y)
+            self.seen.append(float(loss.detach()))
+            return loss
+
+        def configure_optimizers(self) -> Any:
+            return torch.optim.SGD(self.parameters(), lr=0.01)
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(64, 4, generator=g)
+    data = torch.utils.data.TensorDataset(x, x.sum(1, keepdim=True))
+    callback = LightningCallback(Monitor())
+    module = Tiny()
+    trainer = L.Trainer(
+        max_steps=5,
+        accumulate_grad_batches=2,
+        callbacks=[callback],
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        accelerator="cpu",
+        devices=1,
+    )
+    torch.manual_seed(0)
+    trainer.fit(module, torch.utils.data.DataLoader(data, batch_size=4))
+    history = callback.monitor.history()
+    assert trainer.global_step == 5
+    assert history["step"] == [0.0, 1.0, 2.0, 3.0, 4.0]
+    pairs = [(module.seen[2 * i] + module.seen[2 * i + 1]) / 2 for i in range(5)]
+    assert history["loss"] == pytest.approx(pairs, rel=1e-6)
+    assert all(math.isfinite(g) for g in history["grad_norm"])  # one norm per update
+
+
 # -- Hugging Face Trainer ---------------------------------------------------------------------
 class HFTiny(nn.Module):
     """A regression model in the HF calling convention: forward(x, labels) -> {'loss': ...}."""
@@ -217,10 +266,10 @@ def test_hf_callback_stops_training_on_a_nan_loss_under_a_guard(
 
 def test_lightning_callback_checkpoints_its_monitor() -> None:
     """Without a guard the callback's state is its monitor's; with one, the scheduler has it."""
-    cb = LightningCallback(Monitor(window=8))
+    cb = LightningCallback(Monitor(window=8, warm_start=1))
     cb.monitor.update(2.0)
     state = cb.state_dict()
-    other = LightningCallback(Monitor(window=8))
+    other = LightningCallback(Monitor(window=8, warm_start=1))
     other.load_state_dict(state)
     assert other.monitor.initial_loss == 2.0
     assert LightningCallback(guard=AdaptiveWarmup(5)).state_dict() == {}

@@ -42,6 +42,35 @@ def test_plot_in_the_terminal_fits_the_width() -> None:
     assert lines[0] == "lr multiplier over 10,000 steps"
 
 
+@pytest.mark.parametrize("columns", [20, 24, 33, 80])
+def test_plot_fits_a_narrow_terminal(monkeypatch: pytest.MonkeyPatch, columns: int) -> None:
+    """COLUMNS=N: every line of the terminal plot is at most N characters, a huge run included."""
+    monkeypatch.setenv("COLUMNS", str(columns))
+    for total in ("10000", "123456789012345"):
+        code, out, _ = _run(
+            "plot", "linear(5%) >> cosine", "noam(d_model=512, warmup=500)", "--total", total,
+            "--peak", "0.000123456",
+        )  # fmt: skip
+        assert code == 0
+        assert max(len(line) for line in out.splitlines()) <= columns
+
+
+def test_plot_in_a_terminal_narrower_than_the_minimum_draws_the_minimum(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Below 20 columns the plot is drawn 20 wide, the narrowest it can be; --width 19 fails."""
+    monkeypatch.setenv("COLUMNS", "12")
+    code, out, _ = _run("plot", "linear(5%) >> cosine", "--total", "100")
+    assert code == 0
+    assert max(len(line) for line in out.splitlines()) == 20
+    code, out, _ = _run("plot", "linear(5%) >> cosine", "--total", "100", "--width", "20")
+    assert code == 0
+    assert max(len(line) for line in out.splitlines()) <= 20
+    code, _, err = _run("plot", "linear(5%) >> cosine", "--total", "100", "--width", "19")
+    assert code == 2
+    assert "--width" in err
+
+
 def test_plot_writes_a_png(tmp_path: Path) -> None:
     """--out FILE.png writes a real, non-trivial PNG and says where."""
     target = tmp_path / "shapes.png"
@@ -77,6 +106,24 @@ def test_show_prints_the_table() -> None:
     assert "499" in out  # the last warmup step
     assert "249.5 steps" in out  # (500 - 1) / 2
     assert "0.01" in out  # after the run
+
+
+def test_show_prints_step_counts_to_a_tenth() -> None:
+    """linear(5000): effective warmup (5000 - 1) / 2 = 2499.5 is printed as such, not 2,500."""
+    code, out, _ = _run("show", "linear(5%) >> cosine", "--total", "100000")
+    assert code == 0
+    assert "2,499.5 steps" in out
+    assert "5,000 steps" in out
+    code, out, _ = _run("show", "constant", "--total", "10")
+    assert "│  1 step │" in out  # one update, singular
+    assert "0 steps" in out
+
+
+def test_show_without_warmup_has_one_warning() -> None:
+    """A constant over 2 steps: 'no warmup', and no contradictory 'long warmup' warning."""
+    code, out, _ = _run("show", "constant", "--total", "2", "--json")
+    assert code == 0
+    assert json.loads(out)["warnings"] == ["no warmup: update 0 already uses the peak value"]
 
 
 def test_show_prints_warnings() -> None:
@@ -211,6 +258,7 @@ def test_plot_names_which_spec_does_not_fit_the_run() -> None:
         (["show", "linear(5)", "--total", "10", "--peak", "-1"], "peak=-1"),
         (["show", "linear(5)", "--total", "10", "--peak", "nan"], "peak=nan"),
         (["plot", "--total", "10"], "Missing argument"),
+        (["plot", "constant(5, 0.0) >> constant(value=0.0)", "--total", "6", "--log"], "positive"),
         (["plot", "linear(5)", "--total", "10", "--width", "10"], "--width"),
         (["plot", "linear(5)", "--total", "10", "--height", "1"], "--height"),
         (["suggest", "--total-steps", "100"], "Missing option '--batch-size'"),

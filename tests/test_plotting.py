@@ -117,6 +117,17 @@ def test_log_scale_masks_zero() -> None:
     assert np.asarray(line.get_ydata(), dtype=float)[0] == 0.0
 
 
+def test_log_scale_of_only_zeros_is_refused_in_both_plots() -> None:
+    """An all-zero schedule on a log axis has nothing to draw: a RampupError, not a warning."""
+    zeros = "constant(5, 0.0) >> constant(value=0.0)"
+    with pytest.raises(rampup.RampupError, match=r"^plot\(\): log=True is invalid"):
+        plot(zeros, total_steps=6, log=True)
+    with pytest.raises(rampup.RampupError, match=r"^render_terminal\(\): .* positive value"):
+        render_terminal(zeros, 6, width=40, log=True)
+    fig = plot(zeros, total_steps=6)  # a linear axis draws the zeros
+    assert np.asarray(_curve_lines(fig)[0].get_ydata(), dtype=float).tolist() == [0.0] * 6
+
+
 def test_labels_from_a_mapping_and_an_epoch_axis() -> None:
     """A dict gives the legend labels; steps_per_epoch adds an 'epoch' axis on top."""
     fig = plot({"mine": "linear(1ep) >> cosine"}, total_steps=500, steps_per_epoch=100)
@@ -242,14 +253,49 @@ def test_terminal_plot_defaults_to_the_terminal_width(monkeypatch: pytest.Monkey
     assert max(len(line) for line in text.splitlines()) == 57
 
 
-@settings(max_examples=25, deadline=None)
-@given(st.integers(30, 300), st.integers(4, 20), st.integers(10, 100_000), st.booleans())
-def test_terminal_plot_fits_any_width(width: int, height: int, total: int, log: bool) -> None:
-    """Any width, height, run length and scale: every line fits, the height is as asked."""
-    text = render_terminal("linear(10%) >> cosine", total, width=width, height=height, log=log)
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(plotting.MIN_WIDTH, 300),
+    st.integers(4, 20),
+    st.integers(10, 10**15),
+    st.booleans(),
+    st.one_of(st.none(), st.floats(1e-9, 1e9)),
+)
+def test_terminal_plot_fits_any_width(
+    width: int, height: int, total: int, log: bool, peak: float | None
+) -> None:
+    """Any width, height, run length, peak and scale: every line fits, the height is as asked."""
+    text = render_terminal(
+        "linear(10%) >> cosine", total, width=width, height=height, log=log, peak=peak
+    )
     lines = text.splitlines()
     assert max(len(line) for line in lines) <= width
     assert sum(1 for line in lines if line[-1:] and ("┤" in line or "│" in line)) >= height
+
+
+def test_long_axis_labels_are_shortened_to_fit() -> None:
+    """Width 20, steps to 4e14, a y label of 9 characters: 9 columns left for the plot.
+
+    The last step, 400,000,000,000,000, does not fit: it is written 4e+14, the 'step' label
+    (which needs 4 + 2 spaces) is left out, and the line is exactly the 9 columns.
+    """
+    c = Curve("loss", np.arange(5.0) * 1e14, np.array([-1.2345e-5, -3e-6, -2e-7, 1.0, 2.0]))
+    lines = str(terminal_plot([c], width=20, height=4)).splitlines()
+    assert max(len(line) for line in lines) <= 20
+    axis = next(i for i, line in enumerate(lines) if "└" in line)
+    assert lines[axis + 1] == " " * 11 + "0   4e+14"
+    wide = str(terminal_plot([c], width=40, height=4)).splitlines()
+    axis = next(i for i, line in enumerate(wide) if "└" in line)
+    assert wide[axis + 1].split() == ["0", "step", "400,000,000,000,000"]
+
+
+def test_a_terminal_narrower_than_the_minimum_gets_the_minimum(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """COLUMNS=12: the plot is MIN_WIDTH (20) wide, the narrowest it can be drawn."""
+    monkeypatch.setenv("COLUMNS", "12")
+    text = render_terminal("linear(5%) >> cosine", total_steps=1000)
+    assert max(len(line) for line in text.splitlines()) == plotting.MIN_WIDTH == 20
 
 
 def test_constant_draws_one_line_on_the_top_row() -> None:

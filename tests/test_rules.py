@@ -80,6 +80,14 @@ def test_no_warmup_is_warned() -> None:
     assert any("no warmup" in w for w in s.warnings)
 
 
+@pytest.mark.parametrize("total", [2, 3, 10])
+def test_no_warmup_is_never_called_a_long_warmup(total: int) -> None:
+    """A constant has its peak at update 0: 'no warmup' only, even when 1 update is > 30 %."""
+    s = summarize("constant", total_steps=total)
+    assert (s.peak_step, s.warmup_steps) == (0, 1)
+    assert s.warnings == ("no warmup: update 0 already uses the peak value",)
+
+
 def test_noam_peak_and_effective_warmup() -> None:
     """noam(d_model=512, warmup=100): peak (512 * 100)**-0.5 at step 99; w_t = (t + 1) / 100."""
     s = summarize("noam(d_model=512, warmup=100)", total_steps=1000)

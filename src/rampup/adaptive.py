@@ -6,13 +6,14 @@ r"""Adaptive warmup: the stability monitor acting on the warmup through the sche
     guard = AdaptiveWarmup.for_schedule(schedule)      # or AdaptiveWarmup(warmup_steps=...)
     sched = rampup.torch.Scheduler(opt, schedule, controller=guard)
     for batch in data:
+        opt.zero_grad()
         loss = model(batch)
         loss.backward()
         action = guard.observe(loss.detach(), grad_norm=norm)   # before sched.step()
         if action is not None:                                   # a non-finite loss
             restore_model_and_optimizer(last_good_checkpoint)    # keep the scheduler as it is
             guard.restored()
-            continue
+            continue                                             # no step from NaN gradients
         opt.step()
         sched.step()
 
@@ -27,7 +28,9 @@ What it does to the clock :math:`c` on each update (rate :math:`r`, :math:`c \le
   caller confirms with :meth:`AdaptiveWarmup.restored`, the next ``advance`` raises
   :class:`RestoreRequired`: training never silently continues from NaN weights.
 
-:math:`S` (the stretch, 1 at first) only applies inside the warmup (``clock < warmup_steps``).
+:math:`S` (the stretch, 1 at first) only applies inside the warmup (``clock < warmup_steps``),
+and the monitor is told an update is inside the warmup by the same test, so its warmup rules
+watch a held or stretched warmup to its end, however many updates it takes.
 After the warmup the clock moves by 1 per update, so the decay keeps its shape and its length in
 updates and is only **shifted** by the delay :math:`d` (the updates the warmup was held or slowed
 for): the last :math:`d` steps of the decay are not reached by the end of a run of
@@ -317,13 +320,17 @@ class AdaptiveWarmup:
         x = _number(func, "loss", loss)
         g = None if grad_norm is None else _number(func, "grad_norm", grad_norm)
         u = None if update_norm is None else _number(func, "update_norm", update_norm)
+        rate = None if lr is None else _number(func, "lr", lr)  # checked before any reduction
         if self._reduce_now():
             x, g, u = self._reduced(x, g, u)
-        self.monitor.update(x, grad_norm=g, update_norm=u, lr=lr)
+        # the warmup is where the clock is, not where the update count is: held or stretched,
+        # it lasts longer than warmup_steps updates, and the warmup rules watch all of it
+        warm = self._clock_hint < self.warmup_steps
+        self.monitor.update(x, grad_norm=g, update_norm=u, lr=rate, in_warmup=warm)
         self.fresh = True
         if not self.monitor.nonfinite:
             return None
-        in_warmup = self._clock_hint < self.warmup_steps
+        in_warmup = warm
         if in_warmup:
             self.factor = min(self.factor * self.stretch, self.max_stretch)
         where = "the remaining warmup now runs" if in_warmup else "after the warmup, nothing"

@@ -22,6 +22,11 @@ The frameworks are imported when a callback class is first used, never by ``impo
     from rampup.callbacks import HFCallback            # imports transformers
     trainer = transformers.Trainer(..., callbacks=[HFCallback(guard=guard)])
 
+Gradient accumulation. Lightning calls ``on_train_batch_end`` after every micro-batch; the
+callback feeds once per optimizer update (when the trainer's ``global_step`` moved), with the
+sum of the micro-batch losses Lightning reports (each divided by the number accumulated), i.e.
+the loss of the update. The HF Trainer's ``on_log`` already comes once per update.
+
 Timing. Both frameworks step the learning-rate scheduler before the hooks that see an update's
 loss (Lightning's ``on_train_batch_end``, the HF Trainer's ``on_log``), so a guard's decision
 applies from the update after the next one: it lags by one update. The HF Trainer reports the loss
@@ -38,7 +43,7 @@ from typing import Any
 
 from rampup._errors import fail
 from rampup.adaptive import Action, AdaptiveWarmup
-from rampup.monitor import Event, Monitor
+from rampup.monitor import Event, Monitor, _number
 
 __all__ = ["HFCallback", "LightningCallback", "group_values"]  # noqa: F822  # see __getattr__
 
@@ -146,6 +151,11 @@ def _lightning_class() -> type:
             self.grad_norm = bool(grad_norm)
             self.log_groups = bool(log_groups)
             self._norm: float | None = None
+            self._step: int | None = None  # the trainer's global_step at the last update fed
+            self._micro: list[float] = []  # losses of the micro-batches since then
+
+        def on_train_start(self, trainer: Any, pl_module: Any) -> None:
+            self._step, self._micro = trainer.global_step, []
 
         def on_before_optimizer_step(self, trainer: Any, pl_module: Any, optimizer: Any) -> None:
             if self.grad_norm:
@@ -157,13 +167,20 @@ def _lightning_class() -> type:
             loss = outputs.get("loss") if isinstance(outputs, Mapping) else outputs
             if loss is None:
                 return
+            detach = getattr(loss, "detach", None)
+            self._micro.append(
+                _number("LightningCallback", "loss", detach() if callable(detach) else loss)
+            )
+            if trainer.global_step == (self._step or 0):
+                return  # gradient accumulation: no optimizer update after this micro-batch
+            self._step = trainer.global_step
+            # Lightning divides each micro-batch loss by the number accumulated: their sum is
+            # the loss the update's gradient comes from (the plain loss without accumulation).
+            total, self._micro = math.fsum(self._micro), []
             lr = None
             if trainer.optimizers and trainer.optimizers[0].param_groups:
                 lr = trainer.optimizers[0].param_groups[0].get("lr")
-            detach = getattr(loss, "detach", None)
-            events, action = self.feeder.feed(
-                detach() if callable(detach) else loss, self._norm, lr
-            )
+            events, action = self.feeder.feed(total, self._norm, lr)
             self._norm = None
             metrics = group_values(trainer.optimizers) if self.log_groups else {}
             metrics.update(self.feeder.metrics(events))

@@ -23,6 +23,7 @@ import typer
 
 from rampup._errors import RampupError
 from rampup.lab.commands import register as register_lab
+from rampup.plotting import MIN_WIDTH
 
 app = typer.Typer(
     name="rampup",
@@ -102,7 +103,8 @@ def plot(
     log: Annotated[bool, typer.Option("--log", help="Log-scale y axis.")] = False,
     title: Annotated[str | None, typer.Option("--title", help="Title of the figure.")] = None,
     width: Annotated[
-        int | None, typer.Option("--width", min=30, help="Terminal plot width (characters).")
+        int | None,
+        typer.Option("--width", min=MIN_WIDTH, help="Terminal plot width (characters)."),
     ] = None,
     height: Annotated[
         int, typer.Option("--height", min=4, help="Terminal plot height (rows).")
@@ -213,12 +215,18 @@ def show(
         row(f"boundary {i}: first step after", b.step, b.value)
     row("last update", summary.last_step, summary.last_value)
     row("after the run (held)", summary.total_steps, summary.after_run)
-    row("warmup length (to the peak)", None, f"{summary.warmup_steps:,} steps")
-    row("effective warmup Σ(1 - w_t)", None, f"{summary.effective_warmup:,.4g} steps")
+    row("warmup length (to the peak)", None, _steps(summary.warmup_steps))
+    row("effective warmup Σ(1 - w_t)", None, _steps(summary.effective_warmup))
     console = _console()
     console.print(table)
     for warning in summary.warnings:
         console.print(f"[yellow]warning:[/yellow] {warning}", markup=True)
+
+
+def _steps(n: float) -> str:
+    """A number of steps for the table, to 0.1 step: '1 step', '5,000 steps', '2,499.5 steps'."""
+    text = f"{n:,.1f}".removesuffix(".0")
+    return f"{text} step" + ("" if text == "1" else "s")
 
 
 # -- suggest --------------------------------------------------------------------------------------

@@ -24,13 +24,16 @@ The rules (each one can be switched off with ``None``):
             \tau\,|\ell_0|\big)
 
   with :math:`k` = ``spike_factor`` (a ratio), :math:`z` = ``spike_mads`` (robust standard
-  deviations of the window's minibatch noise) and :math:`\tau` = ``spike_floor`` (a fraction of the
-  initial loss :math:`\ell_0`, so the tiny wobbles of a loss near 0 are not spikes). The rule is
-  checked once ``warm_start`` finite losses have been seen. A falling loss (the normal fast early
-  drop) is always below its lagging median, so it never alarms.
-- **gradient spike** (``grad_spike_factor``, ``grad_spike_floor``), during the warmup only: the
-  same rule on the gradient norm, against the median of its last ``window`` finite values, with
-  the floor a fraction of the first gradient norm. A Post-LN Transformer at a high learning rate
+  deviations of the window's minibatch noise; 10 by default, because a minibatch MSE is
+  chi-square distributed and draws x2.4 its median with batches of 32) and :math:`\tau` =
+  ``spike_floor`` (a fraction of the initial loss :math:`\ell_0`, so the tiny wobbles of a loss
+  near 0 are not spikes). The rule is checked once ``warm_start`` finite losses have been seen. A
+  falling loss (the normal fast early drop) is always below its lagging median, so it never
+  alarms.
+- **gradient spike** (``grad_spike_factor``, ``grad_spike_mads``, ``grad_spike_floor``), during
+  the warmup only: the same rule on the gradient norm, against the median of its last ``window``
+  finite values, with the floor a fraction of the initial gradient norm (the median of the first
+  ``warm_start`` finite ones). A Post-LN Transformer at a high learning rate
   without warmup shows its instability here first: its gradient norm jumps x4-x20 again and
   again while its loss only stalls. After the warmup, isolated gradient spikes of that size are
   common in healthy training (a Transformer's loss dropping into its next phase), so they are
@@ -44,16 +47,20 @@ The rules (each one can be switched off with ``None``):
 A rule reports once when it starts to hold and again only after it stopped holding (an
 *episode*), so one long spike is one event. Non-finite values are reported every time.
 
-The initial loss :math:`\ell_0` is the first finite loss. The history (step, lr, loss, gradient
-norm, update norm) is kept in compact arrays and exported with :meth:`Monitor.to_csv` and
-:meth:`Monitor.to_json`; :meth:`Monitor.state_dict` is plain data, and a monitor restored from it
-takes exactly the decisions the original would have taken.
+The initial loss :math:`\ell_0` is the median of the first ``warm_start`` finite losses (the
+first loss alone when ``warm_start=1``, as in :meth:`Monitor.seeds`): one minibatch loss is a
+noisy reference, and a low first draw made ordinary losses look like a divergence. The rules that
+use it (divergence, the seeds' rule, the spike floor) start once it is known. The history (step,
+lr, loss, gradient norm, update norm) is kept in compact arrays and exported with
+:meth:`Monitor.to_csv` and :meth:`Monitor.to_json`; :meth:`Monitor.state_dict` is plain data, and
+a monitor restored from it takes exactly the decisions the original would have taken.
 """
 
 from __future__ import annotations
 
 import bisect
 import csv
+import decimal
 import io
 import json
 import math
@@ -94,6 +101,8 @@ EventKind: TypeAlias = Literal[
 #: MAD times this is the standard deviation of a normal distribution.
 _MAD_TO_STD = 1.4826
 _STATE_VERSION = 1
+#: Steps are kept in a signed 64-bit array.
+_MAX_STEP = 2**63
 _COLUMNS = ("step", "lr", "loss", "grad_norm", "update_norm")
 
 
@@ -168,11 +177,14 @@ def _unplain(x: object) -> float:
 def _number(func: str, param: str, value: object) -> float:
     """Any real number as a float (never raises for one: too large is ±inf); else RampupError.
 
-    Accepts Python and numpy numbers and one-element tensors or arrays (anything with ``item()``
-    that gives a real number), which covers ``loss.detach()`` without importing a framework.
+    Accepts Python and numpy numbers, :class:`decimal.Decimal` and one-element tensors or arrays
+    (anything with ``item()`` that gives a real number), which covers ``loss.detach()`` without
+    importing a framework.
     """
     if isinstance(value, float):
         return value
+    if isinstance(value, decimal.Decimal):  # a number, though not a numbers.Real
+        return math.nan if value.is_nan() else float(value)  # float() refuses a signalling NaN
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         item = getattr(value, "item", None)
         if item is None or isinstance(value, bool | str | bytes):
@@ -228,6 +240,16 @@ def _nonnegative(func: str, param: str, value: object) -> float:
     return float(value)
 
 
+def _writable(func: str, path: object) -> Path:
+    """``path`` as a Path to write, checked first: a str or Path in an existing directory."""
+    if not isinstance(path, str | Path):
+        raise fail(func, "path", path, "a file path (str or Path), or None")
+    p = Path(path)
+    if not p.parent.is_dir():
+        raise fail(func, "path", str(path), "a path in an existing directory")
+    return p
+
+
 def _fmt(x: float) -> str:
     return f"{x:.4g}"
 
@@ -279,16 +301,20 @@ class Monitor:
         warmup_steps: length of the warmup in optimizer updates, so events can say "during
             warmup" and the seeds' rule knows when it applies; None if unknown.
         window: number of recent finite losses the running median is taken over.
-        warm_start: finite losses seen before the spike rule starts (the baseline needs them).
+        warm_start: finite losses seen before the spike rule starts (the baseline needs them);
+            the initial loss is their median.
         spike_factor: a spike is at least this ratio above the running median (None: no
             spike rule).
         spike_mads: ... and this many robust standard deviations (1.4826 MAD) above it.
         spike_floor: ... and this fraction of the initial loss above it.
         grad_spike_factor: the spike rule's ratio for the gradient norm during the warmup
             (None: no rule).
-        grad_spike_floor: its floor, a fraction of the first gradient norm.
+        grad_spike_mads: its robust standard deviations (as ``spike_mads``).
+        grad_spike_floor: its floor, a fraction of the initial gradient norm (the median of the
+            first ``warm_start`` finite gradient norms).
         divergence_factor: the loss staying above this times the initial loss ...
-        divergence_patience: ... for this many updates in a row is a divergence (None: off).
+        divergence_patience: ... for this many updates in a row is a divergence (None: off),
+            counted from the update at which the initial loss is known.
         seeds_factor: during warmup, a loss above this times the initial loss is the seeds'
             event (None: off; :meth:`seeds` turns it on with 10).
         history: keep the per-step history (step, lr, loss, norms) for export; the decisions do
@@ -303,9 +329,10 @@ class Monitor:
         window: int = 32,
         warm_start: int = 8,
         spike_factor: float | None = 2.0,
-        spike_mads: float = 8.0,
+        spike_mads: float = 10.0,
         spike_floor: float = 0.1,
         grad_spike_factor: float | None = 3.0,
+        grad_spike_mads: float = 8.0,
         grad_spike_floor: float = 0.5,
         divergence_factor: float | None = 1.5,
         divergence_patience: int = 5,
@@ -324,6 +351,7 @@ class Monitor:
         self.spike_mads = _nonnegative(name, "spike_mads", spike_mads)
         self.spike_floor = _nonnegative(name, "spike_floor", spike_floor)
         self.grad_spike_factor = _factor(name, "grad_spike_factor", grad_spike_factor, 1.0)
+        self.grad_spike_mads = _nonnegative(name, "grad_spike_mads", grad_spike_mads)
         self.grad_spike_floor = _nonnegative(name, "grad_spike_floor", grad_spike_floor)
         self.divergence_factor = _factor(name, "divergence_factor", divergence_factor, 0.0)
         self.divergence_patience = _count(name, "divergence_patience", divergence_patience, 1)
@@ -338,10 +366,12 @@ class Monitor:
         """The seeds' rule alone: during warmup, a loss above ``factor`` x the initial loss.
 
         The seeds' check, ``if epoch < warmup_epochs and train_loss > 10 * initial_loss``, as
-        a preset: the spike and divergence rules are off, non-finite values are still reported.
+        a preset: the spike and divergence rules are off, non-finite values are still reported,
+        and the initial loss is the first finite loss (``warm_start=1``), as in the seeds.
         """
         return cls(
             warmup_steps,
+            warm_start=1,
             spike_factor=None,
             grad_spike_factor=None,
             divergence_factor=None,
@@ -376,6 +406,7 @@ class Monitor:
             "spike_mads": self.spike_mads,
             "spike_floor": self.spike_floor,
             "grad_spike_factor": self.grad_spike_factor,
+            "grad_spike_mads": self.grad_spike_mads,
             "grad_spike_floor": self.grad_spike_floor,
             "divergence_factor": self.divergence_factor,
             "divergence_patience": self.divergence_patience,
@@ -472,7 +503,7 @@ class Monitor:
         if self.grad_spike_factor is None or len(self._grad) < self.warm_start:
             return math.inf
         floor = self.grad_spike_floor * abs(self.initial_grad)
-        return self._grad.threshold(self.grad_spike_factor, self.spike_mads, floor)
+        return self._grad.threshold(self.grad_spike_factor, self.grad_spike_mads, floor)
 
     # -- feeding ---------------------------------------------------------------------------------
     def in_warmup(self, step: int) -> bool:
@@ -487,13 +518,17 @@ class Monitor:
         update_norm: object = None,
         lr: object = None,
         step: int | None = None,
+        in_warmup: bool | None = None,
     ) -> list[Event]:
         """Feed one optimizer update; returns the events it caused (often none).
 
         ``step`` defaults to one more than the last step fed (0 for the first); when given it
         must be larger than the last one. ``loss`` is the loss the update was computed from;
         ``grad_norm`` and ``update_norm`` (optional) its gradient's and its parameter change's
-        norms; ``lr`` (optional) the learning rate it used, kept in the history.
+        norms; ``lr`` (optional) the learning rate it used, kept in the history. ``in_warmup``
+        says whether the update is inside the warmup; None (default) means ``step <
+        warmup_steps``. A guard that holds or stretches the warmup passes its own answer (its
+        clock), so the warmup rules watch the whole warmup, however many updates it takes.
         """
         func = "Monitor.update"
         x = _number(func, "loss", loss)
@@ -503,14 +538,20 @@ class Monitor:
         if step is None:
             t = self.step + 1
         else:
-            if isinstance(step, bool) or not isinstance(step, int) or step <= self.step:
-                raise fail(func, "step", step, f"an int > {self.step} (the last step fed)")
+            if (
+                isinstance(step, bool)
+                or not isinstance(step, int)
+                or not self.step < step < _MAX_STEP
+            ):
+                raise fail(func, "step", step, f"an int > {self.step} (the last step fed), < 2**63")
             t = step
+        if in_warmup is not None and not isinstance(in_warmup, bool):
+            raise fail(func, "in_warmup", in_warmup, "True, False or None (step < warmup_steps)")
         self.step = t
         if self.keep_history:
             self._record(t, rate, x, g, u)
         new: list[Event] = []
-        warm = self.in_warmup(t)
+        warm = self.in_warmup(t) if in_warmup is None else in_warmup
         if not math.isfinite(x):
             new.append(self._nonfinite(t, "nonfinite_loss", "loss", x, warm))
         if grad_norm is not None and not math.isfinite(g):
@@ -541,24 +582,24 @@ class Monitor:
     def _check_spike(self, t: int, x: float, warm: bool, new: list[Event]) -> bool:
         spiking = False
         if math.isfinite(x):
-            if math.isnan(self.initial_loss):
-                self.initial_loss = x
             spiking = x > self.spike_threshold()
             if spiking and not self._spiking:
                 new.append(self._spike(t, x, warm))
             self._loss.push(x)
+            if math.isnan(self.initial_loss) and len(self._loss) >= self.warm_start:
+                self.initial_loss = self._loss.median()  # the first warm_start finite losses
         self._spiking = spiking
         return spiking
 
     def _check_grad_spike(self, t: int, g: float, warm: bool, new: list[Event]) -> bool:
         spiking = False
         if math.isfinite(g):  # NaN when not given
-            if math.isnan(self.initial_grad):
-                self.initial_grad = g
             spiking = warm and g > self.grad_spike_threshold()
             if spiking and not self._grad_spiking:
                 new.append(self._grad_spike(t, g, warm))
             self._grad.push(g)
+            if math.isnan(self.initial_grad) and len(self._grad) >= self.warm_start:
+                self.initial_grad = self._grad.median()
         self._grad_spiking = spiking
         return spiking
 
@@ -646,7 +687,8 @@ class Monitor:
     def history(self) -> dict[str, list[float]]:
         """The per-step history as columns: step, lr, loss, grad_norm, update_norm.
 
-        Values that were not given are NaN. Plot it with ``rampup.plot`` or any plotting library.
+        Values that were not given are NaN. Plot it with :meth:`curves` and
+        ``rampup.plotting.plot_curves`` (``rampup.plot`` draws schedules, not histories).
         """
         out: dict[str, list[float]] = {"step": [float(s) for s in self._steps]}
         for c, col in self._cols.items():
@@ -698,7 +740,7 @@ class Monitor:
             w.writerow(row)
         text = buf.getvalue()
         if path is not None:
-            Path(path).write_text(text, encoding="utf-8")
+            _writable("Monitor.to_csv", path).write_text(text, encoding="utf-8")
         return text
 
     def to_json(self, path: str | Path | None = None) -> str:
@@ -712,7 +754,7 @@ class Monitor:
         }
         text = json.dumps(data, allow_nan=False)
         if path is not None:
-            Path(path).write_text(text, encoding="utf-8")
+            _writable("Monitor.to_json", path).write_text(text, encoding="utf-8")
         return text
 
     def __repr__(self) -> str:

@@ -45,8 +45,8 @@ __all__ = [
 FORMATS = (".png", ".svg", ".pdf")
 #: Most points drawn per curve by default; every step is drawn when the run is shorter.
 MAX_POINTS = 4096
-#: Narrowest terminal plot, in characters.
-MIN_WIDTH = 30
+#: Narrowest terminal plot, in characters (a narrower terminal gets a plot this wide).
+MIN_WIDTH = 20
 #: Lowest terminal plot, in text rows of the plotting area.
 MIN_HEIGHT = 4
 
@@ -268,6 +268,8 @@ def _draw(
             func, "steps_per_epoch", steps_per_epoch, low=0.0, low_open=True,
             what="a positive finite number of updates per epoch, or None",
         )  # fmt: skip
+    if log and not any(bool(np.any(c.values > 0)) for c in items):
+        raise fail(func, "log", log, "False for curves without a positive value (none to draw)")
     fig, axes = _new_axes(func, ax, figsize)
     for c in items:
         (line,) = axes.plot(c.steps, c.values, label=c.label, linewidth=1.6)
@@ -404,7 +406,28 @@ def _fmt(v: float) -> str:
 
 
 def _clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
+    """``text`` cut to ``width`` characters at most, an ellipsis marking the cut."""
+    if len(text) <= width:
+        return text
+    return text[: width - 1] + "…" if width > 0 else ""
+
+
+def _x_axis_labels(x_hi: float, xlabel: str, cols: int) -> str:
+    """The line under the x axis, exactly ``cols`` characters: 0, the label, the last step.
+
+    The label is left out when it does not fit with a space on each side; a last step too long
+    for the line is written in 3 significant digits (``1e+15``), and the 0 is dropped last.
+    """
+    left, right = "0", f"{x_hi:,.0f}"
+    if len(left) + 1 + len(right) > cols:
+        right = f"{x_hi:.3g}"
+    if len(left) + 1 + len(right) > cols:
+        left = ""
+    right = _clip(right, cols)
+    room = cols - len(left) - len(right)
+    middle = xlabel if len(xlabel) + 2 <= room else ""
+    gap = room - len(middle)
+    return left + " " * (gap // 2) + middle + " " * (gap - gap // 2) + right
 
 
 class _Canvas:
@@ -484,7 +507,8 @@ def terminal_plot(
 
     The plotting area is ``height`` text rows of 4 dots each, with a y axis of 3 ticks on the left,
     an x axis below with ``┴`` under each boundary, the x range, and a legend. A linear y axis
-    starts at 0; a log one (``log``) leaves out values <= 0.
+    starts at 0; a log one (``log``) leaves out values <= 0. Every line fits in ``width``
+    characters; the default is the terminal's width, or :data:`MIN_WIDTH` if it is narrower.
     """
     func = "terminal_plot"
     if not isinstance(items, Sequence) or not items:
@@ -503,7 +527,8 @@ def terminal_plot(
     height = _count(func, "height", height, MIN_HEIGHT, f"an int >= {MIN_HEIGHT} (text rows)")
     points = _finite_xy(items, log)
     if not any(y.size for _, y in points):
-        raise fail(func, "items", [c.label for c in items], "curves with a value to draw")
+        what = "a positive value (log scale)" if log else "a finite value"
+        raise fail(func, "items", [c.label for c in items], f"curves with {what} to draw")
     lo = min(float(y.min()) for _, y in points if y.size)
     hi = max(float(y.max()) for _, y in points if y.size)
     x_hi = max(1.0, *(float(np.max(c.steps)) for c in items if np.size(c.steps)))
@@ -536,15 +561,11 @@ def terminal_plot(
         for col in np.round(column(np.asarray(c.bounds, dtype=np.float64))).tolist():
             axis_chars[min(int(col), canvas.dots_x - 1) // 2] = "┴"
     out.lines.append([(" " * margin + "└" + "".join(axis_chars), None)])
-    left, right = "0", f"{x_hi:,.0f}"
-    middle = _clip(xlabel, max(0, cols - len(left) - len(right) - 2))
-    gap = cols - len(left) - len(right) - len(middle)
-    xline = left + " " * (gap // 2) + middle + " " * (gap - gap // 2) + right
-    out.lines.append([(" " * (margin + 1) + xline, None)])
+    out.lines.append([(" " * (margin + 1) + _x_axis_labels(x_hi, xlabel, cols), None)])
     for idx, c in enumerate(items):
         out.lines.append([("  ", None), ("⣿", idx), (" " + _clip(c.label, width - 4), None)])
     if any(c.bounds for c in items):
-        out.lines.append([("  ┴ phase boundary", None)])
+        out.lines.append([(_clip("  ┴ phase boundary", width), None)])
     return out
 
 

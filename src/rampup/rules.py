@@ -162,7 +162,8 @@ def summarize(
     ``schedule`` is a :class:`~rampup.Schedule` or a spec string; it is bound to the run
     (``steps_per_epoch`` converts epoch lengths). ``peak``, if given, is the peak learning rate the
     values are multiplied by. Warnings flag a warmup longer than 30 % of the run, updates at a
-    learning rate of exactly 0, and a run without warmup (update 0 already at the peak).
+    learning rate of exactly 0, and a run without warmup (update 0 already at the peak; then
+    there is no warmup to call long, however short the run).
 
     >>> s = summarize("linear(4) >> cosine", total_steps=8)
     >>> s.step_0, s.peak_step, s.effective_warmup, round(s.last_value, 4)
@@ -192,7 +193,7 @@ def summarize(
     bounds = tuple(Boundary(b, at(b - 1), at(b)) for b in s.bounds if 0 < b < total)
     warnings: list[str] = []
     warmup_steps = peak_step + 1
-    if warmup_steps > LONG_WARMUP * total:
+    if peak_step > 0 and warmup_steps > LONG_WARMUP * total:  # peak at update 0: no warmup
         warnings.append(
             f"long warmup: the peak is first reached at step {peak_step}, after"
             f" {warmup_steps / total:.0%} of the run (more than {LONG_WARMUP:.0%}): most of the"

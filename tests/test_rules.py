@@ -290,6 +290,18 @@ def test_adam_large_batch_scales_the_warmup_and_cautions_about_sqrt_scaling() ->
     assert s.spec == "linear(8000) >> cosine"
     sqrt_caution = next(c for c in s.cautions if "square-root" in c)
     assert "0.002" in sqrt_caution  # sqrt(4) x 1e-3
+    # 8000 lies above the table's 1000-2000: the table and the batch scaling disagree
+    (beyond,) = [c for c in s.cautions if "longer than the range" in c]
+    assert "(8000 steps)" in beyond
+    assert "(1000-2000 steps)" in beyond
+    assert "(10000 steps)" in beyond  # max(2000, 10 % of 100 000)
+
+
+def test_batch_scaled_warmup_within_the_range_has_no_range_caution() -> None:
+    """AdamW, large Transformer (4-10k), batch 512 = 2 x 256: 2 x 4000 = 8000, inside 4-10k."""
+    s = suggest(100_000, 512, base_lr=1e-3, optimizer="adamw", model="transformer", size="large")
+    assert s.warmup_steps == 8000  # the untuned 2000 moved to the range's 4000, then x 2
+    assert not any("longer than the range" in c for c in s.cautions)
 
 
 def test_smaller_batch_scales_the_lr_down_and_keeps_the_warmup() -> None:

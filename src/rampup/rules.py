@@ -351,7 +351,8 @@ def suggest(
     4. **Linear scaling** (Goyal et al. 2017) when ``k != 1``: the peak learning rate is
        ``k * base_lr``. When the batch grows (``k > 1``), the warmup is lengthened in proportion
        (``round(k * W)``, the seeds' large-batch rule) but capped at the upper end of the range
-       and of the guideline, whichever is larger (Goyal et al. kept 5 epochs up to batch 8k);
+       and of the guideline, whichever is larger (Goyal et al. kept 5 epochs up to batch 8k; a
+       warmup beyond the range, capped or not, is cautioned);
        with SGD the warmup starts from the base-batch learning rate, ``start = 1/k`` of the peak
        (Goyal et al.'s gradual warmup). For Adam-type optimizers a caution gives the square-root
        rule (Malladi et al. 2022) as the safer alternative.
@@ -564,6 +565,12 @@ def _scale(
             f"rules disagree: the batch-scaled warmup ({scaled} steps) exceeds what the table"
             f" and the 5-10 % guideline allow ({cap} steps), and {_GOYAL} kept a 5-epoch"
             f" warmup unchanged up to batch 8k; rampup caps it at {cap} steps"
+        )
+    elif scaled > rng[1]:
+        notes.cautions.append(
+            f"rules disagree: the batch-scaled warmup ({scaled} steps) is longer than the"
+            f" range chosen above ({rng[0]}-{rng[1]} steps); rampup keeps it, as it stays within"
+            f" the larger of that range's and the guideline's upper ends ({cap} steps)"
         )
     warmup = min(scaled, cap)
     if adam:

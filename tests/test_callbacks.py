@@ -55,6 +55,14 @@ def test_callbacks_refuse_a_foreign_monitor() -> None:
         HFCallback(Monitor(), guard=AdaptiveWarmup(5))
 
 
+def test_callbacks_refuse_flags_that_are_not_bools() -> None:
+    """grad_norm='no' would be truthy: a RampupError naming the callback and the parameter."""
+    with pytest.raises(RampupError, match=r"^LightningCallback\(\): grad_norm='no' is invalid"):
+        LightningCallback(grad_norm="no")  # bad on purpose (the class is built lazily: Any)
+    with pytest.raises(RampupError, match=r"^HFCallback\(\): log_groups=1 is invalid"):
+        HFCallback(log_groups=1)  # bad on purpose
+
+
 # -- Lightning ------------------------------------------------------------------------------------
 # lightning 2.6.6 calls torch's LeafSpec, which torch 2.13 deprecates; its data loader hints
 @pytest.mark.filterwarnings(

@@ -113,6 +113,13 @@ class _Feeder:
         return {f"rampup/{e.kind}": e.value for e in events}
 
 
+def _flag(func: str, param: str, value: object) -> bool:
+    """``value`` if it is True or False, else a RampupError (no truthiness guessing)."""
+    if not isinstance(value, bool):
+        raise fail(func, param, value, "True or False")
+    return value
+
+
 def _grad_norm(parameters: Iterable[Any]) -> float:
     """The total 2-norm of the gradients (NaN or inf if any gradient is)."""
     total = 0.0
@@ -148,8 +155,8 @@ def _lightning_class() -> type:
             super().__init__()
             self.feeder = _Feeder("LightningCallback", monitor, guard)
             self.monitor = self.feeder.monitor
-            self.grad_norm = bool(grad_norm)
-            self.log_groups = bool(log_groups)
+            self.grad_norm = _flag("LightningCallback", "grad_norm", grad_norm)
+            self.log_groups = _flag("LightningCallback", "log_groups", log_groups)
             self._norm: float | None = None
             self._step: int | None = None  # the trainer's global_step at the last update fed
             self._micro: list[float] = []  # losses of the micro-batches since then
@@ -228,7 +235,7 @@ def _hf_class() -> type:
             super().__init__()
             self.feeder = _Feeder("HFCallback", monitor, guard)
             self.monitor = self.feeder.monitor
-            self.log_groups = bool(log_groups)
+            self.log_groups = _flag("HFCallback", "log_groups", log_groups)
 
         def on_log(
             self,

@@ -155,6 +155,14 @@ def test_seeds_preset_fires_where_the_seeds_loop_warns() -> None:
     assert "consider a longer warmup" in seeds[0].message
 
 
+def test_seeds_preset_names_itself_in_errors() -> None:
+    """Monitor.seeds(0) and a factor of 0 are errors naming Monitor.seeds, not Monitor."""
+    with pytest.raises(RampupError, match=r"^Monitor\.seeds\(\): warmup_steps=0 is invalid"):
+        Monitor.seeds(0)
+    with pytest.raises(RampupError, match=r"^Monitor\.seeds\(\): factor=0 is invalid"):
+        Monitor.seeds(10, factor=0)
+
+
 def test_seeds_preset_ignores_the_rule_after_warmup() -> None:
     """After the warmup the seeds' rule does not apply (the seeds check `epoch < warmup`)."""
     assert feed(Monitor.seeds(3), [1.0, 1.0, 1.0, 50.0]) == []

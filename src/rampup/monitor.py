@@ -370,7 +370,7 @@ class Monitor:
         and the initial loss is the first finite loss (``warm_start=1``), as in the seeds.
         """
         return cls(
-            warmup_steps,
+            _count("Monitor.seeds", "warmup_steps", warmup_steps, 1),
             warm_start=1,
             spike_factor=None,
             grad_spike_factor=None,

@@ -72,6 +72,59 @@ def _remember_command(out: Path, argv: list[str]) -> None:
             f.write(line + "\n")
 
 
+def _lab_run(
+    out: Path,
+    task: list[str] | None,
+    strategy: list[str] | None,
+    lr: list[str] | None,
+    seed: list[str] | None,
+    steps: int | None,
+    workers: int,
+    backend: str,
+    address: str | None,
+) -> None:
+    """``rampup lab run``: validate, remember the command, run the grid with progress bars."""
+    from rampup.lab.progress import GridProgress  # noqa: PLC0415
+    from rampup.lab.results import RESULTS_NAME, finished_keys  # noqa: PLC0415
+    from rampup.lab.runner import check_backend, make_grid, run_grid  # noqa: PLC0415
+
+    with _clean_errors():
+        tasks = _split(task, ["markov-postln"])
+        strategies = _split(strategy, ["none", "linear"])
+        lrs = _numbers("lab run", "lr", _split(lr, ["1e-2"]), float)
+        seeds = [int(x) for x in _numbers("lab run", "seed", _split(seed, ["0"]), int)]
+        grid = make_grid(tasks, strategies, lrs, seeds, steps=steps)
+        argv = ["rampup", "lab", "run", "--out", str(out), "--task", ",".join(tasks)]
+        for strat in strategies:
+            argv += ["--strategy", strat]
+        argv += ["--lr", ",".join(map(repr, lrs))]
+        argv += ["--seed", ",".join(map(str, seeds))]
+        argv += ["--steps", str(steps)] if steps is not None else []
+        check_backend(workers, backend)
+        _remember_command(out, argv)
+        for t, s, why in grid.skipped:
+            typer.echo(f"skipped: strategy {s} on task {t}: {why}", err=True)
+        have = finished_keys(out / RESULTS_NAME)
+        done = sum(c.key() in have for c in grid.cells)
+        try:
+            with GridProgress(len(grid.cells), label="lab", completed=done) as bars:
+                new, skipped = run_grid(
+                    grid, out, workers=workers, backend=backend, address=address,
+                    on_event=bars.on_event,
+                )  # fmt: skip
+        except KeyboardInterrupt:
+            typer.echo(
+                f"interrupted: the finished runs are in {out / RESULTS_NAME}; "
+                "run the same command again to resume",
+                err=True,
+            )
+            raise typer.Exit(130) from None
+        typer.echo(
+            f"{len(new)} runs done, {skipped} already in {out / 'results.jsonl'}; "
+            f"report: rampup lab report {shlex.quote(str(out))}"
+        )
+
+
 def register(app: typer.Typer) -> None:
     """Add ``demo`` and the ``lab`` sub-application to the ``rampup`` application."""
 
@@ -128,33 +181,7 @@ def register(app: typer.Typer) -> None:
         address: Annotated[str | None, typer.Option(help="Ray cluster address.")] = None,
     ) -> None:
         """Run a grid; re-running the same command skips the runs already in the folder."""
-        from rampup.lab.progress import GridProgress  # noqa: PLC0415
-        from rampup.lab.runner import make_grid, run_grid  # noqa: PLC0415
-
-        with _clean_errors():
-            tasks = _split(task, ["markov-postln"])
-            strategies = _split(strategy, ["none", "linear"])
-            lrs = _numbers("lab run", "lr", _split(lr, ["1e-2"]), float)
-            seeds = [int(x) for x in _numbers("lab run", "seed", _split(seed, ["0"]), int)]
-            grid = make_grid(tasks, strategies, lrs, seeds, steps=steps)
-            argv = ["rampup", "lab", "run", "--out", str(out), "--task", ",".join(tasks)]
-            for strat in strategies:
-                argv += ["--strategy", strat]
-            argv += ["--lr", ",".join(map(repr, lrs))]
-            argv += ["--seed", ",".join(map(str, seeds))]
-            argv += ["--steps", str(steps)] if steps is not None else []
-            _remember_command(out, argv)
-            for t, s, why in grid.skipped:
-                typer.echo(f"skipped: strategy {s} on task {t}: {why}", err=True)
-            with GridProgress(len(grid.cells), label="lab") as bars:
-                new, skipped = run_grid(
-                    grid, out, workers=workers, backend=backend, address=address,
-                    on_event=bars.on_event,
-                )  # fmt: skip
-            typer.echo(
-                f"{len(new)} runs done, {skipped} already in {out / 'results.jsonl'}; "
-                f"report: rampup lab report {shlex.quote(str(out))}"
-            )
+        _lab_run(out, task, strategy, lr, seed, steps, workers, backend, address)
 
     @lab.command("report")
     def lab_report(

@@ -13,7 +13,9 @@ __all__ = ["GridProgress"]
 class GridProgress:
     """A context manager whose :meth:`on_event` feeds :func:`rampup.lab.runner.run_grid`."""
 
-    def __init__(self, total: int, *, console: Any = None, label: str = "grid") -> None:
+    def __init__(
+        self, total: int, *, console: Any = None, label: str = "grid", completed: int = 0
+    ) -> None:
         from rich.progress import (  # noqa: PLC0415
             BarColumn,
             MofNCompleteColumn,
@@ -30,7 +32,7 @@ class GridProgress:
             console=console,
             transient=False,
         )
-        self._overall = self._progress.add_task(f"[bold]{label}", total=total)
+        self._overall = self._progress.add_task(f"[bold]{label}", total=total, completed=completed)
         self._bars: dict[str, Any] = {}
 
     def __enter__(self) -> GridProgress:

@@ -23,7 +23,7 @@ from rampup.lab.strategies import not_applicable, resolve
 from rampup.lab.tasks import get_task
 from rampup.lab.train import RunConfig, check_lr, run
 
-__all__ = ["BACKENDS", "Grid", "make_grid", "run_grid"]
+__all__ = ["BACKENDS", "Grid", "check_backend", "make_grid", "run_grid"]
 
 BACKENDS = ("local", "ray")
 
@@ -222,6 +222,14 @@ def _ray_task(config: RunConfig) -> dict[str, Any]:
     return run(config)
 
 
+def check_backend(workers: object, backend: object, *, func: str = "lab run") -> None:
+    """Check the ``workers`` count and the ``backend`` name."""
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise fail(func, "workers", workers, "a positive number of worker processes")
+    if backend not in BACKENDS:
+        raise fail(func, "backend", backend, "one of " + ", ".join(BACKENDS))
+
+
 def run_grid(
     grid: Grid,
     out: Path,
@@ -235,10 +243,7 @@ def run_grid(
 
     Records are appended as each run finishes (in completion order).
     """
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise fail("lab run", "workers", workers, "a positive number of worker processes")
-    if backend not in BACKENDS:
-        raise fail("lab run", "backend", backend, "one of " + ", ".join(BACKENDS))
+    check_backend(workers, backend)
     path = out / results.RESULTS_NAME
     have = results.finished_keys(path)
     todo = [c for c in grid.cells if c.key() not in have]

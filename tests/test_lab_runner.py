@@ -16,6 +16,7 @@ import pytest
 
 from rampup.cli import main
 from rampup.lab import results
+from rampup.lab.commands import _split
 from rampup.lab.runner import make_grid, run_grid
 from rampup.lab.train import RunConfig, run
 
@@ -135,3 +136,10 @@ def test_cli_bad_input_is_one_message_and_exit_2(
     assert fragment in err
     assert "Traceback" not in err
     assert not (tmp_path / results.RESULTS_NAME).exists()
+
+
+def test_strategy_lists_keep_the_commas_of_a_spec() -> None:
+    """Comma-separated options split only outside parentheses, so specs keep their arguments."""
+    got = _split(["none,linear(10%, start=0.1) >> cosine", "hf"], [])
+    assert got == ["none", "linear(10%, start=0.1) >> cosine", "hf"]
+    assert _split(None, ["linear"]) == ["linear"]

@@ -35,7 +35,7 @@ class DemoPlan:
 
 
 def plan(*, quick: bool) -> DemoPlan:
-    """The default demo (~2 min on 2 idle cores) or the quick one for CI (~20 s).
+    """The default demo (~1 min on 2 idle cores, ~3 min shared) or the quick one (~20 s, CI).
 
     The quick demo keeps the full run length (at 200 updates the warmed-up run has not converged
     either, so the comparison would mean nothing) and runs the two strategies that matter.

@@ -6,7 +6,14 @@ import math
 
 from rampup._errors import fail
 
-__all__ = ["check_choice", "check_number", "check_optional_number"]
+__all__ = ["check_choice", "check_count", "check_number", "check_optional_number"]
+
+
+def check_count(func: str, param: str, value: object, low: int, what: str) -> int:
+    """Return ``value`` if it is an int (not a bool) of at least ``low``; else raise ``what``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise fail(func, param, value, what)
+    return value
 
 
 def check_number(

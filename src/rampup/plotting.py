@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from rampup._checks import check_number
+from rampup._checks import check_count, check_number
 from rampup._errors import RampupError, fail
 from rampup.schedule import Bound, Schedule
 from rampup.spec import parse
@@ -90,12 +90,6 @@ class Curve:
 
 
 # -- inputs ---------------------------------------------------------------------------------------
-def _count(func: str, param: str, value: object, low: int, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise fail(func, param, value, what)
-    return value
-
-
 def _one(func: str, item: object) -> Schedule:
     if isinstance(item, str):
         return parse(item)
@@ -135,7 +129,7 @@ def _labelled(func: str, schedules: object) -> list[tuple[str, Schedule]]:
 def _checked_run(
     func: str, total_steps: object, steps_per_epoch: object, peak: object
 ) -> tuple[int, float | None, float]:
-    total = _count(func, "total_steps", total_steps, 1, "a positive int (the whole run)")
+    total = check_count(func, "total_steps", total_steps, 1, "a positive int (the whole run)")
     spe = None
     if steps_per_epoch is not None:
         spe = check_number(
@@ -158,8 +152,8 @@ def sample_steps(
     Both sides of every phase boundary (``b - 1`` and ``b``) are always included, so jumps and
     the peak of a warmup show exactly. Steps are whole numbers in ``[0, total_steps - 1]``.
     """
-    total = _count("sample_steps", "total_steps", total_steps, 1, "a positive int")
-    points = _count("sample_steps", "max_points", max_points, 2, "an int >= 2")
+    total = check_count("sample_steps", "total_steps", total_steps, 1, "a positive int")
+    points = check_count("sample_steps", "max_points", max_points, 2, "an int >= 2")
     for b in bounds:
         if isinstance(b, bool) or not isinstance(b, int | np.integer):
             raise fail("sample_steps", "bounds", bounds, "int steps")
@@ -345,7 +339,7 @@ def plot(
         raise fail("plot", "log", log, "True or False")
     if title is not None and not isinstance(title, str):
         raise fail("plot", "title", title, "a string or None")
-    _count("plot", "max_points", max_points, 2, "an int >= 2")
+    check_count("plot", "max_points", max_points, 2, "an int >= 2")
     items = _curves("plot", schedules, total, spe, peak, max_points)
     if title is None:
         what = "Learning-rate schedule" if len(items) == 1 else "Learning-rate schedules"
@@ -370,7 +364,7 @@ def save(fig: Figure, path: str | Path, dpi: int = 150) -> Path:
         raise fail("save", "path", str(path), "a file name ending in " + ", ".join(FORMATS))
     if not p.parent.is_dir():
         raise fail("save", "path", str(path), "a path in an existing directory")
-    _count("save", "dpi", dpi, 1, "a positive int")
+    check_count("save", "dpi", dpi, 1, "a positive int")
     fig.savefig(p, dpi=dpi)
     return p
 
@@ -523,8 +517,8 @@ def terminal_plot(
         raise fail(func, "log", log, "True or False")
     if width is None:
         width = max(MIN_WIDTH, shutil.get_terminal_size((80, 24)).columns)
-    width = _count(func, "width", width, MIN_WIDTH, f"an int >= {MIN_WIDTH} (characters)")
-    height = _count(func, "height", height, MIN_HEIGHT, f"an int >= {MIN_HEIGHT} (text rows)")
+    width = check_count(func, "width", width, MIN_WIDTH, f"an int >= {MIN_WIDTH} (characters)")
+    height = check_count(func, "height", height, MIN_HEIGHT, f"an int >= {MIN_HEIGHT} (text rows)")
     points = _finite_xy(items, log)
     if not any(y.size for _, y in points):
         what = "a positive value (log scale)" if log else "a finite value"

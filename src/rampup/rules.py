@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from rampup._checks import check_choice, check_number
+from rampup._checks import check_choice, check_count, check_number
 from rampup._errors import fail
 from rampup.schedule import Bound, Schedule
 from rampup.shapes import Untuned
@@ -48,12 +48,6 @@ _PEAK_RTOL = 1e-12
 def _nearest(x: float) -> int:
     """Round to the nearest whole step, halves up: the core's rule for lengths."""
     return math.floor(x + 0.5)
-
-
-def _check_count(func: str, param: str, value: object, low: int, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise fail(func, param, value, what)
-    return value
 
 
 def _as_schedule(func: str, schedule: object) -> Schedule:
@@ -170,7 +164,7 @@ def summarize(
     (0.25, 3, 1.5, 0.1464)
     """
     func = "summarize"
-    total = _check_count(func, "total_steps", total_steps, 1, "a positive int (the whole run)")
+    total = check_count(func, "total_steps", total_steps, 1, "a positive int (the whole run)")
     if steps_per_epoch is not None:
         steps_per_epoch = check_number(
             func, "steps_per_epoch", steps_per_epoch, low=0.0, low_open=True,
@@ -365,9 +359,9 @@ def suggest(
     ('linear(2000) >> cosine', 2000, (1000, 2000), (5000, 10000))
     """
     func = "suggest"
-    total = _check_count(func, "total_steps", total_steps, 2, "an int >= 2 (warmup and decay)")
-    batch = _check_count(func, "batch_size", batch_size, 1, "a positive int (examples per update)")
-    base_batch = _check_count(
+    total = check_count(func, "total_steps", total_steps, 2, "an int >= 2 (warmup and decay)")
+    batch = check_count(func, "batch_size", batch_size, 1, "a positive int (examples per update)")
+    base_batch = check_count(
         func, "base_batch_size", base_batch_size, 1, "a positive int (the batch base_lr is for)"
     )
     if base_lr is not None:

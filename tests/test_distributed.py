@@ -20,7 +20,7 @@ torch.set_num_threads(1)
 
 WORKER = textwrap.dedent(
     """
-    import json, sys
+    import json, os, sys
     import torch
     import torch.distributed as dist
     import rampup.torch
@@ -47,7 +47,11 @@ WORKER = textwrap.dedent(
     result = {"lrs": lrs, "holds": guard.holds, "clock": sched.clock, "events": events}
     with open(out, "w") as f:
         json.dump(result, f)
+    # Tear down in step: gloo aborts a process ("terminate called without an active exception")
+    # when its peer closes the connection while its own threads are still being destroyed.
+    dist.barrier()
     dist.destroy_process_group()
+    os._exit(0)
     """
 )
 

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 from rampup._errors import RampupError, fail
 from rampup.lab.tasks import Task
+from rampup.schedule import Schedule
 from rampup.spec import parse
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "multiplier",
     "not_applicable",
     "resolve",
+    "schedule",
 ]
 
 #: The decay every strategy shares unless it defines its own.
@@ -151,6 +153,18 @@ def resolve(name: object, task: Task, total_steps: int, *, func: str = "resolve"
         return auto_hook(task, total_steps)
     _check_spec(func, name, total_steps)
     return Strategy(name, name)
+
+
+def schedule(strategy: Strategy, total_steps: int) -> Schedule:
+    """The multiplier of ``strategy`` as a rampup schedule bound to a run of ``total_steps``.
+
+    A warmup factor longer than the run (untuned's 2000 steps on a 200-step run) is bound on its
+    own, open-ended, and multiplied onto the bound decay, so it is used as far as the run goes.
+    """
+    if strategy.factor_spec is not None and strategy.decay_spec is not None:
+        factor = parse(strategy.factor_spec).bind()
+        return factor * parse(strategy.decay_spec).bind(total_steps=total_steps)
+    return parse(strategy.spec).bind(total_steps=total_steps)
 
 
 def multiplier(strategy: Strategy, total_steps: int) -> Callable[[float], float]:

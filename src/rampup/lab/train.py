@@ -1,9 +1,8 @@
 """One training run of the lab: a task, a strategy, a peak learning rate, a seed.
 
 Deterministic given the seed: one torch thread, seeded generators, the same code in every backend.
-The learning rate is set in one place, :func:`set_lr`, from ``peak_lr * f(t)`` with ``f`` the
-strategy's bound multiplier (``Schedule.bind(...).as_function()``); it is the seam where
-``rampup.torch.Scheduler`` will replace it once the adapter lands.
+The learning rate of every update is set by ``rampup.torch.Scheduler`` from the strategy's
+schedule (``peak_lr`` times the multiplier at the update), as in a user's own loop.
 """
 
 from __future__ import annotations
@@ -16,13 +15,15 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from rampup._errors import fail
-from rampup.lab.strategies import Strategy, multiplier, resolve
+from rampup.lab.strategies import Strategy, resolve, schedule
 from rampup.lab.tasks import Setup, Task, constant_level, get_task
 
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["RunConfig", "check_lr", "library_versions", "run", "set_lr"]
+    from rampup.schedule import Schedule
+
+__all__ = ["RunConfig", "check_lr", "library_versions", "run"]
 
 #: A training loss above this many times the constant level (or non-finite) stops the run early.
 _BLOWUP = 1000.0
@@ -53,12 +54,6 @@ def check_lr(value: object, *, func: str = "run") -> float:
     ):
         raise fail(func, "peak_lr", value, "a positive finite learning rate, e.g. 1e-3")
     return float(value)
-
-
-def set_lr(optimizer: torch.optim.Optimizer, base_lrs: list[float], factor: float) -> None:
-    """Write ``base_lr * factor`` into every param group (the adapter's job, until it lands)."""
-    for group, base in zip(optimizer.param_groups, base_lrs, strict=True):
-        group["lr"] = base * factor
 
 
 def library_versions() -> dict[str, str]:
@@ -109,71 +104,23 @@ class _Trace:
 def _train(
     setup: Setup,
     opt: torch.optim.Optimizer,
-    f: Callable[[float], float],
-    lr: float,
+    schedule: Schedule | str,
     steps: int,
     every: int,
     blowup: float,
     progress: Callable[[int, int], None] | None,
 ) -> _Trace:
-    base_lrs = [lr for _ in opt.param_groups]
-    trace = _Trace([], [], None, math.nan)
-    lr_every = max(1, steps // 100)
-    window: list[float] = []
+    """The training loop: ``rampup.torch.Scheduler`` sets every update's learning rate.
 
-    def record(step: int) -> None:
-        ev = setup.evaluate()
-        train = sum(window) / len(window) if window else math.nan
-        trace.curve.append(
-            {"step": step, "val_loss": ev.loss, "score": ev.score, "train_loss": train}
-        )
-        window.clear()
-
-    record(0)
-    for t in range(steps):
-        factor = f(t)
-        set_lr(opt, base_lrs, factor)
-        if t % lr_every == 0 or t == steps - 1:
-            trace.lrs.append([t, lr * factor])
-        opt.zero_grad(set_to_none=True)
-        loss = setup.train_loss(t)
-        value = float(loss.detach())
-        trace.last_train = value
-        if not math.isfinite(value) or value > blowup:
-            trace.stopped_at = t
-            break
-        loss.backward()  # type: ignore[no-untyped-call]  # torch leaves it unannotated
-        opt.step()
-        window.append(value)
-        if (t + 1) % every == 0 or t + 1 == steps:
-            record(t + 1)
-        if progress is not None:
-            progress(t + 1, steps)
-    if trace.stopped_at is not None and progress is not None:
-        progress(steps, steps)
-    return trace
-
-
-def _train_guarded(
-    setup: Setup,
-    opt: torch.optim.Optimizer,
-    spec: str,
-    lr: float,
-    steps: int,
-    every: int,
-    blowup: float,
-    progress: Callable[[int, int], None] | None,
-) -> _Trace:
-    """The loop of a guarded strategy (``auto``): ``rampup.torch.Scheduler`` moves the lr.
-
-    The guard sees the loss and the gradient norm before each update; a non-finite one ends the
-    run (a real loop would restore a checkpoint: the lab records the failure instead).
+    A guarded strategy (``auto``) brings its guard as the scheduler's controller: it sees the
+    loss and the gradient norm before each update, and a non-finite one ends the run (a real
+    loop would restore a checkpoint: the lab records the failure instead).
     """
     import torch  # noqa: PLC0415
 
-    import rampup.torch  # noqa: PLC0415  # the adapter, only for guarded strategies
+    import rampup.torch  # noqa: PLC0415  # the adapter: torch is imported only when training
 
-    sched = rampup.torch.Scheduler(opt, spec, total_steps=steps)
+    sched = rampup.torch.Scheduler(opt, schedule, total_steps=steps)
     guard: Any = sched.controller
     trace = _Trace([], [], None, math.nan)
     lr_every = max(1, steps // 100)
@@ -198,10 +145,11 @@ def _train_guarded(
             trace.stopped_at = t
             break
         loss.backward()  # type: ignore[no-untyped-call]  # torch leaves it unannotated
-        norm = float(torch.nn.utils.clip_grad_norm_(params, math.inf))
-        if guard is not None and guard.observe(value, grad_norm=norm) is not None:
-            trace.stopped_at = t
-            break
+        if guard is not None:
+            norm = float(torch.nn.utils.clip_grad_norm_(params, math.inf))
+            if guard.observe(value, grad_norm=norm) is not None:
+                trace.stopped_at = t
+                break
         if t % lr_every == 0 or t == steps - 1:
             trace.lrs.append([t, float(opt.param_groups[0]["lr"])])
         opt.step()
@@ -268,13 +216,8 @@ def _run(config: RunConfig, progress: Callable[[int, int], None] | None) -> dict
     setup = task.build(config.seed)
     opt = _optimizer(task, strategy, setup.model.parameters(), lr)
     every = max(1, min(task.eval_every, steps))
-    if strategy.guarded:
-        trace = _train_guarded(
-            setup, opt, strategy.spec, lr, steps, every, _BLOWUP * const, progress
-        )
-    else:
-        f = multiplier(strategy, steps)
-        trace = _train(setup, opt, f, lr, steps, every, _BLOWUP * const, progress)
+    plan = strategy.spec if strategy.guarded else schedule(strategy, steps)
+    trace = _train(setup, opt, plan, steps, every, _BLOWUP * const, progress)
     wall = time.perf_counter() - start
     final, reason = _verdict(trace, task, const)
     return {

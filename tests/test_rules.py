@@ -52,7 +52,8 @@ def test_constant_warmup_shows_its_jump_at_the_boundary() -> None:
     assert s.boundaries == (Boundary(10, 0.1, 1.0),)
     assert (s.peak_step, s.warmup_steps) == (10, 11)
     assert s.effective_warmup == pytest.approx(10 * (1 - 0.1))
-    assert s.warnings == ()
+    assert len(s.warnings) == 1  # the jump is said, as intended for a constant warmup
+    assert s.warnings[0].startswith("jump at step 10: from 0.1 to 1; intended for a constant")
 
 
 def test_hf_convention_warns_of_an_update_at_lr_zero() -> None:
@@ -416,3 +417,25 @@ def test_suggest_rejects_bad_arguments(
     """Each bad argument is a RampupError naming suggest(), the parameter and what was expected."""
     with pytest.raises(rampup.RampupError, match=rf"^suggest\(\): {param}=.* expected"):
         suggest(*args, **kwargs)  # type: ignore[arg-type]  # bad on purpose
+
+
+@pytest.mark.parametrize(
+    ("spec", "jump"),
+    [
+        # constant defaults to the peak: the 0.9 the ramp reached is not held
+        ("linear(20, start=0.5, to=0.9) >> constant", "jump at step 20: from 0.9 to 1;"),
+        # the seeds' constant warmup: 0.1 for 10 updates, then the peak (intended, still said)
+        ("constant(10, 0.1) >> constant", "jump at step 10: from 0.1 to 1;"),
+        ("linear(10) >> cosine", None),  # continuous: the peak on both sides of the boundary
+        ("linear(20, to=0.9) >> constant(value=0.9)", None),  # held as asked
+    ],
+)
+def test_show_warns_of_a_rise_at_a_phase_boundary(spec: str, jump: str | None) -> None:
+    """A rise of more than 5 % of the peak at a boundary is a warning naming step and values."""
+    warnings = summarize(spec, total_steps=100).warnings
+    found = [w for w in warnings if w.startswith("jump")]
+    if jump is None:
+        assert found == []
+    else:
+        assert len(found) == 1
+        assert found[0].startswith(jump)

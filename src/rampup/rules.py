@@ -27,6 +27,7 @@ from rampup.shapes import Untuned
 from rampup.spec import parse
 
 __all__ = [
+    "JUMP",
     "LONG_WARMUP",
     "Boundary",
     "Suggestion",
@@ -38,6 +39,8 @@ __all__ = [
 #: A warmup longer than this fraction of the run is flagged (by :func:`summarize` and
 #: :func:`suggest`): most of the run would be spent below the peak.
 LONG_WARMUP = 0.30
+#: A rise at a phase boundary larger than this fraction of the peak is reported as a jump.
+JUMP = 0.05
 
 #: Steps evaluated at once when scanning a long run (bounded memory for any run length).
 _CHUNK = 1 << 20
@@ -156,8 +159,9 @@ def summarize(
     ``schedule`` is a :class:`~rampup.Schedule` or a spec string; it is bound to the run
     (``steps_per_epoch`` converts epoch lengths). ``peak``, if given, is the peak learning rate the
     values are multiplied by. Warnings flag a warmup longer than 30 % of the run, updates at a
-    learning rate of exactly 0, and a run without warmup (update 0 already at the peak; then
-    there is no warmup to call long, however short the run).
+    learning rate of exactly 0, a run without warmup (update 0 already at the peak; then
+    there is no warmup to call long, however short the run), and a rise of more than 5 % of the
+    peak at a phase boundary (``linear(20, to=0.9) >> constant`` holds 1, not 0.9).
 
     >>> s = summarize("linear(4) >> cosine", total_steps=8)
     >>> s.step_0, s.peak_step, s.effective_warmup, round(s.last_value, 4)
@@ -200,6 +204,13 @@ def summarize(
         )
     if peak_step == 0 and total > 1:
         warnings.append("no warmup: update 0 already uses the peak value")
+    warnings.extend(
+        f"jump at step {b.step}: from {b.before:.4g} to {b.value:.4g}; intended for a constant"
+        " warmup, otherwise give the next phase its start (start=, or value= for constant): a"
+        " phase without one starts at the peak, 1"
+        for b in bounds
+        if b.value - b.before > JUMP * abs(scale * top)
+    )
     return Summary(
         spec=str(_unbound(s)),
         total_steps=total,

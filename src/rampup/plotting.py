@@ -20,6 +20,7 @@ import numpy.typing as npt
 
 from rampup._checks import check_count, check_number
 from rampup._errors import RampupError, fail
+from rampup.rules import checked_run
 from rampup.schedule import Bound, Schedule
 from rampup.spec import parse
 
@@ -126,24 +127,6 @@ def _labelled(func: str, schedules: object) -> list[tuple[str, Schedule]]:
     return out
 
 
-def _checked_run(
-    func: str, total_steps: object, steps_per_epoch: object, peak: object
-) -> tuple[int, float | None, float]:
-    total = check_count(func, "total_steps", total_steps, 1, "a positive int (the whole run)")
-    spe = None
-    if steps_per_epoch is not None:
-        spe = check_number(
-            func, "steps_per_epoch", steps_per_epoch, low=0.0, low_open=True,
-            what="a positive finite number of updates per epoch, or None",
-        )  # fmt: skip
-    scale = 1.0
-    if peak is not None:
-        scale = check_number(
-            func, "peak", peak, low=0.0, low_open=True, what="a positive peak learning rate or None"
-        )
-    return total, spe, scale
-
-
 def sample_steps(
     total_steps: int, bounds: Sequence[int] = (), max_points: int = MAX_POINTS
 ) -> npt.NDArray[np.float64]:
@@ -186,7 +169,7 @@ def _curves(
     peak: float | None,
     max_points: int,
 ) -> list[Curve]:
-    total, spe, scale = _checked_run(func, total_steps, steps_per_epoch, peak)
+    total, spe, scale = checked_run(func, total_steps, steps_per_epoch, peak)
     out = []
     for label, s in _labelled(func, schedules):
         bound = s.bind(total_steps=total, steps_per_epoch=spe)
@@ -334,7 +317,7 @@ def plot(
     >>> [line.get_label() for line in fig.axes[0].lines if line.get_gid() == "rampup-curve"]
     ['linear(5%) >> cosine', 'noam(d_model=512, warmup=500)']
     """
-    total, spe, scale = _checked_run("plot", total_steps, steps_per_epoch, peak)
+    total, spe, scale = checked_run("plot", total_steps, steps_per_epoch, peak)
     if not isinstance(log, bool):
         raise fail("plot", "log", log, "True or False")
     if title is not None and not isinstance(title, str):
@@ -591,7 +574,7 @@ def terminal_schedules(
     log: bool,
 ) -> TerminalPlot:
     """The :class:`TerminalPlot` behind :func:`render_terminal`, its segments tagged by curve."""
-    total, spe, _ = _checked_run("render_terminal", total_steps, steps_per_epoch, peak)
+    total, spe, _ = checked_run("render_terminal", total_steps, steps_per_epoch, peak)
     if not isinstance(log, bool):
         raise fail("render_terminal", "log", log, "True or False")
     cols = width if width is not None else shutil.get_terminal_size((80, 24)).columns

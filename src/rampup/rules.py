@@ -32,6 +32,7 @@ __all__ = [
     "Boundary",
     "Suggestion",
     "Summary",
+    "checked_run",
     "suggest",
     "summarize",
 ]
@@ -148,6 +149,25 @@ def _warmup(s: Schedule, total: int, top: float) -> tuple[int, float]:
     return total - 1, acc  # pragma: no cover - the maximum is always reached within the run
 
 
+def checked_run(
+    func: str, total_steps: object, steps_per_epoch: object, peak: object
+) -> tuple[int, float | None, float]:
+    """``(total_steps, steps_per_epoch, scale)`` of a run, checked; ``scale`` is ``peak`` or 1."""
+    total = check_count(func, "total_steps", total_steps, 1, "a positive int (the whole run)")
+    spe = None
+    if steps_per_epoch is not None:
+        spe = check_number(
+            func, "steps_per_epoch", steps_per_epoch, low=0.0, low_open=True,
+            what="a positive finite number of updates per epoch, or None",
+        )  # fmt: skip
+    scale = 1.0
+    if peak is not None:
+        scale = check_number(
+            func, "peak", peak, low=0.0, low_open=True, what="a positive peak learning rate or None"
+        )
+    return total, spe, scale
+
+
 def summarize(
     schedule: Schedule | str,
     total_steps: int,
@@ -168,17 +188,7 @@ def summarize(
     (0.25, 3, 1.5, 0.1464)
     """
     func = "summarize"
-    total = check_count(func, "total_steps", total_steps, 1, "a positive int (the whole run)")
-    if steps_per_epoch is not None:
-        steps_per_epoch = check_number(
-            func, "steps_per_epoch", steps_per_epoch, low=0.0, low_open=True,
-            what="a positive finite number of updates per epoch, or None",
-        )  # fmt: skip
-    scale = 1.0
-    if peak is not None:
-        scale = check_number(
-            func, "peak", peak, low=0.0, low_open=True, what="a positive peak learning rate or None"
-        )
+    total, steps_per_epoch, scale = checked_run(func, total_steps, steps_per_epoch, peak)
     s = _as_schedule(func, schedule).bind(total_steps=total, steps_per_epoch=steps_per_epoch)
     top, zeros, first_zero = _scan(s, total)
     if not math.isfinite(top):  # pragma: no cover - the core refuses non-finite values

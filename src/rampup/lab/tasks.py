@@ -121,6 +121,20 @@ def _causal_mask(n: int) -> torch.Tensor:
 _MK_STATES, _MK_LEN, _MK_BATCH, _MK_VAL, _MK_DATA_SEED = 32, 32, 16, 128, 1234
 
 
+def _encoder(d: int, depth: int, *, pre_ln: bool) -> torch.nn.TransformerEncoder:
+    """The tasks' Transformer body: ``depth`` layers of width ``d``, 4 heads, ff 256, no dropout.
+
+    Post-LN (torch's default) or Pre-LN with a final LayerNorm: the only difference between a
+    task and its control.
+    """
+    from torch import nn  # noqa: PLC0415
+
+    layer = nn.TransformerEncoderLayer(d, 4, 256, dropout=0.0, batch_first=True, norm_first=pre_ln)
+    return nn.TransformerEncoder(
+        layer, depth, norm=nn.LayerNorm(d) if pre_ln else None, enable_nested_tensor=False
+    )
+
+
 def _markov_chain() -> tuple[Any, Any]:
     """The fixed chain: transition rows from Dirichlet(0.1) and its stationary distribution."""
     import numpy as np  # noqa: PLC0415
@@ -182,12 +196,7 @@ def _build_markov(seed: int, *, pre_ln: bool) -> Setup:
             super().__init__()
             self.tok = nn.Embedding(_MK_STATES, d)
             self.pos = nn.Parameter(torch.randn(n, d) * 0.02)
-            layer = nn.TransformerEncoderLayer(
-                d, 4, 256, dropout=0.0, batch_first=True, norm_first=pre_ln
-            )
-            self.body = nn.TransformerEncoder(
-                layer, 6, norm=nn.LayerNorm(d) if pre_ln else None, enable_nested_tensor=False
-            )
+            self.body = _encoder(d, 6, pre_ln=pre_ln)
             self.head = nn.Linear(d, _MK_STATES)
             self.register_buffer("mask", _causal_mask(n - 1))
 
@@ -248,12 +257,7 @@ def _build_sort(seed: int, *, pre_ln: bool) -> Setup:
             super().__init__()
             self.tok = nn.Embedding(_SO_VALUES, d)
             self.pos = nn.Parameter(torch.randn(_SO_LEN, d) * 0.02)
-            layer = nn.TransformerEncoderLayer(
-                d, 4, 256, dropout=0.0, batch_first=True, norm_first=pre_ln
-            )
-            self.body = nn.TransformerEncoder(
-                layer, 4, norm=nn.LayerNorm(d) if pre_ln else None, enable_nested_tensor=False
-            )
+            self.body = _encoder(d, 4, pre_ln=pre_ln)
             self.head = nn.Linear(d, _SO_VALUES)
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:

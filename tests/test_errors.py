@@ -12,6 +12,7 @@ import pytest
 import rampup
 from rampup import RampupError
 from rampup._errors import fail, shown
+from rampup.spec import SpecError
 
 NAN, INF = float("nan"), float("inf")
 
@@ -356,6 +357,22 @@ def test_errors_pickle_with_their_message() -> None:
     back = pickle.loads(pickle.dumps(err))  # noqa: S301  # our own object, just made
     assert isinstance(back, RampupError)
     assert str(back) == "linear(): length=-5 is invalid: expected a positive step count"
+
+
+def test_spec_errors_pickle_with_column_and_caret() -> None:
+    """A SpecError from a worker process (lab runs, process pools) unpickles whole.
+
+    The bug this pins: SpecError takes (spec, column, reason), so the default reduction of an
+    exception (its message as the only argument) failed to rebuild it in the parent process.
+    """
+    with pytest.raises(SpecError) as info:
+        rampup.parse("linear(5%) >> cosine(to=")
+    err = info.value
+    back = pickle.loads(pickle.dumps(err))  # noqa: S301  # our own object, just made
+    assert isinstance(back, SpecError)
+    assert (back.spec, back.column, back.reason) == (err.spec, err.column, err.reason)
+    assert str(back) == str(err)
+    assert back.column == len("linear(5%) >> cosine(to=") + 1  # the end of the text
 
 
 # -- the message helper --------------------------------------------------------------------------

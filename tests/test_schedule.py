@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import copy
 import pickle
 
 import numpy as np
@@ -293,6 +294,27 @@ def test_pickle_round_trip_gives_an_equal_schedule(s: Schedule) -> None:
     assert hash(loaded) == hash(s)
     assert loaded.values(steps).tolist() == before.tolist()
     assert [loaded(float(t)) for t in steps[:20]] == [s(float(t)) for t in steps[:20]]
+
+
+@pytest.mark.parametrize("s", IDENTITY_CASES, ids=str)
+def test_copies_and_class_attributes_call_like_the_original(s: Schedule) -> None:
+    """copy, deepcopy and a schedule kept as a class attribute all evaluate like ``s``.
+
+    ``s(t)`` dispatches through a slot holding the compiled closure; a copy must not share a
+    stale closure, and a schedule stored on a class must not turn into a method that receives
+    the instance as its step.
+    """
+    expected = [s(float(t)) for t in range(0, 40, 3)]
+    for other in (copy.copy(s), copy.deepcopy(s)):
+        assert other == s
+        assert [other(float(t)) for t in range(0, 40, 3)] == expected
+
+    class Config:
+        lr = s
+
+    assert [Config().lr(float(t)) for t in range(0, 40, 3)] == expected
+    assert [Config.lr(float(t)) for t in range(0, 40, 3)] == expected
+    assert "__call__" not in vars(s)  # the closure is not part of the value's fields
 
 
 def test_equal_parameters_give_equal_hashable_schedules() -> None:

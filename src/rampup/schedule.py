@@ -12,7 +12,6 @@ update uses. After the last phase of a chain the final value holds for ever.
 from __future__ import annotations
 
 import math
-import operator
 from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
@@ -183,13 +182,15 @@ class Schedule:
             ...
 
     else:
-        # The hot path: ``s(t)`` calls the compiled closure directly. A property whose getter is
-        # a C attrgetter costs less than a Python-level __call__ forwarding to the closure.
-        __call__ = property(operator.attrgetter("_fn"))
+        # The hot path: ``s(t)`` calls the compiled closure directly. ``__call__`` is a slot, so
+        # the type's lookup of it finds a C member descriptor that reads the closure from the
+        # instance: no Python frame between the caller and the formula (a Python-level __call__
+        # forwarding to the closure costs a frame; a property over an attrgetter, a dict lookup).
+        __slots__ = ("__call__", "__dict__", "__weakref__")
 
     def __post_init__(self) -> None:
         self._validate()
-        object.__setattr__(self, "_fn", self._first_call)
+        object.__setattr__(self, "__call__", self._first_call)
 
     def _validate(self) -> None:
         """Check the parameters; raise :class:`RampupError` naming the bad one."""
@@ -210,7 +211,7 @@ class Schedule:
 
     def _first_call(self, step: float) -> float:
         fn = _runner(self._kernel())
-        object.__setattr__(self, "_fn", fn)
+        object.__setattr__(self, "__call__", fn)
         return fn(step)
 
     def __getstate__(self) -> dict[str, Any]:
@@ -219,7 +220,7 @@ class Schedule:
     def __setstate__(self, state: dict[str, Any]) -> None:
         for key, value in state.items():
             object.__setattr__(self, key, value)
-        object.__setattr__(self, "_fn", self._first_call)
+        object.__setattr__(self, "__call__", self._first_call)
 
     # -- evaluation --------------------------------------------------------------------------
     def values(self, steps: npt.ArrayLike) -> npt.NDArray[np.float64]:
@@ -255,10 +256,10 @@ class Schedule:
         >>> f(0), f(3), f(10)
         (0.25, 1.0, 1.0)
         """
-        fn: Callable[[float], float] = self.__dict__["_fn"]
+        fn: Callable[[float], float] = self.__call__
         if fn == self._first_call:
             fn = _runner(self._kernel())
-            object.__setattr__(self, "_fn", fn)
+            object.__setattr__(self, "__call__", fn)
         return fn
 
     def array_formula(self, xp: Ops) -> Formula:

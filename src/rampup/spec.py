@@ -99,6 +99,11 @@ class SpecError(RampupError):
         excerpt, caret = _excerpt(spec, column)
         super().__init__(f"parse(): column {column}: {reason}\n  {excerpt}\n  {caret}")
 
+    def __reduce__(self) -> tuple[type[SpecError], tuple[str, int, str]]:
+        # Rebuilt from its three fields: an error raised in a worker process (a lab run, a
+        # process pool) crosses back to the parent intact instead of failing to unpickle.
+        return (type(self), (self.spec, self.column, self.reason))
+
 
 def _excerpt(spec: str, column: int) -> tuple[str, str]:
     """The line to show (a window of at most ``_WINDOW`` characters) and the caret line under it.

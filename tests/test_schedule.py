@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import math
 import copy
+import math
 import pickle
 
 import numpy as np
@@ -315,6 +315,21 @@ def test_copies_and_class_attributes_call_like_the_original(s: Schedule) -> None
     assert [Config().lr(float(t)) for t in range(0, 40, 3)] == expected
     assert [Config.lr(float(t)) for t in range(0, 40, 3)] == expected
     assert "__call__" not in vars(s)  # the closure is not part of the value's fields
+
+
+@pytest.mark.parametrize("s", IDENTITY_CASES, ids=str)
+def test_values_returns_a_fresh_array_and_leaves_the_steps_alone(s: Schedule) -> None:
+    """``values`` never aliases or alters its input, even a float64 array it need not convert."""
+    steps = np.arange(0.0, 1200.0, 7.0)
+    kept = steps.copy()
+    out = s.values(steps)
+    assert out.shape == steps.shape
+    assert out.dtype == np.float64
+    assert not np.shares_memory(out, steps)
+    out[:] = -1.0  # writing the result must change neither the input nor a later evaluation
+    assert steps.tolist() == kept.tolist()
+    scalar = [s(float(t)) for t in steps]  # the scalar path: equal within an ulp per factor
+    np.testing.assert_allclose(s.values(steps), scalar, rtol=1e-15, atol=0)
 
 
 def test_equal_parameters_give_equal_hashable_schedules() -> None:

@@ -239,7 +239,7 @@ class Schedule:
                 item = x.item() if isinstance(x, np.generic) else x
                 if not isinstance(item, int | float):
                     raise _bad_step(item)
-        t = raw.astype(np.float64)
+        t = raw.astype(np.float64, copy=False)  # no copy of an array that is float64 already
         if t.size and not (t.min() >= 0 and np.isfinite(t.max())):
             bad = t[~(np.isfinite(t) & (t >= 0))].flat[0]
             raise _bad_step(float(bad))
@@ -378,15 +378,21 @@ def _product(a: Schedule | float, b: Schedule | float) -> Product:
 
 def _evaluate(kernel: Kernel, t: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     f = kernel.make(np)
-    if kernel.length is None:
-        return np.asarray(f(t), dtype=np.float64) + np.zeros_like(t)
+    if kernel.length is None or (inside := t < kernel.length).all():
+        return _full(f(t), t)
     out = np.full_like(t, kernel.final)
-    inside = t < kernel.length
-    if inside.all():
-        return np.asarray(f(t), dtype=np.float64) + np.zeros_like(t)
     if inside.any():
         out[inside] = f(t[inside])
     return out
+
+
+def _full(values: Any, t: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """``values`` as a new float64 array of ``t``'s shape (a constant formula gives a scalar)."""
+    arr: npt.NDArray[np.float64] = np.asarray(values, dtype=np.float64)
+    if arr.shape == t.shape and arr is not t and arr.base is None:
+        return arr  # already a fresh array of its own: no second pass over 10**7 steps
+    full: npt.NDArray[np.float64] = np.broadcast_to(arr, t.shape).copy()
+    return full
 
 
 # ------------------------------------------------------------------------------------------------

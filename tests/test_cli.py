@@ -204,6 +204,34 @@ def test_suggest_json_has_a_stable_schema_and_follows_goyal() -> None:
     assert all(isinstance(r, str) for r in data["reasons"])
 
 
+@pytest.mark.parametrize("command", ["plot", "show", "suggest"])
+def test_total_steps_is_spelled_alike_in_every_command(command: str) -> None:
+    """--total and --total-steps (the name bind() and suggest() use) both set the run's length.
+
+    Each spelling is checked against the length it must produce: 10 % of 400 steps is a
+    40-step warmup (show's peak step 39, suggest's guideline upper end 40).
+    """
+    extra = {
+        "plot": ["linear(10%) >> cosine", "--width", "60", "--height", "6"],
+        "show": ["linear(10%) >> cosine", "--json"],
+        "suggest": ["--batch-size", "32", "--json"],
+    }[command]
+    outs = []
+    for flag in ("--total", "--total-steps"):
+        code, out, err = _run(command, *extra, flag, "400")
+        assert code == 0, err
+        outs.append(out)
+    assert outs[0] == outs[1]
+    if command == "plot":
+        assert outs[0].splitlines()[0] == "lr multiplier over 400 steps"
+    elif command == "show":
+        data = json.loads(outs[0])
+        assert (data["total_steps"], data["peak_step"]) == (400, 39)
+    else:
+        data = json.loads(outs[0])
+        assert (data["total_steps"], data["guideline_steps"][1]) == (400, 40)
+
+
 def test_suggest_options_are_case_insensitive() -> None:
     """--optimizer ADAM and --beta2 0.99: the untuned rule gives round(2 / 0.01) = 200."""
     code, out, _ = _run(

@@ -78,7 +78,10 @@ def _console() -> Any:
 
 # -- plot -----------------------------------------------------------------------------------------
 Total = Annotated[
-    int, typer.Option("--total", min=1, help="Steps in the whole run (optimizer updates).")
+    int,
+    typer.Option(
+        "--total", "--total-steps", min=1, help="Steps in the whole run (optimizer updates)."
+    ),
 ]
 StepsPerEpoch = Annotated[
     float | None,
@@ -259,7 +262,7 @@ class Size(str, Enum):
 @app.command()
 def suggest(
     total_steps: Annotated[
-        int, typer.Option("--total-steps", min=2, help="Steps in the whole run.")
+        int, typer.Option("--total-steps", "--total", min=2, help="Steps in the whole run.")
     ],
     batch_size: Annotated[
         int, typer.Option("--batch-size", min=1, help="Examples per optimizer update.")

@@ -15,6 +15,7 @@ import torch
 from torch.optim.lr_scheduler import CosineAnnealingLR, LambdaLR, LinearLR, SequentialLR
 
 import rampup
+from seed_code import NoamScheduler
 
 
 def _sgd(lr: float) -> torch.optim.Optimizer:
@@ -168,31 +169,6 @@ def test_get_lr_with_warmup_equals_linear_then_cosine() -> None:
 
 
 # -- seed 004: the Noam scheduler class ----------------------------------------------------------
-class NoamScheduler:
-    """Seed 004's class, re-typed (its step() returns the lr it sets)."""
-
-    def __init__(
-        self, optimizer: torch.optim.Optimizer, d_model: int, warmup_steps: int, factor: float = 1.0
-    ) -> None:
-        self.optimizer = optimizer
-        self.d_model = d_model
-        self.warmup_steps = warmup_steps
-        self.factor = factor
-        self.current_step = 0
-
-    def step(self) -> float:
-        """Advance one update and set its learning rate."""
-        self.current_step += 1
-        lr = (
-            self.factor
-            * (self.d_model**-0.5)
-            * min(self.current_step**-0.5, self.current_step * self.warmup_steps**-1.5)
-        )
-        for param_group in self.optimizer.param_groups:
-            param_group["lr"] = lr
-        return float(lr)
-
-
 def test_noam_equals_the_seeds_class_bit_for_bit() -> None:
     """The seed's k-th NoamScheduler.step() (k = 1, 2, ...) equals noam(128, 4000) at k - 1."""
     seed = NoamScheduler(_sgd(0.0), d_model=128, warmup_steps=4000, factor=1.0)

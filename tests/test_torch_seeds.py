@@ -16,6 +16,7 @@ from torch.optim.lr_scheduler import CosineAnnealingLR, LinearLR, SequentialLR
 
 import rampup.torch as rt
 from rampup import compat
+from seed_code import NoamScheduler
 
 torch.set_num_threads(1)
 
@@ -97,31 +98,6 @@ def test_seed_linearlr_then_cosine_per_epoch_through_compat() -> None:
     assert ours == pytest.approx(theirs, rel=1e-12)
     assert ours[0] == pytest.approx(1e-4)
     assert ours[10] == 1e-3  # the first cosine epoch runs at the full rate
-
-
-class NoamScheduler:
-    """Seed 004's scheduler class, re-typed."""
-
-    def __init__(
-        self, optimizer: optim.Optimizer, d_model: int, warmup_steps: int, factor: float = 1.0
-    ) -> None:
-        self.optimizer = optimizer
-        self.d_model = d_model
-        self.warmup_steps = warmup_steps
-        self.factor = factor
-        self.current_step = 0
-
-    def step(self) -> float:
-        """Advance one step and set the lr of every group."""
-        self.current_step += 1
-        lr = (
-            self.factor
-            * (self.d_model**-0.5)
-            * min(self.current_step**-0.5, self.current_step * self.warmup_steps**-1.5)
-        )
-        for param_group in self.optimizer.param_groups:
-            param_group["lr"] = lr
-        return float(lr)
 
 
 def test_seed_noam_scheduler_values_are_reproduced() -> None:

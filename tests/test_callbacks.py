@@ -210,21 +210,31 @@ class Rows(torch.utils.data.Dataset[dict[str, torch.Tensor]]):
         return {"x": self.x[i], "labels": self.x[i].sum(0, keepdim=True)}
 
 
-def hf_trainer(tmp_path: Path, model: HFTiny, callback: Any, optimizers: Any = (None, None)) -> Any:
+def hf_trainer(
+    tmp_path: Path,
+    model: HFTiny,
+    callback: Any,
+    optimizers: Any = (None, None),
+    **overrides: Any,
+) -> Any:
     """A CPU HF Trainer logging every update, NaN filter off, no saving or reporting."""
+    settings: dict[str, Any] = {
+        "max_steps": 30,
+        "logging_steps": 1,
+        "logging_nan_inf_filter": False,
+        **overrides,
+    }
     args = TrainingArguments(
         output_dir=str(tmp_path),
-        max_steps=30,
         per_device_train_batch_size=8,
         learning_rate=0.05,
         lr_scheduler_type="constant",
-        logging_steps=1,
-        logging_nan_inf_filter=False,
         save_strategy="no",
         report_to=[],
         use_cpu=True,
         disable_tqdm=True,
         dataloader_num_workers=0,
+        **settings,
     )
     return Trainer(
         model=model,
@@ -252,6 +262,41 @@ def test_hf_callback_logs_groups_and_the_spike(
     assert [(e.step, e.kind) for e in events] == [(SPIKE_AT, "spike")]
     assert "rampup/spike" in logs[SPIKE_AT]
     assert any("spiked" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({}, []),
+        ({"logging_steps": 5}, ["logging_steps=5: the monitor sees the loss averaged"]),
+        (
+            {"logging_nan_inf_filter": True},
+            ["logging_nan_inf_filter=True: the Trainer leaves NaN and inf losses out"],
+        ),
+        (
+            {"logging_strategy": "epoch", "logging_nan_inf_filter": True},
+            ["logging_strategy='epoch': the Trainer reports the loss once per epoch", "nan_inf"],
+        ),
+        ({"logging_strategy": "no"}, ["logging_strategy='no': the Trainer never reports the loss"]),
+    ],
+)
+def test_hf_callback_warns_of_logging_settings_that_hide_updates(
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    overrides: dict[str, Any],
+    expected: list[str],
+) -> None:
+    """At train start: one warning per setting that hides updates or NaN losses; none if fine."""
+    torch.manual_seed(0)
+    callback = HFCallback(Monitor(warm_start=4, divergence_factor=None))
+    trainer = hf_trainer(tmp_path, HFTiny({}), callback, max_steps=6, **overrides)
+    with caplog.at_level(logging.WARNING, logger="rampup"):
+        trainer.train()
+    found = [r.getMessage() for r in caplog.records if r.getMessage().startswith("HFCallback:")]
+    assert len(found) == len(expected)
+    for message, part in zip(found, expected, strict=True):
+        assert part in message
+        assert message.endswith(("to feed every update", "logging_nan_inf_filter=False"))
 
 
 def test_hf_callback_stops_training_on_a_nan_loss_under_a_guard(

@@ -214,9 +214,11 @@ def _hf_class() -> type:
     class HFCallback(TrainerCallback):
         """Feeds the monitor (or guard) from the HF Trainer's logs; adds lr/momentum and events.
 
-        Reads ``loss``, ``grad_norm`` and ``learning_rate`` from each ``on_log`` (use
-        ``logging_steps=1``), adds ``lr/<group>``, ``momentum/<group>`` and ``rampup/<kind>``
-        to the logs (and to ``state.log_history``).
+        Reads ``loss``, ``grad_norm`` and ``learning_rate`` from each ``on_log``; adds
+        ``lr/<group>``, ``momentum/<group>`` and ``rampup/<kind>`` to the logs (and to
+        ``state.log_history``). Use ``logging_steps=1`` and ``logging_nan_inf_filter=False``:
+        at the start of training it warns, on the ``rampup`` logger, of any setting that hides
+        updates or non-finite losses from it.
 
         Args:
             monitor: the Monitor to feed (default: a new one), or None with ``guard``.
@@ -236,6 +238,10 @@ def _hf_class() -> type:
             self.feeder = _Feeder("HFCallback", monitor, guard)
             self.monitor = self.feeder.monitor
             self.log_groups = _flag("HFCallback", "log_groups", log_groups)
+
+        def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            for problem in _hf_logging_problems(args):
+                logger.warning("HFCallback: %s", problem)
 
         def on_log(
             self,
@@ -262,6 +268,34 @@ def _hf_class() -> type:
                 control.should_training_stop = True
 
     return HFCallback
+
+
+def _hf_logging_problems(args: Any) -> list[str]:
+    """What in the HF ``TrainingArguments`` keeps the monitor from seeing every update's loss."""
+    problems = []
+    strategy = str(getattr(args, "logging_strategy", "steps"))
+    strategy = strategy.rsplit(".", 1)[-1].lower()  # an IntervalStrategy member or its value
+    steps = getattr(args, "logging_steps", 1)
+    fix = "set logging_strategy='steps' and logging_steps=1 to feed every update"
+    if strategy != "steps":
+        seen = (
+            "reports the loss once per epoch" if strategy == "epoch" else "never reports the loss"
+        )
+        problems.append(
+            f"logging_strategy={strategy!r}: the Trainer {seen}, so the monitor misses (nearly) "
+            f"every update; {fix}"
+        )
+    elif steps != 1:
+        problems.append(
+            f"logging_steps={steps!r}: the monitor sees the loss averaged over several updates, "
+            f"once per log, so spikes are diluted and found late; {fix}"
+        )
+    if getattr(args, "logging_nan_inf_filter", False):
+        problems.append(
+            "logging_nan_inf_filter=True: the Trainer leaves NaN and inf losses out of what it "
+            "logs, so a divergence is never seen; set logging_nan_inf_filter=False"
+        )
+    return problems
 
 
 _BUILDERS = {"LightningCallback": _lightning_class, "HFCallback": _hf_class}

@@ -61,6 +61,36 @@ def test_ray_backend_equals_local_backend(
     assert on_ray == sorted(map(_numbers, local_records))
 
 
+def test_ray_address_that_cannot_be_joined_is_one_clean_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--address of a cluster Ray cannot join: exit 2, one line naming the address and Ray's reason.
+
+    Ray's own wait for a dead address runs for minutes, so ``ray.init`` is replaced by a stand-in
+    raising what Ray raises then. (A real cluster, ``ray start --head`` in another process, was
+    joined by hand with ``--address`` and gave the local backend's numbers.)
+    """
+    ray = pytest.importorskip("ray")
+
+    def refuse(**kwargs: Any) -> None:
+        raise ConnectionError(f"Failed to connect to Ray cluster at {kwargs['address']}\nmore")
+
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", refuse)
+    argv = ["lab", "run", "--task", "digits-largebatch", "--strategy", "none", "--steps", "3"]
+    argv += ["--backend", "ray", "--address", "10.0.0.9:6379", "--out", str(tmp_path / "g")]
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.startswith("error:")]
+    assert lines == [
+        "error: lab run(): address='10.0.0.9:6379' is invalid: expected the address of a running "
+        "Ray cluster that accepts this client (Ray: ConnectionError: Failed to connect to Ray "
+        "cluster at 10.0.0.9:6379)"
+    ]
+
+
 def test_rerun_of_a_finished_grid_runs_nothing(tmp_path: Path) -> None:
     """Re-running a finished grid skips every cell and leaves the file byte for byte."""
     grid = make_grid(["digits-largebatch"], ["none"], [0.4], [0], steps=3)

@@ -189,7 +189,17 @@ def _run_ray(
         if address is None:
             ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
         else:
-            ray.init(address=address, log_to_driver=False)
+            try:
+                ray.init(address=address, log_to_driver=False)
+            except Exception as exc:  # Ray's errors for a cluster it cannot join vary
+                said = str(exc).strip().splitlines()
+                raise fail(
+                    "lab run",
+                    "address",
+                    address,
+                    "the address of a running Ray cluster that accepts this client "
+                    f"(Ray: {type(exc).__name__}: {said[0] if said else 'no message'})",
+                ) from None
         started = True
     remote = ray.remote(num_cpus=1)(_ray_task)
     done: list[dict[str, Any]] = []

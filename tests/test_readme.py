@@ -1,0 +1,164 @@
+"""The README's Python examples run as written, and the values their comments state are right.
+
+Each ```python block of README.md is executed in a namespace that supplies only what the block
+leaves to the reader (an optimizer, a loader, a model); the comments' numbers are derived by hand
+from docs/conventions.md, not read back from rampup.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("KERAS_BACKEND", "torch")  # before keras is imported: no TensorFlow here
+
+import pytest
+import torch
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def _blocks() -> list[str]:
+    return re.findall(r"^```python\n(.*?)^```", README.read_text(), flags=re.M | re.S)
+
+
+def _run(code: str, namespace: dict[str, Any]) -> dict[str, Any]:
+    exec(compile(code, str(README), "exec"), namespace)  # noqa: S102  # the README's own example
+    return namespace
+
+
+def _block(*needles: str) -> str:
+    """The one block that contains every needle (the README may reorder its sections)."""
+    found = [b for b in _blocks() if all(n in b for n in needles)]
+    assert len(found) == 1, f"expected one README block with {needles}, found {len(found)}"
+    return found[0]
+
+
+def test_the_readme_has_the_examples_this_file_runs() -> None:
+    """Every Python block of the README is one of those tested below."""
+    tested = [
+        ("rampup.parse(", "s.values("),
+        ("scheduler = rampup.torch.Scheduler(",),
+        ("AdaptiveWarmup.for_schedule",),
+        ("rampup.optax.schedule", "rampup.keras.Schedule"),
+    ]
+    blocks = _blocks()
+    assert len(blocks) == len(tested)
+    for needles in tested:
+        _block(*needles)
+
+
+def test_first_example_values_match_its_comments() -> None:
+    """linear(5%) over 10,000 steps is a 500-step warmup: s(t) = (t + 1) / 500 up to the peak.
+
+    Every line ``expr  # value ...`` of the block is checked: the value in the comment must be what
+    the hand-derived formula gives, and what the expression gives.
+    """
+    code = _block("rampup.parse(", "s.values(")
+    ns = _run(code, {})
+    hand = {  # conventions.md: warmup (t + 1)/W; the decay starts at 1, ends at to after the run
+        "s(0)": 1 / 500,
+        "s(499)": 1.0,
+        "s(500)": 1.0,
+        "s(10_000)": 0.01,
+        "str(s)": "bind(linear(5%) >> cosine(to=0.01), total_steps=10000)",
+    }
+    checked = 0
+    for line in code.splitlines():
+        m = re.match(r"^(\S.*?)\s+#\s+('[^']*'|\S+)", line)
+        if m is None or m.group(1) not in hand:
+            continue
+        expr, stated = m.groups()
+        want = hand[expr]
+        said = ast.literal_eval(stated)
+        assert said == want, f"README comment for {expr} says {stated}"
+        got = _run(f"_value = {expr}", ns)["_value"]
+        assert got == pytest.approx(want, rel=1e-15) if isinstance(want, float) else got == want
+        checked += 1
+    assert checked == len(hand)
+    assert len(ns["s"].values(range(10_000))) == 10_000
+
+
+class _Tiny(torch.nn.Module):
+    """One weight; a batch x gives the loss (w * x)^2, summed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.ones(3))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return ((self.w * x) ** 2).sum()
+
+
+def test_pytorch_example_steps_the_documented_schedule() -> None:
+    """Five updates of the PyTorch example: update t used lr 0.1 * (t + 1) / 500."""
+    model = _Tiny()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    used: list[float] = []
+    optimizer.register_step_pre_hook(lambda opt, a, k: used.append(opt.param_groups[0]["lr"]))
+    loader = [torch.randn(3) for _ in range(5)]
+    ns = {"optimizer": optimizer, "loader": loader}
+    _run(_block("scheduler = rampup.torch.Scheduler("), ns)
+    assert used == pytest.approx([0.1 * (t + 1) / 500 for t in range(5)], rel=1e-15)
+
+
+def test_guard_example_runs_and_skips_a_nan_update() -> None:
+    """The guard loop: a NaN loss is restored and skipped; the retried warmup is slower.
+
+    auto(0.999) warms up over the untuned length 2 / (1 - 0.999) = 2000 updates: at clock c the
+    lr is 0.1 * (c + 1) / 2000. docs/monitor.md's table: a stable update moves the clock by 1/S;
+    a NaN doubles the stretch S (1 -> 2) and moves it by 0. Batches 0-2 use c = 0, 1, 2; batch 3
+    is NaN (no update); batch 4 uses c = 3 and moves it by 1/2, so batch 5 uses c = 3.5.
+    """
+    import rampup  # noqa: PLC0415  # the block uses the name; it imports rampup.torch itself
+    import rampup.torch  # noqa: PLC0415
+
+    model = _Tiny()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    used: list[float] = []
+    optimizer.register_step_pre_hook(lambda opt, a, k: used.append(opt.param_groups[0]["lr"]))
+    loader = [torch.full((3,), 0.1) for _ in range(6)]
+    loader[3] = torch.full((3,), float("nan"))
+    restored: list[bool] = []
+    ns = {
+        "rampup": rampup,
+        "optimizer": optimizer,
+        "loader": loader,
+        "model": model,
+        "restore_checkpoint": lambda: restored.append(True),
+    }
+    ns = _run(
+        _block(
+            "AdaptiveWarmup.for_schedule",
+        ),
+        ns,
+    )
+    assert restored == [True]
+    assert len(used) == 5  # the NaN batch never stepped
+    assert used == pytest.approx([0.1 * (c + 1) / 2000 for c in (0, 1, 2, 3, 3.5)], rel=1e-12)
+
+
+def test_optax_and_keras_example_builds_both_optimizers() -> None:
+    """optax: AdamW's first update is lr(0) = 3e-4 / 500 per unit gradient; Keras: the same lr(0).
+
+    With zero parameters (no weight decay term) and gradient 1, Adam's bias-corrected first
+    update is -lr * g / (|g| + eps), i.e. -lr(0) to float32 precision.
+    """
+    jnp = pytest.importorskip("jax.numpy")
+    optax = pytest.importorskip("optax")
+    keras = pytest.importorskip("keras")
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    ns = _run(
+        _block("rampup.optax.schedule", "rampup.keras.Schedule"),
+        {"optax": optax, "keras": keras, "model": model},
+    )
+    params = {"w": jnp.zeros(2)}
+    opt = ns["optimizer"]
+    updates, _ = opt.update({"w": jnp.ones(2)}, opt.init(params), params)
+    assert [float(u) for u in updates["w"]] == pytest.approx([-3e-4 / 500] * 2, rel=2e-5)  # float32
+    assert float(ns["lr"](0)) == pytest.approx(3e-4 / 500, rel=1e-6)  # the Keras schedule
+    assert float(ns["lr"](499)) == pytest.approx(3e-4, rel=1e-6)
+    assert model.optimizer is not None

@@ -37,18 +37,29 @@ def warmup_cosine(warmup: Length, *, to: float = 0.0, shape: str = "linear") -> 
 
 
 def warmup_linear(warmup: Length, *, to: float = 0.0) -> Chain:
-    """A linear warmup, then a linear decay to ``to`` over the rest of the run (BERT, HF)."""
+    r"""A linear warmup, then a linear decay to ``to`` over the rest of the run (BERT, HF).
+
+    With ``W`` warmup steps of a run of ``T``, ``D = T - W``:
+    :math:`s(t) = (t + 1) / W` for :math:`t < W`, then
+    :math:`to + (1 - to)\,(D - (t - W)) / D`, which reaches ``to`` at ``t = T``, where it holds.
+
+    >>> from rampup import warmup_linear
+    >>> [warmup_linear(2).bind(total_steps=6)(t) for t in range(7)]
+    [0.5, 1.0, 1.0, 0.75, 0.5, 0.25, 0.0]
+    """
     warmup = _length("warmup_linear", "warmup", warmup)
     to = check_number("warmup_linear", "to", to, low=0.0)
     return Linear(warmup) >> Linear(to=to)
 
 
 def wsd(warmup: Length, *, decay: Length = "20%", to: float = 0.0, shape: str = "sqrt") -> Chain:
-    """Warmup-stable-decay (Hu et al. 2024, MiniCPM; Hägele et al. 2024).
+    r"""Warmup-stable-decay (Hu et al. 2024, MiniCPM; Hägele et al. 2024).
 
     A linear warmup, a constant stable phase that takes the rest of the run, and a cooldown of
     length ``decay`` (a fraction of the run by default) with ``shape`` ``"sqrt"`` (1-sqrt),
-    ``"linear"`` or ``"cosine"`` down to ``to``.
+    ``"linear"`` or ``"cosine"`` down to ``to``. With ``W`` warmup steps, a cooldown of ``D`` and
+    a run of ``T``: :math:`s(t) = (t + 1) / W` for :math:`t < W`, 1 up to ``T - D``, then with
+    :math:`u = t - (T - D)` the 1-sqrt cooldown :math:`to + (1 - to)(1 - \sqrt{u / D})`.
     """
     warmup = _length("wsd", "warmup", warmup)
     decay = _length("wsd", "decay", decay)
@@ -65,9 +76,12 @@ def tri_stage(
     start: float = 0.01,
     to: float = 0.01,
 ) -> Chain:
-    """Tri-stage (fairseq, wav2vec 2.0): linear from ``start`` to 1, hold, exponential to ``to``.
+    r"""Tri-stage (fairseq, wav2vec 2.0): linear from ``start`` to 1, hold, exponential to ``to``.
 
-    The decay is geometric, reaching ``to`` at the step after its last; ``to`` then holds.
+    With ``W`` warmup, ``H`` hold and ``D`` decay steps:
+    :math:`s(t) = start + (1 - start)\,t / (W - 1)` for :math:`t < W` (1 on the last warmup
+    step), 1 for ``H`` steps, then with :math:`u = t - W - H` the geometric decay
+    :math:`to^{u / D}`, which reaches ``to`` at the step after its last; ``to`` then holds.
     """
     warmup = _length("tri_stage", "warmup", warmup)
     hold = _length("tri_stage", "hold", hold)

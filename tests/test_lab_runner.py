@@ -49,6 +49,9 @@ def test_local_pool_equals_in_process_runs(local_records: list[dict[str, Any]]) 
         assert _numbers(rec) == _numbers(json.loads(results.encode(here)))
 
 
+# Ray forks helper processes; if an earlier test imported JAX, JAX's at-fork hook warns that a
+# fork of a multithreaded process may deadlock (the child here execs at once, so it cannot).
+@pytest.mark.filterwarnings(r"ignore:os\.fork\(\) was called:RuntimeWarning")
 def test_ray_backend_equals_local_backend(
     local_records: list[dict[str, Any]], tmp_path: Path
 ) -> None:

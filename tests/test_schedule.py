@@ -332,6 +332,21 @@ def test_values_returns_a_fresh_array_and_leaves_the_steps_alone(s: Schedule) ->
     np.testing.assert_allclose(s.values(steps), scalar, rtol=1e-15, atol=0)
 
 
+def test_inspect_signature_of_a_schedule_is_one_step() -> None:
+    """inspect.signature: a schedule takes one positional step; a class keeps its constructor's."""
+    import inspect  # noqa: PLC0415
+
+    for s in (rampup.linear(10), rampup.parse("linear(5%) >> cosine").bind(total_steps=100)):
+        sig = inspect.signature(s)
+        assert [(p.name, p.kind) for p in sig.parameters.values()] == [
+            ("step", inspect.Parameter.POSITIONAL_ONLY)
+        ]
+        assert sig.return_annotation is float
+        assert sig.bind(3).args == (3,)  # what a caller may pass
+    ctor = inspect.signature(type(rampup.linear(10)))
+    assert list(ctor.parameters) == ["length", "start", "to", "endpoint"]
+
+
 def test_equal_parameters_give_equal_hashable_schedules() -> None:
     """Schedules compare by value: equal parameters are equal and hash alike; others differ."""
     assert rampup.linear(10) == rampup.linear(10)

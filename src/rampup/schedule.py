@@ -163,6 +163,22 @@ def _pair_runner(
     return run
 
 
+class _CallSignature:
+    """``inspect.signature(s)`` of a schedule instance: ``(step, /) -> float``.
+
+    ``__call__`` is a slot (see :class:`Schedule`), which :mod:`inspect` cannot read. On the
+    class the descriptor gives None, so ``inspect.signature(Linear)`` is still the constructor's.
+    """
+
+    def __get__(self, instance: object, owner: type | None = None) -> Any:
+        if instance is None:
+            return None
+        import inspect  # noqa: PLC0415  # only when asked: not on the import path of rampup
+
+        step = inspect.Parameter("step", inspect.Parameter.POSITIONAL_ONLY, annotation=float)
+        return inspect.Signature([step], return_annotation=float)
+
+
 class Schedule:
     """Base class of every schedule: a pure function from the step to a value.
 
@@ -187,6 +203,7 @@ class Schedule:
         # instance: no Python frame between the caller and the formula (a Python-level __call__
         # forwarding to the closure costs a frame; a property over an attrgetter, a dict lookup).
         __slots__ = ("__call__", "__dict__", "__weakref__")
+        __signature__ = _CallSignature()
 
     def __post_init__(self) -> None:
         self._validate()

@@ -33,6 +33,7 @@ import torch
 
 import rampup
 import rampup.torch
+from doc_code import Tiny, one_block, python_blocks, run_block
 
 torch.set_num_threads(1)
 
@@ -80,16 +81,13 @@ ADAPTED: dict[str, str] = {
 
 
 def _blocks(doc: str) -> list[str]:
-    text = (DOCS / doc).read_text()
-    return re.findall(r"^```python\n(.*?)^```", text, flags=re.M | re.S)
+    return python_blocks(DOCS / doc)
 
 
 def _example(name: str) -> str:
     """The one block of its file that contains every needle of ``EXAMPLES[name]``."""
     doc, needles = EXAMPLES[name]
-    found = [b for b in _blocks(doc) if all(n in b for n in needles)]
-    assert len(found) == 1, f"expected one {doc} block with {needles}, found {len(found)}"
-    return found[0]
+    return one_block(DOCS / doc, needles)
 
 
 def _adapt(code: str, old: str, new: str) -> str:
@@ -100,8 +98,7 @@ def _adapt(code: str, old: str, new: str) -> str:
 
 def _run(name: str, code: str, namespace: dict[str, Any]) -> dict[str, Any]:
     namespace.setdefault("__name__", f"docs_{name}")
-    exec(compile(code, str(DOCS / EXAMPLES[name][0]), "exec"), namespace)  # noqa: S102  # the doc's own example
-    return namespace
+    return run_block(code, DOCS / EXAMPLES[name][0], namespace)
 
 
 def _record_lrs(optimizer: torch.optim.Optimizer) -> list[list[float]]:
@@ -128,18 +125,7 @@ class _Output:
     loss: torch.Tensor
 
 
-class _Tiny(torch.nn.Module):
-    """One weight; a batch x gives the loss (w * x)^2, summed."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.w = torch.nn.Parameter(torch.ones(3))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return ((self.w * x) ** 2).sum()
-
-
-class _HFLike(_Tiny):
+class _HFLike(Tiny):
     """The same model with an HF-style output: ``model(batch).loss``."""
 
     def forward(self, x: torch.Tensor) -> _Output:  # type: ignore[override]  # the HF convention
@@ -258,7 +244,7 @@ def test_torch_controller_at_half_speed_halves_the_warmup() -> None:
 
     The controller's state is saved in the scheduler's under "controller".
     """
-    model = _Tiny()
+    model = Tiny()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     used = _record_lrs(optimizer)
     monitor = _HalfSpeed()
@@ -322,7 +308,7 @@ def test_torch_epochwise_example_gives_torchs_per_epoch_values() -> None:
     (1 + cos(pi * (e - 10) / 90)) / 2), r = 1e-3. torch's own SequentialLR gives the same.
     """
     base = 0.1
-    model = _Tiny()
+    model = Tiny()
     optimizer = torch.optim.SGD(model.parameters(), lr=base)
     seen: list[float] = []
 
@@ -348,7 +334,7 @@ def test_torch_epochwise_example_gives_torchs_per_epoch_values() -> None:
     assert seen == pytest.approx(hand, rel=1e-12)
     assert optimizer.param_groups[0]["lr"] == pytest.approx(base * r, rel=1e-12)  # epoch 100
 
-    peer_opt = torch.optim.SGD(_Tiny().parameters(), lr=base)
+    peer_opt = torch.optim.SGD(Tiny().parameters(), lr=base)
     peer = torch.optim.lr_scheduler.SequentialLR(
         peer_opt,
         [
@@ -397,7 +383,7 @@ def test_torch_tensor_lr_is_filled_in_place_without_recompiling() -> None:
 
 
 def _state_10k() -> tuple[torch.optim.Optimizer, rampup.torch.Scheduler]:
-    optimizer = torch.optim.AdamW(_Tiny().parameters(), lr=3e-4)
+    optimizer = torch.optim.AdamW(Tiny().parameters(), lr=3e-4)
     return optimizer, rampup.torch.Scheduler(
         optimizer, "linear(5%) >> cosine(to=0.01)", total_steps=10_000
     )
@@ -439,7 +425,7 @@ def test_torch_rebind_example_and_its_stated_jump(
     stated = re.findall(r"≈ (\d\.\d+)", (DOCS / "torch.md").read_text())
     assert stated == [f"{old:.2f}", f"{new:.2f}"]
 
-    first = torch.optim.AdamW(_Tiny().parameters(), lr=3e-4)
+    first = torch.optim.AdamW(Tiny().parameters(), lr=3e-4)
     before = rampup.torch.Scheduler(first, "linear(5%) >> cosine", total_steps=10_000)
     for _ in range(5000):
         before.step()
@@ -447,7 +433,7 @@ def test_torch_rebind_example_and_its_stated_jump(
     monkeypatch.chdir(tmp_path)
     torch.save({"scheduler": before.state_dict()}, "ckpt.pt")
 
-    optimizer = torch.optim.AdamW(_Tiny().parameters(), lr=1.0)
+    optimizer = torch.optim.AdamW(Tiny().parameters(), lr=1.0)
     ns = _run(
         "torch_rebind",
         _example("torch_rebind"),
@@ -457,7 +443,7 @@ def test_torch_rebind_example_and_its_stated_jump(
     assert (ns["scheduler"].last_epoch, ns["scheduler"].clock) == (5000, 5000.0)
 
     # the comment's alternative: rebind=True in the constructor
-    other = torch.optim.AdamW(_Tiny().parameters(), lr=1.0)
+    other = torch.optim.AdamW(Tiny().parameters(), lr=1.0)
     sched = rampup.torch.Scheduler(other, "linear(5%) >> cosine", total_steps=20_000, rebind=True)
     sched.load_state_dict(torch.load("ckpt.pt", weights_only=True)["scheduler"])
     assert other.param_groups[0]["lr"] == pytest.approx(3e-4 * new, rel=1e-13)
@@ -468,7 +454,7 @@ def test_torch_noam_in_absolute_values() -> None:
 
     Update 3999 uses the peak (128 * 4000)**-0.5; update 0 is not at 0.
     """
-    optimizer = torch.optim.Adam(_Tiny().parameters(), lr=0.0)
+    optimizer = torch.optim.Adam(Tiny().parameters(), lr=0.0)
     used = _record_lrs(optimizer)
     ns = _run("torch_noam", _example("torch_noam"), {"rampup": rampup, "optimizer": optimizer})
     for _ in range(4002):
@@ -487,14 +473,14 @@ def test_torch_onecycle_example_equals_torchs_onecycle() -> None:
     momentum 0.95, 0.85 (update 24, the low point the prose states), 0.95 (the last update).
     """
     max_lr = 0.1
-    model = _Tiny()
+    model = Tiny()
     ns = _run(
         "torch_onecycle",
         _example("torch_onecycle"),
         {"torch": torch, "rampup": rampup, "model": model, "max_lr": max_lr},
     )
     optimizer, scheduler = ns["optimizer"], ns["scheduler"]
-    peer_opt = torch.optim.SGD(_Tiny().parameters(), lr=max_lr, momentum=0.9)
+    peer_opt = torch.optim.SGD(Tiny().parameters(), lr=max_lr, momentum=0.9)
     peer = torch.optim.lr_scheduler.OneCycleLR(peer_opt, max_lr, total_steps=100, pct_start=0.25)
     ours, theirs = [], []
     for _ in range(100):
@@ -544,7 +530,7 @@ def test_torch_warmup_over_plateau() -> None:
     epochs 1-3 do not improve, so it halves after epoch 3 and again after epoch 6. Two updates
     per epoch: epochs 0-3 use a = 0.1, 4-6 a = 0.05, 7 a = 0.025.
     """
-    model = _Tiny()
+    model = Tiny()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     used = _record_lrs(optimizer)
     ns: dict[str, Any] = {
@@ -681,7 +667,7 @@ def test_monitor_loop_prints_the_messages_the_doc_shows(
     def train_step(batch: int) -> tuple[torch.Tensor, float]:
         return torch.tensor(losses[batch], dtype=torch.float64), norms[batch]
 
-    opt = torch.optim.SGD(_Tiny().parameters(), lr=0.1)
+    opt = torch.optim.SGD(Tiny().parameters(), lr=0.1)
     code = _example("monitor_loop")
     code = _adapt(code, "loss = ...", "loss, norm = train_step(batch)")
     monkeypatch.chdir(tmp_path)
@@ -708,7 +694,7 @@ def test_monitor_guard_holds_slows_and_stretches() -> None:
     c = 12 and the clock holds; updates 13-22 move it by 0.5, then by 1 again. Batch 28 is NaN:
     restored, no update, S = 2, so the next update moves the clock by 1 / 2.
     """
-    model = _Tiny()
+    model = Tiny()
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     used = _record_lrs(opt)
     data = _batches(32)

@@ -18,23 +18,22 @@ os.environ.setdefault("KERAS_BACKEND", "torch")  # before keras is imported: no 
 import pytest
 import torch
 
+from doc_code import Tiny, one_block, python_blocks, run_block
+
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
 def _blocks() -> list[str]:
-    return re.findall(r"^```python\n(.*?)^```", README.read_text(), flags=re.M | re.S)
+    return python_blocks(README)
 
 
 def _run(code: str, namespace: dict[str, Any]) -> dict[str, Any]:
-    exec(compile(code, str(README), "exec"), namespace)  # noqa: S102  # the README's own example
-    return namespace
+    return run_block(code, README, namespace)
 
 
 def _block(*needles: str) -> str:
     """The one block that contains every needle (the README may reorder its sections)."""
-    found = [b for b in _blocks() if all(n in b for n in needles)]
-    assert len(found) == 1, f"expected one README block with {needles}, found {len(found)}"
-    return found[0]
+    return one_block(README, needles)
 
 
 def test_the_readme_has_the_examples_this_file_runs() -> None:
@@ -82,20 +81,9 @@ def test_first_example_values_match_its_comments() -> None:
     assert len(ns["s"].values(range(10_000))) == 10_000
 
 
-class _Tiny(torch.nn.Module):
-    """One weight; a batch x gives the loss (w * x)^2, summed."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.w = torch.nn.Parameter(torch.ones(3))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return ((self.w * x) ** 2).sum()
-
-
 def test_pytorch_example_steps_the_documented_schedule() -> None:
     """Five updates of the PyTorch example: update t used lr 0.1 * (t + 1) / 500."""
-    model = _Tiny()
+    model = Tiny()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     used: list[float] = []
     optimizer.register_step_pre_hook(lambda opt, a, k: used.append(opt.param_groups[0]["lr"]))
@@ -116,7 +104,7 @@ def test_guard_example_runs_and_skips_a_nan_update() -> None:
     import rampup  # noqa: PLC0415  # the block uses the name; it imports rampup.torch itself
     import rampup.torch  # noqa: PLC0415
 
-    model = _Tiny()
+    model = Tiny()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     used: list[float] = []
     optimizer.register_step_pre_hook(lambda opt, a, k: used.append(opt.param_groups[0]["lr"]))

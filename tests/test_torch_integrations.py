@@ -124,6 +124,22 @@ class _HFTiny(nn.Module):
         return {"loss": nn.functional.mse_loss(self.layer(x), labels)}
 
 
+def _hf_args(tmp_path: Path, **settings: Any) -> Any:
+    """HF TrainingArguments for a CPU run of TOTAL updates of batch 2, no logging or reporting."""
+    return transformers.TrainingArguments(
+        output_dir=str(tmp_path),
+        max_steps=TOTAL,
+        per_device_train_batch_size=2,
+        learning_rate=BASE,
+        report_to=[],
+        logging_strategy="no",
+        use_cpu=True,
+        disable_tqdm=True,
+        dataloader_num_workers=0,
+        **settings,
+    )
+
+
 @pytest.mark.parametrize("accumulation", [1, 2])
 def test_hf_trainer_uses_the_schedule_at_every_update(tmp_path: Path, accumulation: int) -> None:
     """HF Trainer(optimizers=(opt, sched)): update t runs at base * s(t), accumulation included."""
@@ -133,19 +149,7 @@ def test_hf_trainer_uses_the_schedule_at_every_update(tmp_path: Path, accumulati
     opt = torch.optim.SGD(model.parameters(), lr=BASE)
     used = _record(opt)
     sched = rt.Scheduler(opt, SPEC, total_steps=TOTAL)
-    args = transformers.TrainingArguments(
-        output_dir=str(tmp_path),
-        max_steps=TOTAL,
-        per_device_train_batch_size=2,
-        gradient_accumulation_steps=accumulation,
-        learning_rate=BASE,
-        report_to=[],
-        save_strategy="no",
-        logging_strategy="no",
-        use_cpu=True,
-        disable_tqdm=True,
-        dataloader_num_workers=0,
-    )
+    args = _hf_args(tmp_path, gradient_accumulation_steps=accumulation, save_strategy="no")
     trainer = transformers.Trainer(
         model=model,
         args=args,
@@ -167,19 +171,7 @@ def test_hf_trainer_resumes_from_a_checkpoint_at_the_schedules_values(tmp_path: 
         opt = torch.optim.SGD(model.parameters(), lr=BASE)
         used = _record(opt)
         sched = rt.Scheduler(opt, SPEC, total_steps=TOTAL)
-        args = transformers.TrainingArguments(
-            output_dir=str(tmp_path),
-            max_steps=TOTAL,
-            per_device_train_batch_size=2,
-            learning_rate=BASE,
-            report_to=[],
-            save_strategy="steps",
-            save_steps=5,
-            logging_strategy="no",
-            use_cpu=True,
-            disable_tqdm=True,
-            dataloader_num_workers=0,
-        )
+        args = _hf_args(tmp_path, save_strategy="steps", save_steps=5)
         trainer = transformers.Trainer(
             model=model,
             args=args,

@@ -140,6 +140,14 @@ def _strategy(rec: dict[str, Any]) -> str:
     return str(rec["config"]["strategy"])
 
 
+def _save(plt: Any, fig: Any, ax: Any, path: Path) -> None:
+    """Add the legend, write the figure to ``path`` and free it."""
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def plot_lr_curves(
     records: Sequence[dict[str, Any]],
     path: Path,
@@ -165,10 +173,7 @@ def plot_lr_curves(
     ax.set_xlabel("step (optimizer update)")
     ax.set_ylabel("learning rate")
     ax.set_title(title)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(plt, fig, ax, path)
 
 
 def plot_loss_curves(
@@ -200,10 +205,7 @@ def plot_loss_curves(
     ax.set_xlabel("step (optimizer update)")
     ax.set_ylabel("validation loss (nats)")
     ax.set_title(title)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(plt, fig, ax, path)
 
 
 def rec_const(records: Sequence[dict[str, Any]]) -> float | None:
@@ -229,10 +231,7 @@ def _plot_vs_lr(rows: Sequence[Row], records: Sequence[dict[str, Any]], path: Pa
     ax.set_xscale("log")
     ax.set_xlabel("peak learning rate")
     ax.set_ylabel(f"final {objective_name(records[0])} (mean over seeds, capped)")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(plt, fig, ax, path)
 
 
 # -- sensitivity and the oracle protocol -------------------------------------------------------

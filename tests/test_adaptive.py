@@ -429,6 +429,7 @@ def _postln() -> Any:
     return module
 
 
+@pytest.mark.training
 def test_post_ln_evidence_small() -> None:
     """Post-LN, Adam at 0.03, seed 0: no warmup stalls and is caught; auto + guard learns."""
     task = _postln()

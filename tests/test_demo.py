@@ -7,12 +7,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from rampup.lab import results
 from rampup.lab.demo import DEMO_LR, plan
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.training
 def test_quick_demo_prints_the_table_and_writes_the_report(tmp_path: Path) -> None:
     """--quick trains no-warmup and warmup runs, prints the table, writes report.md and PNGs."""
     out = tmp_path / "report"

@@ -31,7 +31,7 @@ from rampup.plotting import MIN_WIDTH, TerminalPlot
 USAGE_ERROR = 2
 #: Colours of the curves in the terminal plot, in order.
 _PALETTE = ("cyan", "magenta", "yellow", "green", "blue", "red")
-#: typer's click exceptions (typer >= 0.24 vendors click; older typers use click itself): found
+#: typer's click exceptions (recent typers vendor click, older ones use click itself): found
 #: through a class typer exports, so the same code works with either.
 _CLICK_ERRORS = {c.__name__: c for c in typer.BadParameter.__mro__}
 _ClickException: type[Exception] = _CLICK_ERRORS["ClickException"]
@@ -188,7 +188,7 @@ _HINTS = (
 )
 
 
-def for_the_command_line(message: str) -> str:
+def _for_the_command_line(message: str) -> str:
     """A library message worded for a command-line user: flags instead of Python calls.
 
     ``linear(): length='2ep' is in epochs but no steps_per_epoch is known: call
@@ -208,7 +208,7 @@ def _errors(command: str, what: str = "") -> Iterator[None]:
     try:
         yield
     except RampupError as err:
-        raise _error(command, f"{what}{for_the_command_line(str(err))}") from None
+        raise _error(command, f"{what}{_for_the_command_line(str(err))}") from None
     except OSError as err:
         raise _error(
             command, f"cannot write {err.filename or 'the file'}: {err.strerror}"
@@ -527,11 +527,11 @@ def suggest(
     console.print(f"  try: rampup show {_quote(s.spec)} --total {s.total_steps}")
     console.print("[bold]why:[/bold]", markup=True)
     for reason in s.reasons:
-        console.print(f"  - {escape(for_the_command_line(reason))}", markup=True)
+        console.print(f"  - {escape(_for_the_command_line(reason))}", markup=True)
     if s.cautions:
         console.print("[bold yellow]cautions:[/bold yellow]", markup=True)
         for caution in s.cautions:
-            console.print(f"  ! {escape(for_the_command_line(caution))}", markup=True)
+            console.print(f"  ! {escape(_for_the_command_line(caution))}", markup=True)
 
 
 def _quote(text: str) -> str:

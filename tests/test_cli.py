@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import re
 import shlex
 import subprocess
 import sys
@@ -16,6 +18,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from rampup import RampupError, parse
 from rampup.cli import app, main
 
 runner = CliRunner()
@@ -269,7 +272,7 @@ def test_plot_names_which_spec_does_not_fit_the_run() -> None:
     """A spec that parses but cannot bind (warmup longer than the run) is named too."""
     code, _, err = _run("plot", "linear(5)", "linear(20)", "--total", "10")
     assert code == 2
-    assert err.startswith("rampup plot: error: SPEC 2: bind(): total_steps=10 is invalid")
+    assert err.startswith("rampup plot: error: SPEC 2: --total 10 is invalid")
 
 
 @pytest.mark.parametrize(
@@ -280,11 +283,11 @@ def test_plot_names_which_spec_does_not_fit_the_run() -> None:
         (["show", "linear(5%)", "--total", "0"], "--total"),
         (["show", "linear(5%)", "--total", "abc"], "--total"),
         (["show", "linear(5%)", "--total", "10", "--bogus"], "No such option"),
-        (["show", "linear(20)", "--total", "10"], "bind(): total_steps=10 is invalid"),
-        (["show", "linear(2ep)", "--total", "10"], "no steps_per_epoch"),
-        (["show", "linear(5)", "--total", "10", "--steps-per-epoch", "0"], "steps_per_epoch=0"),
-        (["show", "linear(5)", "--total", "10", "--peak", "-1"], "peak=-1"),
-        (["show", "linear(5)", "--total", "10", "--peak", "nan"], "peak=nan"),
+        (["show", "linear(20)", "--total", "10"], "--total 10 is invalid: the phases take 20"),
+        (["show", "linear(2ep)", "--total", "10"], "give --steps-per-epoch"),
+        (["show", "linear(5)", "--total", "10", "--steps-per-epoch", "0"], "--steps-per-epoch 0"),
+        (["show", "linear(5)", "--total", "10", "--peak", "-1"], "--peak -1"),
+        (["show", "linear(5)", "--total", "10", "--peak", "nan"], "--peak nan"),
         (["plot", "--total", "10"], "Missing argument"),
         (["plot", "constant(5, 0.0) >> constant(value=0.0)", "--total", "6", "--log"], "positive"),
         (["plot", "linear(5)", "--total", "10", "--width", "10"], "--width"),
@@ -295,9 +298,9 @@ def test_plot_names_which_spec_does_not_fit_the_run() -> None:
         (["suggest", "--total-steps", "100", "--batch-size", "8", "--optimizer", "lion"], "lion"),
         (["suggest", "--total-steps", "100", "--batch-size", "8", "--model", "rnn"], "rnn"),
         (["suggest", "--total-steps", "100", "--batch-size", "8", "--size", "xl"], "xl"),
-        (["suggest", "--total-steps", "100", "--batch-size", "8", "--beta2", "1.5"], "beta2=1.5"),
-        (["suggest", "--total-steps", "100", "--batch-size", "8", "--base-lr", "0"], "base_lr=0"),
-        (["suggest", "--total-steps", "100", "--batch-size", "8", *_SGD_BETA2], "beta2=0.9"),
+        (["suggest", "--total-steps", "100", "--batch-size", "8", "--beta2", "1.5"], "--beta2 1.5"),
+        (["suggest", "--total-steps", "100", "--batch-size", "8", "--base-lr", "0"], "--base-lr 0"),
+        (["suggest", "--total-steps", "100", "--batch-size", "8", *_SGD_BETA2], "no --beta2 with"),
         (["frobnicate"], "No such command"),
     ],
 )
@@ -351,11 +354,14 @@ def test_console_script_has_no_traceback() -> None:
 def test_plot_out_without_matplotlib_says_what_to_install(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """If matplotlib is missing, --out exits 2 with the extra to install, not a traceback."""
-    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    """If matplotlib is missing, --out exits 2 with the extra to install and the cause."""
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib` now fails
     code, _, err = _run("plot", "linear(5)", "--total", "10", "--out", str(tmp_path / "x.png"))
     assert code == 2
-    assert err == "rampup plot: error: --out needs matplotlib: pip install 'rampup[plot]'\n"
+    assert err == (
+        "rampup plot: error: --out needs matplotlib: pip install 'rampup[plot]'"
+        " (import of matplotlib halted; None in sys.modules)\n"
+    )
 
 
 def test_docs_figure_is_made_by_the_documented_command(tmp_path: Path) -> None:
@@ -377,3 +383,280 @@ def test_docs_figure_is_made_by_the_documented_command(tmp_path: Path) -> None:
     committed = matplotlib.image.imread(root / "docs" / "img" / "shapes.png")
     assert drawn.shape == committed.shape
     assert float(np.abs(drawn - committed).mean()) < 0.01
+
+
+# -- the help text --------------------------------------------------------------------------------
+def _help(*command: str) -> str:
+    code, out, err = _run(*command, "--help")
+    assert code == 0, err
+    return out
+
+
+@pytest.mark.parametrize(
+    "command", [(), ("plot",), ("show",), ("suggest",), ("lab",), ("lab", "run"), ("lab", "report")]
+)
+def test_help_shows_flags_as_flags_and_no_boxes(command: tuple[str, ...]) -> None:
+    """--help, --log and --json read as plain flags (no '<bool>'), and nothing is drawn in boxes."""
+    text = _help(*command)
+    assert "<bool>" not in text
+    assert not set(text) & set("╭╰│─")  # rich's panels
+    assert "{" not in text.splitlines()[0]  # the usage line: SPEC, not {spec}
+    assert re.search(r"^  -h, --help +Show this message and exit\.$", text, flags=re.M)
+
+
+def test_help_usage_and_flags_of_plot_show_and_suggest() -> None:
+    """The usage lines name SPEC; boolean flags take no value; options with defaults show them."""
+    plot_help, show_help, suggest_help = _help("plot"), _help("show"), _help("suggest")
+    assert plot_help.splitlines()[0] == "Usage: rampup plot [OPTIONS] SPEC..."
+    assert show_help.splitlines()[0] == "Usage: rampup show [OPTIONS] SPEC"
+    assert re.search(r"^  --log +Log-scale y axis\.$", plot_help, flags=re.M)
+    for text in (show_help, suggest_help):
+        assert re.search(r"^  --json +Print JSON", text, flags=re.M)
+    flat = {name: " ".join(t.split()) for name, t in [
+        ("plot", plot_help), ("show", show_help), ("suggest", suggest_help)]}  # fmt: skip
+    assert "--height ROWS Terminal plot height in rows. [default: 12; x>=4]" in flat["plot"]
+    assert "Default: the terminal's width." in flat["plot"]
+    assert "--total, --total-steps N" in flat["plot"]
+    assert "--peak LR Peak learning rate: show absolute rates. Default:" in flat["show"]
+    for default in ("[default: 256; x>=1]", "[default: adamw]", "[default: other]",
+                    "[default: small]", "Default: 0.999 for adam and adamw"):  # fmt: skip
+        assert default in flat["suggest"], default
+
+
+# -- the words of the output ----------------------------------------------------------------------
+_OUTPUTS = [
+    ["show", "linear(5%) >> cosine(to=0.01)", "--total", "10000"],
+    ["show", "constant(10, 0.1) >> constant", "--total", "100"],
+    ["suggest", "--total-steps", "100000", "--batch-size", "1024", "--base-lr", "3e-4",
+     "--model", "transformer"],
+    ["suggest", "--total-steps", "45000", "--batch-size", "1024", "--base-lr", "0.1",
+     "--optimizer", "sgd", "--model", "cnn", "--size", "large", "--steps-per-epoch", "500"],
+    ["suggest", "--total-steps", "5000", "--batch-size", "64", "--model", "cnn"],
+    ["suggest", "--total-steps", "3000", "--batch-size", "32", "--model", "bert-finetune",
+     "--json"],
+    ["plot", "linear(5%) >> cosine", "noam(d_model=512, warmup=4000)", "--total", "1000",
+     "--width", "60"],
+]  # fmt: skip
+
+
+def test_no_text_says_the_seeds_or_cites_an_issue() -> None:
+    """The help and the output of plot, show and suggest never say "seeds'" or "issue #"."""
+    texts = [_help(c) for c in ("plot", "show", "suggest")]
+    root = _help()
+    texts.append(
+        "\n".join(ln for ln in root.splitlines() if not ln.startswith(("  demo", "  lab")))
+    )
+    for argv in _OUTPUTS:
+        code, out, err = _run(*argv)
+        assert code == 0, err
+        texts.append(out + err)
+    for text in texts:
+        assert "seeds" not in text.lower()
+        assert "issue #" not in text.lower()
+
+
+def test_show_asks_for_the_flag_not_a_python_call() -> None:
+    """Epochs without --steps-per-epoch: the CLI names the flag; Python keeps .bind()."""
+    code, out, err = _run("show", "linear(2ep)", "--total", "100")
+    assert code == 2
+    assert out == ""
+    assert err == (
+        "rampup show: error: linear(): length='2ep' is in epochs but no steps_per_epoch is"
+        " known: give --steps-per-epoch\n"
+    )
+    with pytest.raises(RampupError, match=r"call \.bind\(steps_per_epoch=\.\.\.\)"):
+        parse("linear(2ep)").bind(total_steps=100)
+
+
+def test_suggest_advice_names_flags() -> None:
+    """Printed cautions of suggest say --steps-per-epoch and --base-lr, not Python parameters."""
+    code, out, _ = _run("suggest", "--total-steps", "5000", "--batch-size", "64", "--model", "cnn")
+    assert code == 0
+    assert "give --steps-per-epoch to use it" in out
+    assert "no --base-lr given: give the rate tuned at --base-batch-size" in out
+    assert "steps_per_epoch" not in out
+    assert "base_lr" not in out
+
+
+# -- one error style ------------------------------------------------------------------------------
+_STYLES = [
+    (["show", "linear(5%) >> cosin", "--total", "100"],
+     "rampup show: error: parse(): column 15: unknown schedule"),
+    (["show", "linear(5%)", "--total", "abc"],
+     "rampup show: error: Invalid value for '--total' / '--total-steps': "),
+    (["show", "linear(5%)", "--total", "10", "--bogus"],
+     "rampup show: error: No such option: --bogus (see 'rampup show --help')"),
+    (["plot", "--total", "10"],
+     "rampup plot: error: Missing argument 'SPEC' (see 'rampup plot --help')"),
+    (["lab", "report"],
+     "rampup lab report: error: Missing argument 'FOLDER' (see 'rampup lab report --help')"),
+    (["frobnicate"], "rampup: error: No such command 'frobnicate' (see 'rampup --help')"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("argv", "first"), _STYLES)
+def test_every_error_reads_rampup_command_error(argv: list[str], first: str) -> None:
+    """A bad spec, a bad option value, an unknown option, a missing argument: one style, exit 2."""
+    code, out, err = _run(*argv)
+    assert code == 2
+    assert out == ""
+    assert err.startswith(first)
+    assert "Usage:" not in err
+    assert not set(err) & set("╭╰│")  # no boxes
+    if "parse()" not in first:  # a spec error adds the spec and a caret below; others are one line
+        assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize(("argv", "first"), _STYLES[:4])
+def test_every_error_reads_alike_in_a_real_process(argv: list[str], first: str) -> None:
+    """`python -m rampup`: the same single message on stderr and exit status 2."""
+    out = subprocess.run(
+        [sys.executable, "-m", "rampup", *argv],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    assert out.returncode == 2
+    assert out.stdout == ""
+    assert out.stderr.startswith(first)
+    assert "Traceback" not in out.stderr
+    assert not set(out.stderr) & set("╭╰│")
+
+
+def test_bare_command_prints_its_help() -> None:
+    """`rampup` alone prints the help on stdout and exits 0: asking for nothing is no error."""
+    code, out, err = _run()
+    assert code == 0
+    assert out.startswith("Usage: rampup [OPTIONS] COMMAND [ARGS]...")
+    assert err == ""
+
+
+def test_without_typer_the_command_says_what_to_install() -> None:
+    """No typer: one message in the house style (extra, then the cause), exit status 2."""
+    code = (
+        "import sys; sys.modules['typer'] = None\n"
+        "from rampup.__main__ import main\n"
+        "sys.exit(main(['show', 'linear(5)', '--total', '10']))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=120
+    )
+    assert out.returncode == 2
+    assert out.stderr == (
+        "rampup: error: rampup.cli needs typer and rich: pip install 'rampup[cli]'"
+        " (import of typer halted; None in sys.modules)\n"
+    )
+
+
+# -- plots: absolute rates beside multipliers, curves without colour ------------------------------
+def test_plot_rescales_an_absolute_rate_beside_multipliers_and_says_so() -> None:
+    """Noam (peak (512 * 4000)^-0.5 ~ 7e-4) beside a multiplier: drawn up to 1, noted on stderr."""
+    code, out, err = _run(
+        "plot", "linear(5%) >> cosine", "noam(d_model=512, warmup=4000)", "--total", "4000",
+        "--width", "80", "--height", "8",
+    )  # fmt: skip
+    assert code == 0
+    peak = (512 * 4000) ** -0.5  # update 3999
+    assert f"(peak {peak:.3g}, scaled up {1 / peak:,.0f}x)" in out
+    rows = out.splitlines()[1:9]
+    assert "+" in rows[0]  # noam's glyph reaches the top row, the peak 1 of the other curve
+    assert err == (
+        f"note: noam(d_model=512, warmup=4000) peaks at {peak:.3g}, far below the largest peak"
+        f" (1): it is drawn scaled up {1 / peak:,.0f}x so that its shape shows (--log draws"
+        " every curve to scale)\n"
+    )
+    code, out, err = _run(
+        "plot", "linear(5%) >> cosine", "noam(d_model=512, warmup=4000)", "--total", "4000",
+        "--log", "--width", "80",
+    )  # fmt: skip
+    assert code == 0
+    assert "scaled up" not in out
+    assert err == ""
+
+
+def test_plot_out_notes_the_rescaled_curve(tmp_path: Path) -> None:
+    """--out: the same note on stderr, and the figure's legend says the curve is scaled."""
+    target = tmp_path / "n.svg"
+    code, out, err = _run(
+        "plot", "linear(5%) >> cosine", "noam(d_model=512, warmup=4000)", "--total", "4000",
+        "--out", str(target),
+    )  # fmt: skip
+    assert code == 0
+    assert out == f"wrote {target}\n"
+    assert err.startswith("note: noam(d_model=512, warmup=4000) peaks at 0.000699")
+    assert "scaled up 1,431x" in target.read_text()
+
+
+def test_piped_plot_gives_each_curve_its_own_glyph() -> None:
+    """Without colour: curve 0 in braille, curve 1 in '+', curve 2 in 'x'; the legend maps them.
+
+    constant (1), 0.5 * constant and 0.25 * constant over 4 rows of 4 dots: the value v is
+    at dot row round((1 - v) * 15), i.e. text rows 0, 2 (dot 8 = 7.5 rounded) and 2 (dot 11).
+    """
+    code, out, _ = _run(
+        "plot", "constant", "0.5 * constant", "0.25 * constant", "--total", "50", "--width", "40",
+        "--height", "4",
+    )  # fmt: skip
+    assert code == 0
+    lines = out.splitlines()
+    area = [line.split("┤" if "┤" in line else "│", 1)[1] for line in lines[1:5]]
+    assert set(area[0]) == {"⠉"}  # the top dots of each cell: curve 0
+    assert set(area[2]) == {"x"}  # curve 2 drawn last owns the row it shares with curve 1
+    legend = [line for line in lines if line.startswith("  ") and line[3:4] == " "][-3:]
+    assert [ln[2] for ln in legend] == ["⣿", "+", "x"]
+    assert [ln[4:] for ln in legend] == ["constant", "0.5 * constant", "0.25 * constant"]
+
+
+def test_coloured_plot_keeps_braille_for_every_curve() -> None:
+    """With colour (FORCE_COLOR), each curve is braille in its own colour, no glyph substitutes."""
+    result = runner.invoke(
+        app,
+        ["plot", "constant", "0.5 * constant", "--total", "50", "--width", "40", "--height", "4"],
+        env={"FORCE_COLOR": "1", "NO_COLOR": ""},
+    )
+    assert result.exit_code == 0
+    assert "\x1b[" in result.stdout  # ANSI colours
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout)
+    assert "+" not in plain
+    assert plain.count("⣿") == 2  # both legend entries
+
+
+# -- docs/cli.md ----------------------------------------------------------------------------------
+def _doc_examples() -> list[tuple[str, list[str]]]:
+    """Each `$ rampup ...` command of docs/cli.md's text blocks, with the output shown below it."""
+    text = (Path(__file__).resolve().parent.parent / "docs" / "cli.md").read_text()
+    examples: list[tuple[str, list[str]]] = []
+    for block in re.findall(r"^```text\n(.*?)^```", text, flags=re.M | re.S):
+        for line in block.splitlines():
+            if line.startswith("$ rampup "):
+                examples.append((line[2:], []))
+            elif examples:
+                examples[-1][1].append(line)
+    return examples
+
+
+@pytest.mark.parametrize(("command", "shown"), _doc_examples(), ids=lambda x: str(x)[:40])
+def test_docs_cli_examples_print_what_they_show(
+    monkeypatch: pytest.MonkeyPatch, command: str, shown: list[str]
+) -> None:
+    """Each example of docs/cli.md prints its lines; '...' marks where the doc shortens one.
+
+    Shortened examples (and wrapped long lines) are compared with whitespace collapsed, each
+    piece around a '...' in order; the others line by line.
+    """
+    monkeypatch.setenv("COLUMNS", "100")
+    argv = shlex.split(command)
+    result = runner.invoke(app, argv[1:])
+    printed = result.stdout + result.stderr
+    if any("..." in line for line in shown) or (result.exit_code == 0 and argv[1] == "suggest"):
+        flat = " ".join(printed.split())
+        at = 0
+        for line in shown:
+            for piece in (" ".join(p.split()) for p in line.split("...")):
+                found = flat.find(piece, at)
+                assert found >= 0, (piece, flat[at:])
+                at = found + len(piece)
+    else:
+        assert [ln.rstrip() for ln in printed.splitlines()] == [ln.rstrip() for ln in shown]

@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import importlib.util
 import io
 import json
 import math
 import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -638,6 +641,21 @@ def test_frameworks_keras_fit_runs_the_schedule() -> None:
     assert got == pytest.approx([3e-4 / 500, 3e-4, 3e-4, 3e-6], rel=1e-6)
     assert int(model.optimizer.iterations) == 20
     assert float(model.optimizer.learning_rate) == pytest.approx(3e-4 * 21 / 500, rel=1e-6)
+
+
+def test_frameworks_keras_missing_backend_message_is_the_real_one() -> None:
+    """frameworks.md quotes the ImportError `import rampup.keras` raises without its backend."""
+    pytest.importorskip("keras")
+    if importlib.util.find_spec("tensorflow") is not None:
+        pytest.skip("TensorFlow is installed here")
+    text = " ".join((DOCS / "frameworks.md").read_text().split())
+    m = re.search(r"`(ImportError: rampup\.keras needs Keras 3 and its backend, .*?)`", text)
+    assert m is not None
+    code = "import os; os.environ.pop('KERAS_BACKEND', None); import rampup.keras"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=120
+    )
+    assert out.stderr.strip().splitlines()[-1] == m[1]
 
 
 # -- docs/monitor.md ---------------------------------------------------------------------------

@@ -8,6 +8,7 @@ weights an SGD update moved, not from the adapter.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import os
@@ -350,3 +351,53 @@ def test_docstring_examples_run() -> None:
 
     result = doctest.testmod(rampup.keras)
     assert (result.failed, result.attempted >= 3) == (0, True)
+
+
+def _import_in_a_subprocess(code: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, **env},
+        timeout=120,
+    )
+
+
+def _last_line(text: str) -> str:
+    return text.strip().splitlines()[-1]
+
+
+def test_a_missing_backend_is_named_with_what_to_do() -> None:
+    """KERAS_BACKEND=tensorflow, TensorFlow not installed: the message names it and the fix."""
+    pytest.importorskip("keras")
+    if importlib.util.find_spec("tensorflow") is not None:
+        pytest.skip("TensorFlow is installed here")
+    out = _import_in_a_subprocess("import rampup.keras", KERAS_BACKEND="tensorflow")
+    assert out.returncode != 0
+    assert _last_line(out.stderr) == (
+        "ImportError: rampup.keras needs Keras 3 and its backend, 'tensorflow'"
+        " (KERAS_BACKEND=tensorflow), which is not installed: set"
+        " KERAS_BACKEND=torch|jax|tensorflow to a backend you have, or install it"
+        " (pip install tensorflow) (No module named 'tensorflow')"
+    )
+
+
+def test_keras_unset_backend_says_it_is_keras_default() -> None:
+    """No KERAS_BACKEND at all: the message says TensorFlow is Keras' default, and the fix."""
+    pytest.importorskip("keras")
+    if importlib.util.find_spec("tensorflow") is not None:
+        pytest.skip("TensorFlow is installed here")
+    code = "import os; os.environ.pop('KERAS_BACKEND', None); import rampup.keras"
+    out = _import_in_a_subprocess(code)
+    assert "(Keras' default, KERAS_BACKEND is unset)" in out.stderr
+    assert "set KERAS_BACKEND=torch|jax|tensorflow" in out.stderr
+
+
+def test_without_keras_the_message_names_the_extra_and_the_cause() -> None:
+    """No Keras at all: rampup.keras says what to install, then the underlying error."""
+    out = _import_in_a_subprocess("import sys; sys.modules['keras'] = None; import rampup.keras")
+    assert _last_line(out.stderr) == (
+        "ImportError: rampup.keras needs Keras 3: pip install 'rampup[keras]'"
+        " (import of keras halted; None in sys.modules)"
+    )

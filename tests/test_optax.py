@@ -514,3 +514,18 @@ def test_docstring_examples_run() -> None:
 
     result = doctest.testmod(rampup.optax)
     assert (result.failed, result.attempted >= 4) == (0, True)
+
+
+def test_without_jax_the_message_names_the_extra_and_the_cause() -> None:
+    """No JAX: rampup.optax says what to install, then the underlying error (the house style)."""
+    out = subprocess.run(
+        [sys.executable, "-c", "import sys; sys.modules['jax'] = None; import rampup.optax"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert out.stderr.strip().splitlines()[-1] == (
+        "ImportError: rampup.optax needs JAX: pip install 'rampup[jax]'"
+        " (import of jax halted; None in sys.modules)"
+    )

@@ -387,3 +387,83 @@ def test_helpers_reject_bad_arguments(call: object, match: str) -> None:
     """The reusable helpers name themselves, the parameter, the value and the expectation."""
     with pytest.raises(rampup.RampupError, match=match):
         call()  # type: ignore[operator]
+
+
+# -- absolute rates beside multipliers, and curves told apart without colour ----------------------
+def _noam(t: float, d_model: float, warmup: int) -> float:
+    """Vaswani et al. 2017: d_model^-0.5 * min(n^-0.5, n * W^-1.5), n = t + 1."""
+    n = t + 1
+    return float(d_model**-0.5 * min(n**-0.5, n * warmup**-1.5))
+
+
+def test_an_absolute_rate_beside_multipliers_is_drawn_to_their_peak() -> None:
+    """Noam (peak (512 * 400)^-0.5) beside linear >> cosine: drawn times 1 / peak, label says so."""
+    fig = plot(["linear(5%) >> cosine", "noam(d_model=512, warmup=400)"], total_steps=1000)
+    warm, noam = _curve_lines(fig)
+    peak = (512 * 400) ** -0.5  # update 399
+    assert warm.get_label() == "linear(5%) >> cosine"
+    assert noam.get_label() == f"noam(d_model=512, warmup=400) (peak {peak:.3g}, scaled up 453x)"
+    expected = [_noam(t, 512, 400) / peak for t in range(1000)]
+    assert np.asarray(noam.get_ydata(), dtype=float).tolist() == pytest.approx(expected, rel=1e-12)
+    assert max(expected) == pytest.approx(1.0)
+
+
+def test_curves_within_a_factor_of_ten_keep_their_values() -> None:
+    """0.2 * constant beside constant (5x apart) and any log plot: nothing is rescaled."""
+    items, notes = plotting.one_scale(plotting.curves(["constant", "0.2 * constant"], 10))
+    assert notes == []
+    assert [c.values.tolist() for c in items] == [[1.0] * 10, [0.2] * 10]
+    fig = plot(["constant", "noam(d_model=512, warmup=4)"], total_steps=10, log=True)
+    assert [ln.get_label() for ln in _curve_lines(fig)] == [
+        "constant",
+        "noam(d_model=512, warmup=4)",
+    ]
+    # a curve of zeros has nothing to scale
+    items, notes = plotting.one_scale(plotting.curves(["constant", "0 * constant"], 10))
+    assert notes == []
+    assert items[1].values.tolist() == [0.0] * 10
+
+
+def test_one_scale_notes_each_rescaled_curve() -> None:
+    """Two absolute rates beside a multiplier: both drawn to the peak 1, one note each."""
+    items, notes = plotting.one_scale(
+        plotting.curves(["linear(10)", "0.01 * constant", "0.001 * linear(10)"], 20)
+    )
+    assert [c.label for c in items] == [
+        "linear(10)",
+        "0.01 * constant (peak 0.01, scaled up 100x)",
+        "0.001 * linear(10) (peak 0.001, scaled up 1,000x)",
+    ]
+    assert items[1].values.tolist() == pytest.approx([1.0] * 20)
+    assert items[2].values.tolist() == pytest.approx([min(t + 1, 10) / 10 for t in range(20)])
+    assert len(notes) == 2
+    assert notes[1].startswith("0.001 * linear(10) peaks at 0.001, far below the largest peak (1)")
+
+
+def test_terminal_plot_rescales_too_and_keeps_the_notes() -> None:
+    """The terminal plot draws noam up to the top row and keeps the note for the command."""
+    tp = plotting.terminal_schedules(
+        ["linear(5%) >> cosine", "noam(d_model=512, warmup=400)"], 1000, None, None, 60, 6, False
+    )
+    top_row = tp.lines[1]
+    assert any(curve == 1 for _, curve in top_row)  # noam's cells reach the top row
+    assert len(tp.notes) == 1
+    assert "noam(d_model=512, warmup=400) peaks at 0.00221" in tp.notes[0]
+
+
+def test_plain_text_gives_each_curve_its_own_glyph() -> None:
+    """str(plot): curve 0 braille, curves 1, 2, ... '+', 'x', ... in the plot and in the legend."""
+    text = render_terminal(["constant", "0.5 * constant", "0.2 * constant"], 50, width=40, height=4)
+    lines = text.splitlines()
+    assert [ln[:4] for ln in lines[-3:]] == ["  ⣿ ", "  + ", "  x "]
+    # value v at dot row round((1 - v) * 15): 1 -> 0, 0.5 -> 8, 0.2 -> 12; text rows 0, 2, 3
+    area = [line.split("┤" if "┤" in line else "│", 1)[1] for line in lines[1:5]]
+    assert set(area[0]) == {"⠉"}
+    assert set(area[1]) == {" "}
+    assert set(area[2]) == {"+"}
+    assert set(area[3]) == {"x"}
+    tp = plotting.terminal_schedules(["constant", "0.5 * constant"], 50, None, None, 40, 4, False)
+    braille = tp.text(markers=False)
+    assert "+" not in braille
+    assert [ln[:4] for ln in braille.splitlines()[-2:]] == ["  ⣿ ", "  ⣿ "]
+    assert plotting.MARKERS[:2] == ("+", "x")

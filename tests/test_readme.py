@@ -8,8 +8,11 @@ from docs/conventions.md, not read back from rampup.
 from __future__ import annotations
 
 import ast
+import importlib.util
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +45,8 @@ def test_the_readme_has_the_examples_this_file_runs() -> None:
         ("rampup.parse(", "s.values("),
         ("scheduler = rampup.torch.Scheduler(",),
         ("AdaptiveWarmup.for_schedule",),
-        ("rampup.optax.schedule", "rampup.keras.Schedule"),
+        ("rampup.optax.schedule",),
+        ("rampup.keras.Schedule",),
     ]
     blocks = _blocks()
     assert len(blocks) == len(tested)
@@ -129,24 +133,70 @@ def test_guard_example_runs_and_skips_a_nan_update() -> None:
     assert used == pytest.approx([0.1 * (c + 1) / 2000 for c in (0, 1, 2, 3, 3.5)], rel=1e-12)
 
 
-def test_optax_and_keras_example_builds_both_optimizers() -> None:
-    """optax: AdamW's first update is lr(0) = 3e-4 / 500 per unit gradient; Keras: the same lr(0).
+def test_optax_example_builds_the_optimizer() -> None:
+    """optax: AdamW's first update is lr(0) = 3e-4 / 500 per unit gradient.
 
     With zero parameters (no weight decay term) and gradient 1, Adam's bias-corrected first
     update is -lr * g / (|g| + eps), i.e. -lr(0) to float32 precision.
     """
     jnp = pytest.importorskip("jax.numpy")
-    optax = pytest.importorskip("optax")
-    keras = pytest.importorskip("keras")
-    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
-    ns = _run(
-        _block("rampup.optax.schedule", "rampup.keras.Schedule"),
-        {"optax": optax, "keras": keras, "model": model},
-    )
+    pytest.importorskip("optax")
+    ns = _run(_block("rampup.optax.schedule"), {})
     params = {"w": jnp.zeros(2)}
     opt = ns["optimizer"]
     updates, _ = opt.update({"w": jnp.ones(2)}, opt.init(params), params)
     assert [float(u) for u in updates["w"]] == pytest.approx([-3e-4 / 500] * 2, rel=2e-5)  # float32
-    assert float(ns["lr"](0)) == pytest.approx(3e-4 / 500, rel=1e-6)  # the Keras schedule
     assert float(ns["lr"](499)) == pytest.approx(3e-4, rel=1e-6)
-    assert model.optimizer is not None
+
+
+def _keras_block_in_a_process(backend: str) -> subprocess.CompletedProcess[str]:
+    """The README's Keras block, as written, in a fresh process with KERAS_BACKEND=backend.
+
+    Only the model, which the block leaves to the reader, is added: defined just before the
+    block's first line that uses it. Afterwards the process prints lr(0), lr(499) and whether
+    the model was compiled with an optimizer.
+    """
+    lines = _block("rampup.keras.Schedule").splitlines()
+    first_use = next(i for i, line in enumerate(lines) if line.startswith("model."))
+    model = "model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])"
+    code = "\n".join(
+        [
+            *lines[:first_use],
+            model,
+            *lines[first_use:],
+            "print(float(lr(0)), float(lr(499)), model.optimizer is not None)",
+        ]
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "KERAS_BACKEND": backend},
+        timeout=120,
+    )
+
+
+def test_keras_example_runs_with_the_backend_set() -> None:
+    """KERAS_BACKEND=torch, as the README says: lr(0) = 3e-4 / 500, lr(499) = 3e-4, compiled."""
+    pytest.importorskip("keras")
+    out = _keras_block_in_a_process("torch")
+    assert out.returncode == 0, out.stderr
+    first, peak, compiled = out.stdout.split()
+    assert float(first) == pytest.approx(3e-4 / 500, rel=1e-6)  # float32
+    assert float(peak) == pytest.approx(3e-4, rel=1e-6)
+    assert compiled == "True"
+
+
+def test_keras_example_without_its_backend_says_what_to_do() -> None:
+    """KERAS_BACKEND=tensorflow with no TensorFlow: the error names the cause and KERAS_BACKEND."""
+    pytest.importorskip("keras")
+    if importlib.util.find_spec("tensorflow") is not None:
+        pytest.skip("TensorFlow is installed here")
+    out = _keras_block_in_a_process("tensorflow")
+    assert out.returncode != 0
+    last = out.stderr.strip().splitlines()[-1]
+    assert last.startswith("ImportError: rampup.keras needs Keras 3 and its backend, 'tensorflow'")
+    assert "set KERAS_BACKEND=torch|jax|tensorflow" in last
+    assert last.endswith("(No module named 'tensorflow')")
+    assert "KERAS_BACKEND" in " ".join(README.read_text().split())

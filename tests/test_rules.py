@@ -1,14 +1,15 @@
 """rampup.rules: the `show` table (summarize) and the warmup advice (suggest).
 
 Every expected number is derived by hand in the test from the rule it checks (the formulas of
-docs/conventions.md, the seeds' table, 2 / (1 - beta2), the linear scaling rule), never read back
-from the code under test.
+docs/conventions.md, the classic recipes' table, 2 / (1 - beta2), the linear scaling rule), never
+read back from the code under test.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -205,7 +206,7 @@ def test_summarize_reports_a_run_shorter_than_the_warmup() -> None:
 
 # -- suggest --------------------------------------------------------------------------------------
 def _cites(reason: str) -> bool:
-    return any(src in reason for src in ("seeds", "et al.", "Ma & Yarats", "Loshchilov"))
+    return any(src in reason for src in ("classic recipes", "et al.", "Ma & Yarats", "Loshchilov"))
 
 
 def test_adamw_small_transformer_takes_the_untuned_length() -> None:
@@ -254,7 +255,7 @@ def test_untuned_length_inside_the_guideline_is_used_as_is() -> None:
 def test_each_row_of_the_seeds_table(
     model: str, size: str, total: int, table: tuple[int, int], warmup: int
 ) -> None:
-    """Every row of the seeds' per-model table gives its range in steps; AdamW picks within it."""
+    """Every row of the per-model table gives its range in steps; AdamW picks within it."""
     s = suggest(total, 256, model=model, size=size, steps_per_epoch=500)
     assert s.table_steps == table
     assert s.warmup_steps == warmup
@@ -338,7 +339,7 @@ def test_tiny_runs_keep_one_step_for_the_decay() -> None:
 
 
 def test_every_reason_cites_its_source() -> None:
-    """Each reason names where its rule comes from (the seeds or a paper)."""
+    """Each reason names where its rule comes from (the classic recipes or a paper)."""
     cases = [
         suggest(100_000, 4096, base_lr=0.1, optimizer="sgd", model="cnn", steps_per_epoch=300),
         suggest(100_000, 1024, base_lr=1e-3, model="transformer", size="large"),
@@ -439,3 +440,22 @@ def test_show_warns_of_a_rise_at_a_phase_boundary(spec: str, jump: str | None) -
     else:
         assert len(found) == 1
         assert found[0].startswith(jump)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"total_steps": 100_000, "batch_size": 4096, "base_lr": 0.1, "optimizer": "sgd",
+         "model": "cnn", "size": "large"},
+        {"total_steps": 100_000, "batch_size": 1024, "base_lr": 1e-3, "model": "transformer"},
+        {"total_steps": 5000, "batch_size": 64, "optimizer": "adam", "model": "cnn"},
+        {"total_steps": 2000, "batch_size": 256, "model": "bert-finetune"},
+    ],
+)  # fmt: skip
+def test_advice_texts_name_their_sources_in_words_a_user_knows(kwargs: dict[str, Any]) -> None:
+    """No reason or caution says "the seeds" (an in-house term) or cites an issue number."""
+    s = suggest(**kwargs)
+    summary = summarize(s.spec, kwargs["total_steps"])
+    for text in (*s.reasons, *s.cautions, *summary.warnings):
+        assert "seed" not in text.lower(), text
+        assert "issue #" not in text.lower(), text

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import sys
 
+#: The packages of the ``cli`` extra (click comes with typer).
+_CLI_PACKAGES = {"typer", "rich", "click"}
+
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``rampup`` console script."""
     try:
         from rampup.cli import main as cli_main  # noqa: PLC0415  # `import rampup` stays light
-    except ModuleNotFoundError as missing:
-        if missing.name not in {"typer", "rich", "click"}:
+    except ImportError as missing:
+        if (missing.name or "").split(".")[0] not in _CLI_PACKAGES:
             raise
         print(
-            f"rampup: the command line needs {missing.name!r}: pip install 'rampup[cli]'",
+            "rampup: error: rampup.cli needs typer and rich: pip install 'rampup[cli]'"
+            f" ({missing})",
             file=sys.stderr,
         )
         return 2

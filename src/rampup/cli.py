@@ -12,31 +12,125 @@ Typer application. Errors print one clear message and exit with status 2, never 
 from __future__ import annotations
 
 import json
+import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from typer.core import TyperArgument, TyperGroup
 
 from rampup._errors import RampupError
 from rampup.lab.commands import register as register_lab
-from rampup.plotting import MIN_WIDTH
-
-app = typer.Typer(
-    name="rampup",
-    help="Learning-rate warmup, done right: see, compare, choose and test schedules.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
+from rampup.plotting import MIN_WIDTH, TerminalPlot
 
 #: Exit status of every error the user can fix (bad spec, bad option), as click's usage errors.
 USAGE_ERROR = 2
 #: Colours of the curves in the terminal plot, in order.
 _PALETTE = ("cyan", "magenta", "yellow", "green", "blue", "red")
+#: typer's click exceptions (recent typers vendor click, older ones use click itself): found
+#: through a class typer exports, so the same code works with either.
+_CLICK_ERRORS = {c.__name__: c for c in typer.BadParameter.__mro__}
+_ClickException: type[Exception] = _CLICK_ERRORS["ClickException"]
+
+
+def _command_path(ctx: Any) -> str:
+    """``rampup``, ``rampup show`` or ``rampup lab run``: the command a click context belongs to."""
+    names: list[str] = []
+    while ctx is not None and ctx.parent is not None:
+        names.append(str(ctx.info_name))
+        ctx = ctx.parent
+    return " ".join(["rampup", *reversed(names)])
+
+
+class _PlainArgument(TyperArgument):
+    """An argument shown as ``SPEC`` / ``SPEC...`` in the usage line and the help.
+
+    typer writes a required argument as ``{spec}`` in the usage line and adds its Python type
+    (``<list[str]>``), which reads as if braces or a type had to be typed.
+    """
+
+    @property
+    def display_name_raw(self) -> str:
+        """The metavar, else the name in capitals (``FOLDER``), as click writes arguments."""
+        return self.metavar or str(self.name).upper()
+
+    def _rich_display_name(self) -> str:
+        return self.display_name_raw + ("..." if self.nargs != 1 else "")
+
+    def _usage_display_name(self) -> str:
+        name = self._rich_display_name()
+        return name if self.required else f"[{name}]"
+
+    def display_type_rich(self, ctx: Any) -> str | None:  # typer's signature
+        return None
+
+
+def _plain_arguments(command: Any) -> None:
+    """Show every argument of ``command`` and its subcommands as :class:`_PlainArgument`."""
+    for param in getattr(command, "params", ()):
+        if type(param) is TyperArgument:
+            param.__class__ = _PlainArgument  # same fields; only how it is displayed changes
+    for sub in getattr(command, "commands", {}).values():
+        _plain_arguments(sub)
+
+
+class _Group(TyperGroup):
+    """The root group: click's usage errors print as ``rampup <command>: error: <message>``.
+
+    typer would draw them in a box (or click print the usage, a hint and ``Error: ...``); here a
+    bad option value, an unknown option or a missing argument reads like every other error of
+    the command line: one line on stderr, exit status 2.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _plain_arguments(self)  # the lab's commands too: they register on this group
+
+    def main(  # click's Command.main, with our error style
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        if not standalone_mode:
+            return super().main(
+                args, prog_name, complete_var, standalone_mode, windows_expand_args, **extra
+            )
+        try:
+            rv = super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
+        except _ClickException as err:
+            ctx = getattr(err, "ctx", None)
+            if type(err).__name__ == "NoArgsIsHelpError" and ctx is not None:
+                typer.echo(ctx.get_help())  # a bare `rampup` or `rampup lab`: the help, no error
+                sys.exit(0)
+            message = str(getattr(err, "format_message", err.__str__)()).rstrip(".")
+            where = _command_path(ctx)
+            hint = f" (see '{where} --help')" if ctx is not None else ""
+            typer.echo(f"{where}: error: {message}{hint}", err=True)
+            sys.exit(USAGE_ERROR)
+        except typer.Abort:
+            typer.echo("rampup: aborted", err=True)
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+app = typer.Typer(
+    name="rampup",
+    help="Learning-rate warmup, done right: see, compare, choose and test schedules.",
+    cls=_Group,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # click's plain help: flags without a '<bool>' type, no boxes
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 
 
 @app.callback()
@@ -53,13 +147,68 @@ def _error(command: str, message: str) -> typer.Exit:
     return typer.Exit(USAGE_ERROR)
 
 
+#: The library's Python parameters, as the command line spells them.
+_FLAGS = {
+    "total_steps": "--total",
+    "steps_per_epoch": "--steps-per-epoch",
+    "peak": "--peak",
+    "batch_size": "--batch-size",
+    "base_batch_size": "--base-batch-size",
+    "base_lr": "--base-lr",
+    "beta2": "--beta2",
+    "optimizer": "--optimizer",
+    "model": "--model",
+    "size": "--size",
+}
+#: Library functions the commands call for the user: their parameters are the command's flags.
+_CALLED = r"(?:bind|summarize|suggest|plot|render_terminal)"
+#: Advice written for Python callers, and what a command-line user does instead.
+_HINTS = (
+    (
+        re.compile(r"call \.bind\((\w+)=\.\.\.\) \(or pass \w+ to the scheduler\)"),
+        lambda m: f"give {_FLAGS.get(m[1], m[1])}",
+    ),
+    (
+        re.compile(r"\bpass (\w+) to use it"),
+        lambda m: f"give {_FLAGS.get(m[1], m[1])} to use it",
+    ),
+    (
+        re.compile(r"no base_lr given: pass the rate tuned at base_batch_size"),
+        lambda m: "no --base-lr given: give the rate tuned at --base-batch-size",
+    ),
+    (
+        re.compile(rf"^{_CALLED}\(\): (\w+)=(\S+) is invalid"),
+        lambda m: f"{_FLAGS[m[1]]} {m[2]} is invalid" if m[1] in _FLAGS else m[0],
+    ),
+    (re.compile(r"^(--\S+ .*?),? or None$"), lambda m: m[1]),  # a flag left out is the None
+    (
+        re.compile(r"^--beta2 (\S+) is invalid: expected None with optimizer='(\w+)'"),
+        lambda m: f"--beta2 {m[1]} is invalid: expected no --beta2 with --optimizer {m[2]}",
+    ),
+)
+
+
+def _for_the_command_line(message: str) -> str:
+    """A library message worded for a command-line user: flags instead of Python calls.
+
+    ``linear(): length='2ep' is in epochs but no steps_per_epoch is known: call
+    .bind(steps_per_epoch=...) (or pass steps_per_epoch to the scheduler)`` becomes ``... is
+    known: give --steps-per-epoch``, and ``summarize(): peak=-1.0 is invalid: ...`` (a function
+    the command called, not the user) becomes ``--peak -1.0 is invalid: ...``. The library keeps
+    its own wording for Python callers.
+    """
+    for pattern, words in _HINTS:
+        message = pattern.sub(words, message)
+    return message
+
+
 @contextmanager
 def _errors(command: str, what: str = "") -> Iterator[None]:
     """Turn rampup's and the file system's errors into one message and exit status 2."""
     try:
         yield
     except RampupError as err:
-        raise _error(command, f"{what}{err}") from None
+        raise _error(command, f"{what}{_for_the_command_line(str(err))}") from None
     except OSError as err:
         raise _error(
             command, f"cannot write {err.filename or 'the file'}: {err.strerror}"
@@ -80,37 +229,69 @@ def _console() -> Any:
 Total = Annotated[
     int,
     typer.Option(
-        "--total", "--total-steps", min=1, help="Steps in the whole run (optimizer updates)."
+        "--total",
+        "--total-steps",
+        min=1,
+        metavar="N",
+        help="Steps in the whole run (optimizer updates), warmup included.",
     ),
 ]
 StepsPerEpoch = Annotated[
     float | None,
-    typer.Option("--steps-per-epoch", help="Updates per epoch."),
+    typer.Option(
+        "--steps-per-epoch",
+        metavar="K",
+        help="Updates per epoch, for lengths in epochs ('2ep'). Default: none.",
+    ),
 ]
 Peak = Annotated[
     float | None,
-    typer.Option("--peak", help="Peak learning rate: show absolute rates."),
+    typer.Option(
+        "--peak",
+        metavar="LR",
+        help="Peak learning rate: show absolute rates. Default: multiples of the base lr.",
+    ),
 ]
 
 
 @app.command()
 def plot(
-    specs: Annotated[list[str], typer.Argument(help="Schedules, e.g. 'linear(5%) >> cosine'.")],
+    specs: Annotated[
+        list[str],
+        typer.Argument(metavar="SPEC", help="Schedules, e.g. 'linear(5%) >> cosine'."),
+    ],
     total: Total,
     steps_per_epoch: StepsPerEpoch = None,
     peak: Peak = None,
     out: Annotated[
         Path | None,
-        typer.Option("--out", help="Write a figure (.png, .svg or .pdf) instead of drawing here."),
+        typer.Option(
+            "--out",
+            metavar="FILE",
+            help="Write a figure (.png, .svg or .pdf) instead of drawing in the terminal.",
+        ),
     ] = None,
     log: Annotated[bool, typer.Option("--log", help="Log-scale y axis.")] = False,
-    title: Annotated[str | None, typer.Option("--title", help="Title of the figure.")] = None,
+    title: Annotated[
+        str | None,
+        typer.Option(
+            "--title",
+            metavar="TEXT",
+            help="Title of the figure. Default: 'Learning-rate schedules over N steps'.",
+        ),
+    ] = None,
     width: Annotated[
         int | None,
-        typer.Option("--width", min=MIN_WIDTH, help="Terminal plot width (characters)."),
+        typer.Option(
+            "--width",
+            min=MIN_WIDTH,
+            metavar="COLS",
+            help="Terminal plot width in characters. Default: the terminal's width.",
+        ),
     ] = None,
     height: Annotated[
-        int, typer.Option("--height", min=4, help="Terminal plot height (rows).")
+        int,
+        typer.Option("--height", min=4, metavar="ROWS", help="Terminal plot height in rows."),
     ] = 12,
 ) -> None:
     """Plot schedules: a figure with --out FILE, else a plot drawn in the terminal."""
@@ -118,21 +299,32 @@ def plot(
     if out is not None:
         try:
             import matplotlib  # noqa: F401, PLC0415  # only to give a clear message if missing
-        except ModuleNotFoundError:
-            raise _error("plot", "--out needs matplotlib: pip install 'rampup[plot]'") from None
+        except ImportError as err:
+            raise _error(
+                "plot", f"--out needs matplotlib: pip install 'rampup[plot]' ({err})"
+            ) from None
         with _errors("plot"):
+            from rampup.plotting import curves, one_scale, save  # noqa: PLC0415
             from rampup.plotting import plot as draw  # noqa: PLC0415  # matplotlib is heavy
-            from rampup.plotting import save  # noqa: PLC0415
 
             fig = draw(specs, total, steps_per_epoch, peak, log=log, title=title)
             path = save(fig, out)
+            notes = [] if log else one_scale(curves(specs, total, steps_per_epoch, peak))[1]
         typer.echo(f"wrote {path}")
+        _print_notes(notes)
         return
     from rampup.plotting import terminal_schedules  # noqa: PLC0415
 
     with _errors("plot"):
         text = terminal_schedules(specs, total, steps_per_epoch, peak, width, height, log)
-    _print_segments(text.lines, text.width)
+    _print_segments(text)
+    _print_notes(text.notes)
+
+
+def _print_notes(notes: list[str]) -> None:
+    """Each note on stderr, its advice worded for the command line."""
+    for note in notes:
+        typer.echo("note: " + note.replace("a log y axis", "--log"), err=True)
 
 
 def _check_all(
@@ -154,15 +346,18 @@ def _check_all(
     return schedules
 
 
-def _print_segments(lines: list[list[tuple[str, int | None]]], width: int) -> None:
+def _print_segments(plot: TerminalPlot) -> None:
+    """The plot, each curve in its colour; without colour (a pipe, NO_COLOR) in its own glyph."""
     from rich.text import Text  # noqa: PLC0415
 
     console = _console()
-    console.width = max(console.width, width)  # a pipe's default width must not crop the plot
-    for line in lines:
+    console.width = max(console.width, plot.width)  # a pipe's default width must not crop it
+    coloured = console.color_system is not None
+    for line in plot.segments(markers=not coloured):
         text = Text(no_wrap=True, overflow="crop")
         for part, curve in line:
-            text.append(part, style=None if curve is None else _PALETTE[curve % len(_PALETTE)])
+            style = None if curve is None or not coloured else _PALETTE[curve % len(_PALETTE)]
+            text.append(part, style=style)
         console.print(text)
 
 
@@ -172,7 +367,7 @@ Json = Annotated[bool, typer.Option("--json", help="Print JSON (a stable schema)
 
 @app.command()
 def show(
-    spec: Annotated[str, typer.Argument(help="A schedule, e.g. 'linear(5%)'.")],
+    spec: Annotated[str, typer.Argument(metavar="SPEC", help="A schedule, e.g. 'linear(5%)'.")],
     total: Total,
     steps_per_epoch: StepsPerEpoch = None,
     peak: Peak = None,
@@ -242,7 +437,7 @@ class Optimizer(str, Enum):
 
 
 class Model(str, Enum):
-    """Model kinds of the seeds' per-model table."""
+    """Model kinds of the per-model warmup table of the classic recipes."""
 
     transformer = "transformer"
     cnn = "cnn"
@@ -253,7 +448,7 @@ class Model(str, Enum):
 
 
 class Size(str, Enum):
-    """Model sizes of the seeds' per-model table."""
+    """Model sizes of the per-model warmup table of the classic recipes."""
 
     small = "small"
     large = "large"
@@ -262,30 +457,43 @@ class Size(str, Enum):
 @app.command()
 def suggest(
     total_steps: Annotated[
-        int, typer.Option("--total-steps", "--total", min=2, help="Steps in the whole run.")
+        int,
+        typer.Option(
+            "--total-steps", "--total", min=2, metavar="N", help="Steps in the whole run."
+        ),
     ],
     batch_size: Annotated[
-        int, typer.Option("--batch-size", min=1, help="Examples per optimizer update.")
+        int,
+        typer.Option("--batch-size", min=1, metavar="B", help="Examples per optimizer update."),
     ],
     base_batch_size: Annotated[
-        int, typer.Option("--base-batch-size", min=1, help="The batch --base-lr was tuned at.")
+        int,
+        typer.Option(
+            "--base-batch-size", min=1, metavar="B", help="The batch --base-lr was tuned at."
+        ),
     ] = 256,
     base_lr: Annotated[
         float | None,
-        typer.Option("--base-lr", help="Peak lr tuned at the base batch."),
+        typer.Option(
+            "--base-lr",
+            metavar="LR",
+            help="Peak lr tuned at the base batch. Default: none (no peak lr is suggested).",
+        ),
     ] = None,
     optimizer: Annotated[
         Optimizer, typer.Option("--optimizer", case_sensitive=False, help="The optimizer.")
     ] = Optimizer.adamw,
     beta2: Annotated[
         float | None,
-        typer.Option("--beta2", help="Adam's beta2 (default 0.999 for adam and adamw)."),
+        typer.Option(
+            "--beta2", metavar="B2", help="Adam's beta2. Default: 0.999 for adam and adamw."
+        ),
     ] = None,
     model: Annotated[
-        Model, typer.Option("--model", case_sensitive=False, help="Model kind (seeds' table).")
+        Model, typer.Option("--model", case_sensitive=False, help="Model kind (per-model table).")
     ] = Model.other,
     size: Annotated[
-        Size, typer.Option("--size", case_sensitive=False, help="Model size (seeds' table).")
+        Size, typer.Option("--size", case_sensitive=False, help="Model size (per-model table).")
     ] = Size.small,
     steps_per_epoch: StepsPerEpoch = None,
     as_json: Json = False,
@@ -319,11 +527,11 @@ def suggest(
     console.print(f"  try: rampup show {_quote(s.spec)} --total {s.total_steps}")
     console.print("[bold]why:[/bold]", markup=True)
     for reason in s.reasons:
-        console.print(f"  - {escape(reason)}", markup=True)
+        console.print(f"  - {escape(_for_the_command_line(reason))}", markup=True)
     if s.cautions:
         console.print("[bold yellow]cautions:[/bold yellow]", markup=True)
         for caution in s.cautions:
-            console.print(f"  ! {escape(caution)}", markup=True)
+            console.print(f"  ! {escape(_for_the_command_line(caution))}", markup=True)
 
 
 def _quote(text: str) -> str:

@@ -36,6 +36,7 @@ too); a negative or NaN step in a tensor gives NaN (a compiled step cannot raise
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Mapping
 from types import SimpleNamespace
 from typing import Any
@@ -43,17 +44,39 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-try:
-    import keras
-    from keras import ops
-except ImportError as exc:  # pragma: no cover - depends on the environment
-    raise ImportError("rampup.keras needs Keras 3: pip install 'rampup[keras]'") from exc
-
 from rampup._adapt import checked_steps, resolve
 from rampup._checks import check_number
 from rampup._errors import fail
 from rampup._ops import Ops
 from rampup.schedule import Schedule as RampupSchedule
+
+#: Keras 3's backends, by the module each one imports (``KERAS_BACKEND`` names them alike).
+_BACKENDS = ("torch", "jax", "tensorflow")
+
+
+def _missing(exc: ImportError) -> ImportError:
+    """The ImportError to raise when ``import keras`` failed with ``exc``: what to do about it.
+
+    Keras imports its backend when it is imported, TensorFlow unless ``KERAS_BACKEND`` says
+    otherwise, so a missing backend fails ``import keras`` although Keras is installed.
+    """
+    missing = (exc.name or "").split(".")[0]
+    if missing in _BACKENDS:
+        chosen = os.environ.get("KERAS_BACKEND")
+        source = f"KERAS_BACKEND={chosen}" if chosen else "Keras' default, KERAS_BACKEND is unset"
+        return ImportError(
+            f"rampup.keras needs Keras 3 and its backend, {missing!r} ({source}), which is not"
+            f" installed: set KERAS_BACKEND={'|'.join(_BACKENDS)} to a backend you have, or"
+            f" install it (pip install {missing}) ({exc})"
+        )
+    return ImportError(f"rampup.keras needs Keras 3: pip install 'rampup[keras]' ({exc})")
+
+
+try:
+    import keras
+    from keras import ops
+except ImportError as exc:  # pragma: no cover - depends on the environment (tested in a subprocess)
+    raise _missing(exc) from exc
 
 __all__ = ["Schedule"]
 

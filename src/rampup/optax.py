@@ -40,7 +40,7 @@ try:
     import jax
     import jax.numpy as jnp
 except ImportError as exc:  # pragma: no cover - depends on the environment
-    raise ImportError("rampup.optax needs JAX: pip install 'rampup[jax]'") from exc
+    raise ImportError(f"rampup.optax needs JAX: pip install 'rampup[jax]' ({exc})") from exc
 
 from rampup._adapt import checked_steps, resolve
 from rampup._checks import check_number

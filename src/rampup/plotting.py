@@ -33,6 +33,7 @@ __all__ = [
     "Curve",
     "TerminalPlot",
     "curves",
+    "one_scale",
     "plot",
     "plot_curves",
     "render_terminal",
@@ -50,6 +51,10 @@ MAX_POINTS = 4096
 MIN_WIDTH = 20
 #: Lowest terminal plot, in text rows of the plotting area.
 MIN_HEIGHT = 4
+#: A curve whose peak lies more than this factor below the largest peak is drawn rescaled.
+SCALE_GAP = 10.0
+#: The glyphs of curves 1, 2, ... in plain text (curve 0 keeps the braille dots), in order.
+MARKERS = ("+", "x", "o", "*", "#", "%", "=", "@")
 
 ScheduleLike = Schedule | str
 Schedules = ScheduleLike | Sequence[ScheduleLike] | Mapping[str, ScheduleLike]
@@ -177,6 +182,40 @@ def _curves(
         steps = sample_steps(total, inner, max_points)
         out.append(Curve(label, steps, scale * bound.values(steps), inner))
     return out
+
+
+def one_scale(items: Sequence[Curve]) -> tuple[list[Curve], list[str]]:
+    """The curves drawable on one linear y axis, and a note for each curve rescaled to fit it.
+
+    Multipliers peak at 1, while an absolute learning rate such as
+    ``noam(d_model=512, warmup=4000)`` peaks at about 7e-4: beside them it would be a flat line
+    at 0. A curve whose peak ``p`` lies more than :data:`SCALE_GAP` times below the largest peak
+    ``P`` of all the curves is drawn times ``P / p``, so its peak meets the largest; its legend
+    label says so (``noam(...) (peak 0.000699, scaled up 1,431x)``). Other curves, and curves
+    without a positive value, are returned as they are.
+
+    >>> items, notes = one_scale(curves(["linear(10)", "noam(d_model=512, warmup=4)"], 20))
+    >>> [c.label for c in items]
+    ['linear(10)', 'noam(d_model=512, warmup=4) (peak 0.0221, scaled up 45.3x)']
+    """
+    peaks = [float(np.max(c.values[np.isfinite(c.values)], initial=0.0)) for c in items]
+    top = max(peaks, default=0.0)
+    out: list[Curve] = []
+    notes: list[str] = []
+    for c, p in zip(items, peaks, strict=True):
+        if not 0 < p * SCALE_GAP < top:
+            out.append(c)
+            continue
+        factor = top / p
+        times = f"{factor:,.0f}x" if factor >= 100 else f"{factor:.3g}x"
+        label = f"{c.label} (peak {p:.3g}, scaled up {times})"
+        out.append(Curve(label, c.steps, c.values * factor, c.bounds))
+        notes.append(
+            f"{c.label} peaks at {p:.3g}, far below the largest peak ({top:.3g}): it is drawn"
+            f" scaled up {times} so that its shape shows (a log y axis draws"
+            " every curve to scale)"
+        )
+    return out, notes
 
 
 # -- matplotlib -----------------------------------------------------------------------------------
@@ -309,13 +348,15 @@ def plot(
     or the dict's labels). The x axis is the step (an epoch axis is added on top with
     ``steps_per_epoch``); the y axis is the multiplier of the base learning rate, or the learning
     rate itself when ``peak`` (the peak learning rate) is given.
-    Phase boundaries are dotted vertical lines; ``log`` uses a log-scale y axis. Every step is
+    Phase boundaries are dotted vertical lines; ``log`` uses a log-scale y axis. On a linear
+    axis, a curve far below the others (an absolute rate beside multipliers) is drawn rescaled to
+    their peak, its legend label saying by how much (:func:`one_scale`). Every step is
     drawn for runs up to ``max_points`` steps, else ``max_points`` steps plus both sides of every
     boundary: each line's y data are exactly the schedule's values at its x data.
 
-    >>> fig = plot(["linear(5%) >> cosine", "noam(d_model=512, warmup=500)"], total_steps=10_000)
+    >>> fig = plot(["linear(5%) >> cosine", "noam(d_model=512, warmup=500)"], total_steps=4000)
     >>> [line.get_label() for line in fig.axes[0].lines if line.get_gid() == "rampup-curve"]
-    ['linear(5%) >> cosine', 'noam(d_model=512, warmup=500)']
+    ['linear(5%) >> cosine', 'noam(d_model=512, warmup=500) (peak 0.00198, scaled up 506x)']
     """
     total, spe, scale = checked_run("plot", total_steps, steps_per_epoch, peak)
     if not isinstance(log, bool):
@@ -324,6 +365,8 @@ def plot(
         raise fail("plot", "title", title, "a string or None")
     check_count("plot", "max_points", max_points, 2, "an int >= 2")
     items = _curves("plot", schedules, total, spe, peak, max_points)
+    if not log:
+        items, _ = one_scale(items)
     if title is None:
         what = "Learning-rate schedule" if len(items) == 1 else "Learning-rate schedules"
         title = f"{what} over {total:,} steps"
@@ -360,17 +403,47 @@ _BRAILLE = 0x2800
 Segment = tuple[str, int | None]
 
 
+def _marker(curve: int) -> str | None:
+    """The glyph of curve ``curve`` in plain text: None (braille dots) for curve 0, then MARKERS."""
+    return None if curve == 0 else MARKERS[(curve - 1) % len(MARKERS)]
+
+
 @dataclass
 class TerminalPlot:
     """A plot as text: ``lines`` of segments ``(text, curve)``, ``curve`` the index to colour by.
 
-    ``str(plot)`` is the plain text; a rich console can colour each segment by its curve.
+    ``str(plot)`` is the plain text, in which each curve has its own glyph (curve 0 braille dots,
+    then ``+``, ``x``, ``o``, ... as in :data:`MARKERS`; the legend shows the same glyph), so the
+    curves can be told apart without colour. :meth:`text` with ``markers=False`` keeps every
+    curve in braille dots, for a console that colours each segment by its curve.
+    ``notes`` says which curves were rescaled to share the y axis (:func:`one_scale`).
     """
 
     lines: list[list[Segment]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
-        return "\n".join("".join(text for text, _ in line) for line in self.lines)
+        return self.text(markers=True)
+
+    def text(self, markers: bool = True) -> str:
+        """The plot as plain text; with ``markers`` each curve after the first in its own glyph."""
+        return "\n".join("".join(t for t, _ in line) for line in self.segments(markers))
+
+    def segments(self, markers: bool) -> list[list[Segment]]:
+        """``lines``, with each curve's cells written in its glyph when ``markers`` is true."""
+        if not markers:
+            return self.lines
+        out = []
+        for line in self.lines:
+            row: list[Segment] = []
+            for part, curve in line:
+                glyph = None if curve is None else _marker(curve)
+                shown = (
+                    part if glyph is None else "".join(ch if ch == " " else glyph for ch in part)
+                )
+                row.append((shown, curve))
+            out.append(row)
+        return out
 
     @property
     def width(self) -> int:
@@ -580,9 +653,14 @@ def terminal_schedules(
     cols = width if width is not None else shutil.get_terminal_size((80, 24)).columns
     points = max(2, 8 * 2 * cols) if isinstance(cols, int) and cols > 0 else MAX_POINTS
     items = _curves("render_terminal", schedules, total, spe, peak, points)
+    notes: list[str] = []
+    if not log:
+        items, notes = one_scale(items)
     what = "learning rate" if peak is not None else "lr multiplier"
     title = f"{what} over {total:,} steps" + (" (log scale)" if log else "")
     try:
-        return terminal_plot(items, width=width, height=height, log=log, title=title)
+        out = terminal_plot(items, width=width, height=height, log=log, title=title)
     except RampupError as err:  # name the function the user called
         raise RampupError(str(err).replace("terminal_plot()", "render_terminal()", 1)) from None
+    out.notes = notes
+    return out

@@ -8,7 +8,7 @@ of every phase boundary, the last step, the effective warmup length and warnings
 
 :func:`suggest` turns a few facts about a run into a warmup spec, each number derived from a
 stated, published rule (see its docstring): Ma & Yarats' untuned warmup ``2 / (1 - beta2)``, the
-5-10 % guideline and the per-model table of the seed documents, and the linear scaling rule of
+5-10 % guideline and the per-model table of the classic recipes, and the linear scaling rule of
 Goyal et al. (2017) when the batch grows; a caution is added wherever the rules disagree.
 """
 
@@ -247,8 +247,8 @@ OPTIMIZERS = ("adamw", "adam", "sgd")
 MODELS = ("transformer", "cnn", "mlp", "other", "bert-finetune", "gpt-pretrain")
 SIZES = ("small", "large")
 
-#: The seeds' per-model warmup table (seed 002, "Warmup Duration Guidelines"):
-#: (model, size) -> (low, high, unit, row as the seed writes it).
+#: The per-model warmup table of the classic recipes ("Warmup Duration Guidelines"):
+#: (model, size) -> (low, high, unit, the row as written there).
 TABLE: dict[tuple[str, str], tuple[float, float, str, str]] = {
     ("cnn", "small"): (0, 5, "epochs", "small CNN: 0-5 epochs (often unnecessary)"),
     ("cnn", "large"): (5, 10, "epochs", "large CNN: 5-10 epochs (helpful for stability)"),
@@ -257,11 +257,11 @@ TABLE: dict[tuple[str, str], tuple[float, float, str, str]] = {
     ("bert-finetune", "small"): (6, 10, "percent", "BERT fine-tuning: 6-10 % of the steps"),
     ("gpt-pretrain", "small"): (1000, 2000, "steps", "GPT pretraining: 1-2k steps"),
 }
-#: The 5-10 % guideline (seeds 002 and 004): warmup as a fraction of the whole run.
+#: The 5-10 % guideline of the classic recipes: warmup as a fraction of the whole run.
 GUIDELINE = (0.05, 0.10)
 
-_SEED_TABLE = "the seeds' per-model warmup table"
-_SEED_GUIDE = "the seeds' rule of thumb, 5-10 % of total training"
+_TABLE_SOURCE = "the classic recipes' per-model warmup table"
+_GUIDE_SOURCE = "the classic recipes' rule of thumb, 5-10 % of total training"
 _UNTUNED = "Ma & Yarats 2019, 'On the adequacy of untuned warmup for adaptive optimization'"
 _GOYAL = "Goyal et al. 2017, 'Accurate, Large Minibatch SGD'"
 _MALLADI = "Malladi et al. 2022, 'On the SDEs and scaling rules for adaptive gradient algorithms'"
@@ -331,7 +331,7 @@ def _table_steps(
             None,
             text,
             (
-                f"{_SEED_TABLE} gives the {text.split(':')[0]} warmup in epochs, and no steps per"
+                f"{_TABLE_SOURCE} gives the {text.split(':')[0]} warmup in epochs, and no steps per"
                 " epoch were given: the table is not used (pass steps_per_epoch to use it)"
             ),
         )
@@ -355,9 +355,10 @@ def suggest(
     The rules, in order (``T = total_steps``, ``k = batch_size / base_batch_size``; lengths are
     rounded to the nearest step, halves up, as everywhere in rampup):
 
-    1. **Guideline** (the seeds): warm up for 5-10 % of the run, ``[round(0.05 T), round(0.1 T)]``.
-    2. **Per-model table** (the seeds): small CNN 0-5 epochs, large CNN 5-10 epochs, small
-       Transformer 1-2k steps, large 4-10k, BERT fine-tuning 6-10 % of the steps, GPT
+    1. **Guideline** (the classic recipes): warm up for 5-10 % of the run,
+       ``[round(0.05 T), round(0.1 T)]``.
+    2. **Per-model table** (the classic recipes): small CNN 0-5 epochs, large CNN 5-10 epochs,
+       small Transformer 1-2k steps, large 4-10k, BERT fine-tuning 6-10 % of the steps, GPT
        pretraining 1-2k steps (epochs need ``steps_per_epoch``). When it applies, its range is
        used instead of the guideline's (it is the more specific rule).
     3. **Untuned warmup** (Ma & Yarats 2019), Adam and AdamW only: ``round(2 / (1 - beta2))``
@@ -365,9 +366,9 @@ def suggest(
        the range when outside it; without Adam, the middle of the range.
     4. **Linear scaling** (Goyal et al. 2017) when ``k != 1``: the peak learning rate is
        ``k * base_lr``. When the batch grows (``k > 1``), the warmup is lengthened in proportion
-       (``round(k * W)``, the seeds' large-batch rule) but capped at the upper end of the range
-       and of the guideline, whichever is larger (Goyal et al. kept 5 epochs up to batch 8k; a
-       warmup beyond the range, capped or not, is cautioned);
+       (``round(k * W)``, the classic recipes' large-batch rule) but capped at the upper end of
+       the range and of the guideline, whichever is larger (Goyal et al. kept 5 epochs up to
+       batch 8k; a warmup beyond the range, capped or not, is cautioned);
        with SGD the warmup starts from the base-batch learning rate, ``start = 1/k`` of the peak
        (Goyal et al.'s gradual warmup). For Adam-type optimizers a caution gives the square-root
        rule (Malladi et al. 2022) as the safer alternative.
@@ -408,7 +409,7 @@ def suggest(
     notes = _Notes([], [])
     guide = (max(1, _nearest(GUIDELINE[0] * total)), max(1, _nearest(GUIDELINE[1] * total)))
     notes.reasons.append(
-        f"guideline ({_SEED_GUIDE}): 5 % of {total} steps is {guide[0]}, 10 % is {guide[1]}"
+        f"guideline ({_GUIDE_SOURCE}): 5 % of {total} steps is {guide[0]}, 10 % is {guide[1]}"
     )
     table, row, rng, rng_name = _range(notes, model, size, total, steps_per_epoch, guide)
     untuned = None if beta2 is None else Untuned(beta2).warmup_steps
@@ -429,7 +430,7 @@ def suggest(
         )
     start_arg = "" if start is None else f", start={start:g}"
     notes.reasons.append(
-        "then a cosine decay to 0 over the rest of the run (the seeds' standard warmup + decay"
+        "then a cosine decay to 0 over the rest of the run (the classic recipes' warmup + decay"
         " pattern; cosine annealing from Loshchilov & Hutter 2017, SGDR)"
     )
     result = Suggestion(
@@ -479,13 +480,13 @@ def _range(
     if unused is not None:
         notes.cautions.append(unused)
     if model == "cnn" and size == "small":
-        notes.reasons.append(f"{_SEED_TABLE} notes warmup is often unnecessary for small CNNs")
+        notes.reasons.append(f"{_TABLE_SOURCE} notes warmup is often unnecessary for small CNNs")
     if table is None:
         if model in ("mlp", "other"):
-            notes.reasons.append(f"per-model table ({_SEED_TABLE}): no row for model={model!r}")
+            notes.reasons.append(f"per-model table ({_TABLE_SOURCE}): no row for model={model!r}")
         return None, row, guide, "the guideline's range"
     notes.reasons.append(
-        f"per-model table ({_SEED_TABLE}): {row}, i.e. {table[0]}-{table[1]} steps"
+        f"per-model table ({_TABLE_SOURCE}): {row}, i.e. {table[0]}-{table[1]} steps"
     )
     if table[1] < guide[0] or table[0] > guide[1]:
         notes.cautions.append(
@@ -507,12 +508,14 @@ def _choose(
     """Rule 3: the untuned length moved into the range (Adam), or the range's middle (SGD)."""
     if untuned is None:
         notes.reasons.append(
-            "SGD: the untuned rule does not apply (it derives from Adam's beta2); the seeds note"
-            " warmup matters less for plain SGD but helps large models and large batches"
+            "SGD: the untuned rule does not apply (it derives from Adam's beta2); the classic"
+            " recipes note warmup matters less for plain SGD but helps large models and large"
+            " batches"
         )
         warmup = _nearest((rng[0] + rng[1]) / 2)
         notes.reasons.append(
-            f"chosen: {warmup} steps, the middle of {rng_name} ({rng[0]}-{rng[1]}, the seeds)"
+            f"chosen: {warmup} steps, the middle of {rng_name} ({rng[0]}-{rng[1]},"
+            " the classic recipes)"
         )
         return max(1, warmup)
     notes.reasons.append(
@@ -523,7 +526,7 @@ def _choose(
     if warmup == untuned:
         notes.reasons.append(
             f"chosen: {warmup} steps, the untuned rule's length (Ma & Yarats 2019), within"
-            f" {rng_name} (the seeds)"
+            f" {rng_name} (the classic recipes)"
         )
     else:
         notes.cautions.append(
@@ -572,7 +575,7 @@ def _scale(
     scaled = _nearest(k * warmup)
     cap = max(rng[1], guide[1])
     notes.reasons.append(
-        "larger batches need a proportionally longer warmup (the seeds' large-batch rule:"
+        "larger batches need a proportionally longer warmup (the classic recipes' large-batch rule:"
         f" scale the warmup like the lr): {k:g} x {warmup} = {scaled} steps"
     )
     if scaled > cap:

@@ -6,6 +6,8 @@ import csv
 import io
 import logging
 import math
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -326,3 +328,45 @@ def test_lightning_callback_checkpoints_its_monitor() -> None:
     other.load_state_dict(state)
     assert other.monitor.initial_loss == 2.0
     assert LightningCallback(guard=AdaptiveWarmup(5)).state_dict() == {}
+
+
+@pytest.mark.parametrize(
+    ("name", "hidden", "message"),
+    [
+        (
+            "LightningCallback",
+            "lightning",
+            "rampup.callbacks needs Lightning: pip install 'lightning'"
+            " (No module named 'lightning')",
+        ),
+        (
+            "HFCallback",
+            "transformers",
+            "rampup.callbacks needs Hugging Face transformers: pip install 'transformers'"
+            " (No module named 'transformers')",
+        ),
+    ],
+)
+def test_a_callback_without_its_framework_says_what_to_install(
+    name: str, hidden: str, message: str
+) -> None:
+    """rampup.callbacks imports without the frameworks; a callback then names what to install."""
+    hide = (
+        "import sys\n"
+        "class Hide:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        f"        if name.split('.')[0] == {hidden!r}:\n"
+        f'            raise ModuleNotFoundError("No module named {hidden!r}")\n'
+        "sys.meta_path.insert(0, Hide())\n"
+    )
+    code = (
+        "import rampup.callbacks\n"
+        "try:\n"
+        f"    from rampup.callbacks import {name}\n"
+        "except ImportError as e:\n"
+        "    print(type(e).__name__, e)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", hide + code], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == f"ImportError {message}"

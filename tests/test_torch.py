@@ -1637,3 +1637,210 @@ def test_a_bad_entry_of_a_nested_scheduler_state_is_named(
     inner["_schedulers"] = inner["_schedulers"][:1]
     with pytest.raises(RampupError, match=r"its '_schedulers' a list of 2 states"):
         sched.load_state_dict({**good, "after": inner})
+
+
+# -- the optimizer's reload: the scheduler rewrites its values ------------------------------------
+def test_an_optimizer_reload_rewrites_the_clocks_values_at_once() -> None:
+    """After optimizer.load_state_dict the groups hold the values at the scheduler's clock."""
+    opt = _sgd(1.0, 0.5)
+    momentum = "linear(4, start=0.5, to=0.9)"  # 0.5 + 0.4 t / 3 during the warmup
+    sched = rt.Scheduler(opt, "linear(4) >> cosine", total_steps=8, hyper={"momentum": momentum})
+    opt.step()
+    sched.step()
+    checkpoint = copy.deepcopy(opt.state_dict())  # lr (1 + 1) / 4 of each base
+    for _ in range(5):
+        opt.step()
+        sched.step()
+    opt.load_state_dict(checkpoint)  # the scheduler's clock stays at 6
+    cos6 = 0.5 * (1 + math.cos(math.pi * 2 / 4))  # the decay's local step 2 of 4
+    assert _lrs(opt) == pytest.approx([1.0 * cos6, 0.5 * cos6], rel=1e-15)
+    assert [g["momentum"] for g in opt.param_groups] == pytest.approx([0.9, 0.9], rel=1e-15)
+
+
+def test_an_optimizer_reload_rewrites_a_warmup_over_a_torch_scheduler() -> None:
+    """Under warmup(after=StepLR) a reload writes StepLR's own rate times the warmup factor."""
+    opt = _sgd(1.0)
+    sched = rt.warmup(opt, "linear(4)", after=torch.optim.lr_scheduler.StepLR(opt, 2, gamma=0.5))
+    checkpoint = copy.deepcopy(opt.state_dict())  # lr 1/4
+    for _ in range(3):
+        opt.step()
+        sched.step()
+    opt.load_state_dict(checkpoint)
+    assert _lrs(opt) == [0.5 * (3 + 1) / 4]  # StepLR: 0.5 from update 2; warmup (t + 1) / 4
+
+
+def test_the_reload_hook_does_not_keep_the_scheduler_alive_and_goes_with_it() -> None:
+    """The optimizer holds the scheduler weakly; once it is collected its hook is removed."""
+    import gc  # noqa: PLC0415
+    import weakref  # noqa: PLC0415
+
+    opt = _sgd(1.0)
+    sched = rt.Scheduler(opt, "linear(4)")
+    assert len(opt._optimizer_load_state_dict_post_hooks) == 1
+    alive = weakref.ref(sched)
+    del sched
+    gc.collect()
+    assert alive() is None
+    assert len(opt._optimizer_load_state_dict_post_hooks) == 0
+    opt.load_state_dict(opt.state_dict())  # and the optimizer loads as before
+
+
+def test_a_copied_or_unpickled_scheduler_watches_its_own_optimizer() -> None:
+    """Deepcopy and pickle give the copy a hook on the copied optimizer, not on the original."""
+    opt = _sgd(1.0)
+    sched = rt.Scheduler(opt, "linear(4)")
+    checkpoint = copy.deepcopy(opt.state_dict())
+    opt.step()
+    sched.step()
+    for opt2, sched2 in (copy.deepcopy((opt, sched)), pickle.loads(pickle.dumps((opt, sched)))):  # noqa: S301
+        opt2.step()
+        sched2.step()  # the copy at clock 2, the original at clock 1
+        opt2.load_state_dict(checkpoint)
+        assert _lrs(opt2) == [3 / 4]
+        assert _lrs(opt) == [2 / 4]
+
+
+def _hand_lr(t: int) -> float:
+    """0.1 times linear(4) >> cosine over 12 updates, by hand: (t + 1)/4, then the cosine."""
+    if t < 4:
+        return 0.1 * (t + 1) / 4
+    return 0.1 * 0.5 * (1 + math.cos(math.pi * min(t - 4, 8) / 8))
+
+
+@pytest.mark.parametrize("restore", ["optimizer", "scheduler_first", "optimizer_first"])
+def test_recovery_through_a_nan_runs_every_update_at_the_schedules_value(
+    tmp_path: Path, restore: str
+) -> None:
+    """The recovery loop: checkpoints written atomically, two NaN losses restored and skipped.
+
+    Every update's lr, read by an optimizer pre-step hook, is 0.1 * s(c) by hand, c the updates
+    the scheduler counts: it keeps its clock when only model and optimizer are restored, and goes
+    back to the checkpoint's when its state is restored too (before or after the optimizer's).
+    Regression: the update right after a restore ran at the checkpoint's stale lr.
+    """
+    model = torch.nn.Linear(3, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    sched = rt.Scheduler(opt, "linear(4) >> cosine", total_steps=12)
+    used: list[float] = []
+    opt.register_step_pre_hook(lambda o, a, k: used.append(o.param_groups[0]["lr"]))
+    path = tmp_path / "last_good.pt"
+    expected: list[float] = []
+    count, saved_count = 0, 0  # updates taken, as the test counts them
+    for batch in range(16):
+        if batch % 3 == 0:
+            state = {"model": model.state_dict(), "optimizer": opt.state_dict()}
+            rt.save_atomic({**state, "scheduler": sched.state_dict()}, path)
+            saved_count = count
+        x = torch.full((4, 3), math.nan if batch in (5, 10) else 0.1)
+        opt.zero_grad()
+        loss = model(x).pow(2).mean()
+        loss.backward()
+        if not math.isfinite(loss.item()):
+            last_good = torch.load(path, weights_only=True)
+            model.load_state_dict(last_good["model"])
+            if restore == "scheduler_first":
+                sched.load_state_dict(last_good["scheduler"])
+            opt.load_state_dict(last_good["optimizer"])
+            if restore == "optimizer_first":
+                sched.load_state_dict(last_good["scheduler"])
+            if restore != "optimizer":
+                count = saved_count
+            continue
+        expected.append(_hand_lr(count))
+        opt.step()
+        sched.step()
+        count += 1
+    assert len(used) == 14
+    assert used == pytest.approx(expected, rel=1e-15, abs=1e-18)
+    assert all(math.isfinite(p) for p in model.weight.detach().flatten().tolist())
+
+
+# -- atomic checkpoints ---------------------------------------------------------------------------
+def test_save_atomic_writes_through_a_temporary_file_in_the_same_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The checkpoint is written beside its target and renamed over it; nothing stays behind."""
+    import os  # noqa: PLC0415
+
+    renames: list[tuple[str, str]] = []
+    replace = os.replace
+
+    def recording_replace(src: str, dst: str) -> None:
+        renames.append((src, dst))
+        replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", recording_replace)
+    target = tmp_path / "ckpt.pt"
+    rt.save_atomic({"w": torch.arange(3.0)}, target)
+    [(src, dst)] = renames
+    assert Path(src).parent == tmp_path
+    assert Path(src).name.startswith(".ckpt.pt.")
+    assert Path(dst) == target
+    assert torch.equal(torch.load(target, weights_only=True)["w"], torch.arange(3.0))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt.pt"]
+
+
+def test_save_atomic_keeps_the_old_checkpoint_when_saving_fails(tmp_path: Path) -> None:
+    """A save that raises (an object that does not pickle) leaves the old file and no temp file."""
+    target = tmp_path / "ckpt.pt"
+    rt.save_atomic({"version": 1}, str(target))
+    with pytest.raises((AttributeError, TypeError, pickle.PicklingError)):
+        rt.save_atomic({"version": 2, "fn": lambda: 0}, target)
+    assert torch.load(target, weights_only=True) == {"version": 1}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt.pt"]
+
+
+KILLED_WRITER = """
+import sys, time, torch, rampup.torch
+path, mode = sys.argv[1], sys.argv[2]
+save = rampup.torch.save_atomic if mode == "atomic" else torch.save
+save({"version": 1, "w": torch.arange(1000.0)}, path)
+
+class Slow:  # pickled in the middle of the second save: the parent kills us there
+    def __reduce__(self):
+        print("writing", flush=True)
+        time.sleep(60)
+        return (int, (2,))
+
+save({"version": 2, "w": torch.arange(1000.0), "slow": Slow()}, path)
+"""
+
+
+@pytest.mark.parametrize("mode", ["atomic", "plain"])
+def test_a_writer_killed_mid_save_leaves_the_previous_checkpoint_readable(
+    tmp_path: Path, mode: str
+) -> None:
+    """Killed mid-save, save_atomic leaves the last checkpoint; torch.save(obj, path) does not."""
+    import os  # noqa: PLC0415
+    import signal  # noqa: PLC0415
+
+    path = tmp_path / "ckpt.pt"
+    env = {**os.environ, "PYTHONPATH": str(Path(rt.__file__).parents[1])}
+    child = subprocess.Popen(
+        [sys.executable, "-c", KILLED_WRITER, str(path), mode],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert child.stdout is not None
+    with child.stdout:
+        try:
+            assert child.stdout.readline().strip() == "writing"
+        finally:
+            child.send_signal(signal.SIGKILL)
+            child.wait()
+    if mode == "plain":
+        with pytest.raises(Exception):  # noqa: B017, PT011  # EOFError or a zip error
+            torch.load(path, weights_only=True)
+        return
+    loaded = torch.load(path, weights_only=True)
+    assert loaded["version"] == 1
+    assert torch.equal(loaded["w"], torch.arange(1000.0))
+
+
+def test_save_atomic_bad_path() -> None:
+    """A path that is no path, or in no existing directory, is a RampupError; nothing written."""
+    with pytest.raises(RampupError, match=r"save_atomic\(\): path=3 is invalid: expected a file"):
+        rt.save_atomic({}, 3)  # type: ignore[arg-type]
+    with pytest.raises(RampupError, match=r"path='/no/such/dir/x.pt' is invalid: expected a file"):
+        rt.save_atomic({}, "/no/such/dir/x.pt")

@@ -24,9 +24,13 @@ This is the only rampup module that imports torch (``import rampup`` never does)
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
+import os
 import re
+import secrets
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, SupportsFloat, TypeAlias
 
@@ -45,7 +49,7 @@ from rampup.clock import ClockController, checked_clock
 from rampup.schedule import Bound, Schedule, iter_phases
 from rampup.spec import parse
 
-__all__ = ["ClockController", "Scheduler", "Warmup", "scaler_step", "warmup"]
+__all__ = ["ClockController", "Scheduler", "Warmup", "save_atomic", "scaler_step", "warmup"]
 
 #: A schedule, or its spec string.
 ScheduleLike: TypeAlias = Schedule | str
@@ -604,6 +608,31 @@ class Scheduler(LRScheduler):
         self._hyper = hyper_slots
         self._compile()
         self._write(0)
+        self._watch_optimizer()
+
+    def _watch_optimizer(self) -> None:
+        """Rewrite the scheduled values whenever the optimizer's state is reloaded.
+
+        ``optimizer.load_state_dict`` brings back the lr (and momentum, ...) the checkpoint held,
+        which is not the value at this scheduler's clock when the scheduler kept its own state
+        (a guard's restore) or loads its state first: without this the next update would run at
+        the checkpoint's stale value. The hook holds the scheduler weakly, and is removed when
+        the scheduler is garbage-collected.
+        """
+        ref = weakref.ref(self)
+
+        def rewrite(optimizer: Optimizer) -> None:
+            scheduler = ref()
+            if scheduler is not None:
+                scheduler._optimizer_reloaded()
+
+        handle = self.optimizer.register_load_state_dict_post_hook(rewrite)
+        self._unwatch = weakref.finalize(self, handle.remove)
+
+    def _optimizer_reloaded(self) -> None:
+        """The optimizer's groups hold a checkpoint's values: write the clock's values back."""
+        if self.last_epoch >= 0:  # not started (a later scheduler of a SequentialLR): not ours
+            self._write(self._clock, "Optimizer.load_state_dict")
 
     def _start_bases(self, initial_lrs: list[float]) -> list[float]:
         """The rates the lr multipliers apply to: each group's ``initial_lr``."""
@@ -630,13 +659,14 @@ class Scheduler(LRScheduler):
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        for key in ("_uniform", "_lr_fns", "_hyper_fns"):  # closures: rebuilt on unpickling
+        for key in ("_uniform", "_lr_fns", "_hyper_fns", "_unwatch"):  # rebuilt on unpickling
             state.pop(key, None)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._compile()
+        self._watch_optimizer()
 
     def _groups(self, func: str) -> list[dict[str, Any]]:
         """The optimizer's current param groups, which must be as many as at construction."""
@@ -1212,3 +1242,49 @@ def scaler_step(scaler: torch.amp.GradScaler, optimizer: Optimizer, scheduler: L
     if taken:
         scheduler.step()
     return taken
+
+
+def save_atomic(obj: object, path: str | os.PathLike[str]) -> None:
+    """``torch.save(obj, path)`` that never leaves a partial file at ``path``.
+
+    ``torch.save`` to a path truncates the file first: a process killed while it writes (a
+    ``kill -9``, an out-of-memory kill, a preempted node) leaves a checkpoint that does not load.
+    This writes to a temporary file in the same directory (``.<name>.<random>.tmp``), flushes and
+    fsyncs it, renames it over ``path`` with ``os.replace`` (atomic on one file system), then
+    fsyncs the directory so the rename survives a power loss. At every moment ``path`` holds the
+    old file or the new one; a killed process may leave its temporary file beside it. If saving
+    raises, the temporary file is removed and ``path`` is untouched.
+
+    >>> import os, tempfile, torch, rampup.torch
+    >>> path = os.path.join(tempfile.mkdtemp(), "ckpt.pt")
+    >>> rampup.torch.save_atomic({"step": 3}, path)
+    >>> torch.load(path, weights_only=True)
+    {'step': 3}
+    """
+    func = "save_atomic"
+    if not isinstance(path, str | os.PathLike) or isinstance(os.fspath(path), bytes):
+        raise fail(func, "path", path, "a file path (str or os.PathLike)")
+    target = os.path.abspath(os.fspath(path))
+    directory = os.path.dirname(target)
+    if not os.path.isdir(directory) or os.path.isdir(target):
+        raise fail(func, "path", path, "a file path in an existing directory")
+    name = os.path.basename(target)
+    tmp = os.path.join(directory, f".{name}.{secrets.token_hex(6)}.tmp")
+    # O_EXCL: a fresh file of our own; mode 0o666 under the umask, as torch.save would create
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    if os.name == "posix":  # the rename is durable once the directory entry is on disk
+        dir_fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)

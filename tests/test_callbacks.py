@@ -67,6 +67,7 @@ def test_callbacks_refuse_flags_that_are_not_bools() -> None:
 
 # -- Lightning ------------------------------------------------------------------------------------
 # lightning 2.6.6 calls torch's LeafSpec, which torch 2.13 deprecates; its data loader hints
+@pytest.mark.training  # the monitor/guard reads the losses of a real training run
 @pytest.mark.filterwarnings(
     "ignore:`isinstance\\(treespec, LeafSpec\\)` is deprecated:FutureWarning"
 )
@@ -247,6 +248,7 @@ def hf_trainer(
     )
 
 
+@pytest.mark.training  # the monitor/guard reads the losses of a real training run
 def test_hf_callback_logs_groups_and_the_spike(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -266,6 +268,7 @@ def test_hf_callback_logs_groups_and_the_spike(
     assert any("spiked" in r.getMessage() for r in caplog.records)
 
 
+@pytest.mark.training  # the monitor/guard reads the losses of a real training run
 @pytest.mark.parametrize(
     ("overrides", "expected"),
     [
@@ -301,6 +304,7 @@ def test_hf_callback_warns_of_logging_settings_that_hide_updates(
         assert message.endswith(("to feed every update", "logging_nan_inf_filter=False"))
 
 
+@pytest.mark.training  # the monitor/guard reads the losses of a real training run
 def test_hf_callback_stops_training_on_a_nan_loss_under_a_guard(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -1844,3 +1844,21 @@ def test_save_atomic_bad_path() -> None:
         rt.save_atomic({}, 3)  # type: ignore[arg-type]
     with pytest.raises(RampupError, match=r"path='/no/such/dir/x.pt' is invalid: expected a file"):
         rt.save_atomic({}, "/no/such/dir/x.pt")
+
+
+@pytest.mark.parametrize(
+    ("entry", "value"),
+    [("clock", 10**400), ("base_lrs", [10**400]), ("last_epoch", True), ("after", [])],
+)
+def test_a_corrupt_warmup_state_entry_is_refused_and_changes_nothing(
+    entry: str, value: object
+) -> None:
+    """Warmup's own entries follow the Scheduler's rules; a refused load changes nothing."""
+    opt, sched = _warm_after("StepLR")
+    _advance(opt, sched, 2)
+    good = copy.deepcopy(sched.state_dict())
+    opt_before = copy.deepcopy(opt.state_dict())
+    with pytest.raises(RampupError, match=r"Warmup.load_state_dict\(\): state_dict"):
+        sched.load_state_dict({**good, entry: value})
+    assert sched.state_dict() == good
+    assert opt.state_dict() == opt_before

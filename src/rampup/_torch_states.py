@@ -308,15 +308,21 @@ def after_state_problem(scheduler: Any, state: Mapping[str, Any], n: int) -> str
             theirs, ours = _kind(value), _kind(mine[key])
             if theirs != ours and "none" not in (theirs, ours):
                 return f"its {key!r} is a {ours}, got {shown(value)}"
+    return _nested_problem(scheduler, state, n)
+
+
+def _nested_problem(scheduler: Any, state: Mapping[str, Any], n: int) -> str | None:
+    """The inner states of a ``SequentialLR`` or ``ChainedScheduler``, one per scheduler."""
     children = getattr(scheduler, "_schedulers", None)
-    if "_schedulers" in state and isinstance(children, list):
-        nested = state["_schedulers"]
-        if not isinstance(nested, list) or len(nested) != len(children):
-            return f"its '_schedulers' a list of {len(children)} states, got {shown(nested)}"
-        for i, (child, child_state) in enumerate(zip(children, nested, strict=True)):
-            if not isinstance(child_state, dict):
-                return f"its '_schedulers'[{i}] a state dict, got {shown(child_state)}"
-            problem = after_state_problem(child, child_state, n)
-            if problem is not None:
-                return f"its '_schedulers'[{i}] (a torch {type(child).__name__}): {problem}"
+    if "_schedulers" not in state or not isinstance(children, list):
+        return None
+    nested = state["_schedulers"]
+    if not isinstance(nested, list) or len(nested) != len(children):
+        return f"its '_schedulers' a list of {len(children)} states, got {shown(nested)}"
+    for i, (child, child_state) in enumerate(zip(children, nested, strict=True)):
+        if not isinstance(child_state, dict):
+            return f"its '_schedulers'[{i}] a state dict, got {shown(child_state)}"
+        problem = after_state_problem(child, child_state, n)
+        if problem is not None:
+            return f"its '_schedulers'[{i}] (a torch {type(child).__name__}): {problem}"
     return None

@@ -1256,9 +1256,10 @@ def save_atomic(obj: object, path: str | os.PathLike[str]) -> None:
     raises, the temporary file is removed and ``path`` is untouched.
 
     >>> import os, tempfile, torch, rampup.torch
-    >>> path = os.path.join(tempfile.mkdtemp(), "ckpt.pt")
-    >>> rampup.torch.save_atomic({"step": 3}, path)
-    >>> torch.load(path, weights_only=True)
+    >>> with tempfile.TemporaryDirectory() as directory:
+    ...     path = os.path.join(directory, "ckpt.pt")
+    ...     rampup.torch.save_atomic({"step": 3}, path)
+    ...     torch.load(path, weights_only=True)
     {'step': 3}
     """
     func = "save_atomic"

@@ -13,7 +13,8 @@ derived from the previous value, so a resumed run gets bit for bit the values of
 one. :func:`warmup` multiplies a warmup factor onto any existing torch scheduler,
 ``ReduceLROnPlateau`` included.
 
-This is the only rampup module that imports torch (``import rampup`` never does).
+This adapter imports torch (with its private ``_torch_states``, the rules a torch scheduler's
+state is checked by); ``import rampup`` never does.
 
 >>> import torch, rampup.torch
 >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)

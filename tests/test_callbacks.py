@@ -6,6 +6,8 @@ import csv
 import io
 import logging
 import math
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +67,7 @@ def test_callbacks_refuse_flags_that_are_not_bools() -> None:
 
 # -- Lightning ------------------------------------------------------------------------------------
 # lightning 2.6.6 calls torch's LeafSpec, which torch 2.13 deprecates; its data loader hints
+@pytest.mark.training  # the monitor/guard reads the losses of a real training run
 @pytest.mark.filterwarnings(
     "ignore:`isinstance\\(treespec, LeafSpec\\)` is deprecated:FutureWarning"
 )
@@ -245,6 +248,7 @@ def hf_trainer(
     )
 
 
+@pytest.mark.training  # the monitor/guard reads the losses of a real training run
 def test_hf_callback_logs_groups_and_the_spike(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -264,6 +268,7 @@ def test_hf_callback_logs_groups_and_the_spike(
     assert any("spiked" in r.getMessage() for r in caplog.records)
 
 
+@pytest.mark.training  # the monitor/guard reads the losses of a real training run
 @pytest.mark.parametrize(
     ("overrides", "expected"),
     [
@@ -299,6 +304,7 @@ def test_hf_callback_warns_of_logging_settings_that_hide_updates(
         assert message.endswith(("to feed every update", "logging_nan_inf_filter=False"))
 
 
+@pytest.mark.training  # the monitor/guard reads the losses of a real training run
 def test_hf_callback_stops_training_on_a_nan_loss_under_a_guard(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -326,3 +332,45 @@ def test_lightning_callback_checkpoints_its_monitor() -> None:
     other.load_state_dict(state)
     assert other.monitor.initial_loss == 2.0
     assert LightningCallback(guard=AdaptiveWarmup(5)).state_dict() == {}
+
+
+@pytest.mark.parametrize(
+    ("name", "hidden", "message"),
+    [
+        (
+            "LightningCallback",
+            "lightning",
+            "rampup.callbacks needs Lightning: pip install 'lightning'"
+            " (No module named 'lightning')",
+        ),
+        (
+            "HFCallback",
+            "transformers",
+            "rampup.callbacks needs Hugging Face transformers: pip install 'transformers'"
+            " (No module named 'transformers')",
+        ),
+    ],
+)
+def test_a_callback_without_its_framework_says_what_to_install(
+    name: str, hidden: str, message: str
+) -> None:
+    """rampup.callbacks imports without the frameworks; a callback then names what to install."""
+    hide = (
+        "import sys\n"
+        "class Hide:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        f"        if name.split('.')[0] == {hidden!r}:\n"
+        f'            raise ModuleNotFoundError("No module named {hidden!r}")\n'
+        "sys.meta_path.insert(0, Hide())\n"
+    )
+    code = (
+        "import rampup.callbacks\n"
+        "try:\n"
+        f"    from rampup.callbacks import {name}\n"
+        "except ImportError as e:\n"
+        "    print(type(e).__name__, e)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", hide + code], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == f"ImportError {message}"

@@ -72,6 +72,7 @@ def local_lrs(losses: list[float]) -> list[float]:
     return out
 
 
+@pytest.mark.training  # the monitor/guard reads the losses of a real training run
 @pytest.mark.skipif(not torch.distributed.is_available(), reason="torch.distributed missing")
 def test_only_rank_1_spikes_and_both_ranks_hold(tmp_path: Path) -> None:
     """Rank 1's spike reaches rank 0 through all_reduce: identical lrs, both hold the warmup."""

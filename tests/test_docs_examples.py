@@ -54,6 +54,7 @@ EXAMPLES: dict[str, tuple[str, tuple[str, ...]]] = {
     "torch_compile": ("torch.md", ("@torch.compile",)),
     "torch_state": ("torch.md", ('"format": "rampup.torch.Scheduler"',)),
     "torch_rebind": ("torch.md", ("rebind=True",)),
+    "torch_atomic": ("torch.md", ("rampup.torch.save_atomic(",)),
     "torch_noam": ("torch.md", ("noam(d_model=128, warmup=4000)",)),
     "torch_onecycle": ("torch.md", ("onecycle(peak_at=0.25)",)),
     "torch_yolo": ("torch.md", ("nw = 1000",)),
@@ -413,6 +414,41 @@ def test_torch_state_dict_example_is_the_state_at_update_4200() -> None:
     fresh.load_state_dict(torch.load(buf, weights_only=True))
     want = 3e-4 * _decay(4200, 500, 9500, to=0.01)
     assert optimizer.param_groups[0]["lr"] == pytest.approx(want, rel=1e-13)
+
+
+def test_torch_atomic_checkpoint_example_writes_whole_checkpoints(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both writes rename a temporary file of the same directory over ckpt.pt, which then loads."""
+    import os  # noqa: PLC0415
+
+    monkeypatch.chdir(tmp_path)
+    renames: list[tuple[str, str]] = []
+    replace = os.replace
+
+    def recording_replace(src: str, dst: str) -> None:
+        renames.append((src, dst))
+        replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", recording_replace)
+    model = Tiny()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    scheduler = rampup.torch.Scheduler(optimizer, "linear(4)")
+    optimizer.step()
+    scheduler.step()
+    ns = {"torch": torch, "rampup": rampup, "model": model, "optimizer": optimizer}
+    _run("torch_atomic", _example("torch_atomic"), {**ns, "scheduler": scheduler})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt.pt"]
+    assert len(renames) == 2  # save_atomic's, then the hand-written one
+    for src, dst in renames:
+        assert Path(src).parent == tmp_path
+        assert Path(src).name.startswith(".ckpt.pt.")
+        assert Path(dst).name == "ckpt.pt"
+    loaded = torch.load("ckpt.pt", weights_only=True)
+    fresh_opt = torch.optim.SGD(Tiny().parameters(), lr=0.1)
+    fresh = rampup.torch.Scheduler(fresh_opt, "linear(4)")
+    fresh.load_state_dict(loaded["scheduler"])
+    assert fresh_opt.param_groups[0]["lr"] == pytest.approx(0.1 * 2 / 4, rel=1e-15)
 
 
 def test_torch_rebind_example_and_its_stated_jump(

@@ -97,40 +97,37 @@ def test_pytorch_example_steps_the_documented_schedule() -> None:
     assert used == pytest.approx([0.1 * (t + 1) / 500 for t in range(5)], rel=1e-15)
 
 
-def test_guard_example_runs_and_skips_a_nan_update() -> None:
-    """The guard loop: a NaN loss is restored and skipped; the retried warmup is slower.
+@pytest.mark.training  # the guard's clock moves on the losses of a (tiny) training run
+def test_guard_example_restores_a_nan_update_at_the_schedules_lr(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The guard loop: a NaN loss is restored and skipped; every update runs at the guard's lr.
 
     auto(0.999) warms up over the untuned length 2 / (1 - 0.999) = 2000 updates: at clock c the
     lr is 0.1 * (c + 1) / 2000. docs/monitor.md's table: a stable update moves the clock by 1/S;
     a NaN doubles the stretch S (1 -> 2) and moves it by 0. Batches 0-2 use c = 0, 1, 2; batch 3
-    is NaN (no update); batch 4 uses c = 3 and moves it by 1/2, so batch 5 uses c = 3.5.
+    is NaN (no update); batch 4 uses c = 3 and moves it by 1/2, so batch 5 uses c = 3.5. The
+    restore brings back the step-0 checkpoint, whose lr is c = 0's: the update after it must
+    still run at c = 3 (regression: it ran at the checkpoint's stale lr).
     """
     import rampup  # noqa: PLC0415  # the block uses the name; it imports rampup.torch itself
     import rampup.torch  # noqa: PLC0415
 
+    monkeypatch.chdir(tmp_path)  # the block writes last_good.pt
     model = Tiny()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     used: list[float] = []
     optimizer.register_step_pre_hook(lambda opt, a, k: used.append(opt.param_groups[0]["lr"]))
     loader = [torch.full((3,), 0.1) for _ in range(6)]
     loader[3] = torch.full((3,), float("nan"))
-    restored: list[bool] = []
-    ns = {
-        "rampup": rampup,
-        "optimizer": optimizer,
-        "loader": loader,
-        "model": model,
-        "restore_checkpoint": lambda: restored.append(True),
-    }
-    ns = _run(
-        _block(
-            "AdaptiveWarmup.for_schedule",
-        ),
-        ns,
-    )
-    assert restored == [True]
+    ns = {"rampup": rampup, "torch": torch, "optimizer": optimizer, "loader": loader}
+    ns = _run(_block("AdaptiveWarmup.for_schedule"), {**ns, "model": model})
     assert len(used) == 5  # the NaN batch never stepped
     assert used == pytest.approx([0.1 * (c + 1) / 2000 for c in (0, 1, 2, 3, 3.5)], rel=1e-12)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["last_good.pt"]
+    assert torch.load("last_good.pt", weights_only=True)["optimizer"]["param_groups"][0][
+        "lr"
+    ] == pytest.approx(0.1 / 2000, rel=1e-15)  # the step-0 checkpoint: a stale lr to restore
 
 
 def test_optax_example_builds_the_optimizer() -> None:

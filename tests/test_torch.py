@@ -14,6 +14,7 @@ import pickle
 import subprocess
 import sys
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -1006,6 +1007,75 @@ def test_optimizer_without_groups_or_not_an_optimizer() -> None:
         rt.Scheduler("sgd", "linear(4)")  # type: ignore[arg-type]
 
 
+#: Corrupt entries of a Scheduler state (one group, at update 1 of linear(4) >> cosine over 8),
+#: each refused with an error naming the entry and the value: the overflowing, non-finite, odd
+#: and nested ones a fuzzer tried. (entry, value, what the error must say)
+STATE_ESCAPES: list[tuple[str, object, str]] = [
+    ("clock", 10**400, r"\['clock'\]=<an int of about 401 digits> .* a number in \[0, 2\*\*53\]"),
+    ("clock", 1e308, r"\['clock'\]=1e\+308 .* a number in \[0, 2\*\*53\]"),
+    ("clock", -1, r"\['clock'\]=-1 "),
+    ("clock", True, r"\['clock'\]=True "),
+    ("clock", math.nan, r"\['clock'\]=nan "),
+    ("clock", math.inf, r"\['clock'\]=inf "),
+    ("clock", "1", r"\['clock'\]='1' "),
+    ("clock", [1], r"\['clock'\]=\[1\] "),
+    ("clock", 3.5, r"\['clock'\]=3.5 .* the 'last_epoch' \(1\) without a controller"),
+    ("last_epoch", 10**400, r"\['last_epoch'\]=<an int of about 401 digits> .* \[-1, 2\*\*53\]"),
+    ("last_epoch", 2**60, r"\['last_epoch'\]=1152921504606846976 "),
+    ("last_epoch", True, r"\['last_epoch'\]=True "),
+    ("last_epoch", 1.0, r"\['last_epoch'\]=1.0 "),
+    ("last_epoch", -2, r"\['last_epoch'\]=-2 .* an int in \[-1, 2\*\*53\]"),
+    ("last_epoch", None, r"\['last_epoch'\]=None "),
+    ("last_epoch", -1, r"\['clock'\]=1.0 .* 0 and no controller state when not started"),
+    ("base_lrs", [10**400], r"\['base_lrs'\]=\[1000.* finite rates >= 0"),
+    ("base_lrs", [True], r"\['base_lrs'\]=\[True\] "),
+    ("base_lrs", [-0.5], r"\['base_lrs'\]=\[-0.5\] "),
+    ("base_lrs", [math.nan], r"\['base_lrs'\]=\[nan\] "),
+    ("base_lrs", [math.inf], r"\['base_lrs'\]=\[inf\] "),
+    ("base_lrs", [[0.1]], r"\['base_lrs'\]=\[\[0.1\]\] "),
+    ("base_lrs", ["0.1"], r"\['base_lrs'\]=\['0.1'\] "),
+    ("base_lrs", 0.1, r"\['base_lrs'\]=0.1 .* one item per param group \(1\)"),
+    ("base_lrs", [1.0, 1.0], r"\['base_lrs'\]=\[1.0, 1.0\] .* one item per param group \(1\)"),
+    ("version", 99, r"\['version'\]=99 .* the int 1"),
+    ("version", True, r"\['version'\]=True .* the int 1"),
+    ("version", 1.0, r"\['version'\]=1.0 .* the int 1"),
+    ("lr", ["linear(4"], r"\['lr'\]='linear\(4' .* a spec string that parses"),
+    ("lr", [3], r"\['lr'\]=\[3\] .* spec strings"),
+    ("lr", [["linear(4) >> cosine"]], r"\['lr'\]=\[\['linear"),
+    ("lr", [], r"\['lr'\]=\[\] .* one item per param group \(1\)"),
+    ("lr", ["linear(5)"], r"made by another schedule"),
+    ("lr_absolute", [1], r"\['lr_absolute'\]=\[1\] .* bools"),
+    ("lr_absolute", [[False]], r"\['lr_absolute'\]=\[\[False\]\] "),
+    ("hyper", {"momentum": [[None]]}, r"\['hyper'\]=\{'momentum': \[\[None\]\]\} "),
+    ("hyper", {1: [None]}, r"\['hyper'\]=\{1: \[None\]\} "),
+    ("hyper", [], r"\['hyper'\]=\[\] "),
+    ("hyper", {"momentum": [None]}, r"same hyperparameters"),
+    ("controller", [], r"\['controller'\]=\[\] .* a dict \(or None"),
+    ("controller", {"k": 1}, r"same kind of clock"),
+]
+
+
+@pytest.mark.parametrize(("entry", "value", "match"), STATE_ESCAPES)
+def test_a_corrupt_state_entry_is_named_in_the_error_and_changes_nothing(
+    entry: str, value: object, match: str
+) -> None:
+    """A corrupt entry is a RampupError naming it and its value; nothing at all changes."""
+    opt = _sgd(1.0)
+    sched = rt.Scheduler(opt, "linear(4) >> cosine", total_steps=8)
+    opt.step()
+    sched.step()
+    good = sched.state_dict()
+    opt_before = copy.deepcopy(opt.state_dict())
+    with pytest.raises(RampupError, match=r"Scheduler.load_state_dict\(\): .*" + match):
+        sched.load_state_dict({**good, entry: value})
+    if not any(w in match for w in ("another schedule", "hyperparameters", "kind of clock")):
+        with pytest.raises(RampupError, match=match):  # rebind=True never lets one in either
+            sched.load_state_dict({**good, entry: value}, rebind=True)
+    assert sched.state_dict() == good
+    assert opt.state_dict() == opt_before
+    assert _lrs(opt) == [0.5]  # (1 + 1) / 4
+
+
 @pytest.mark.parametrize(
     ("corrupt", "match"),
     [
@@ -1014,27 +1084,18 @@ def test_optimizer_without_groups_or_not_an_optimizer() -> None:
             r"got no rampup 'format' key",
         ),
         (lambda s: {**s, "format": "rampup.torch.Warmup"}, r"got format 'rampup.torch.Warmup'"),
-        (lambda s: {**s, "version": 99}, r"version 1, got 99"),
-        (lambda s: {**s, "clock": math.nan}, r"'clock' a finite number"),
-        (lambda s: {**s, "clock": 3.5}, r"'clock' equal to 'last_epoch'"),
-        (lambda s: {**s, "last_epoch": -2}, r"'last_epoch' an int >= 0 \(or -1, not started\)"),
-        (lambda s: {**s, "last_epoch": -1}, r"'clock' 0 and no controller state when not started"),
-        (lambda s: {**s, "hyper": {"momentum": [None]}}, r"same hyperparameters"),
-        (lambda s: {**s, "base_lrs": [1.0, 1.0]}, r"'base_lrs' with one rate per param group"),
-        (lambda s: {**s, "lr": ["linear(4"]}, r"spec strings that parse"),
-        (lambda s: {**s, "lr": [3]}, r"spec strings, got 3"),
-        (lambda s: {**s, "lr": []}, r"one spec \(or None\) per param group \(1\)"),
-        (lambda s: {**s, "base_lrs": [math.inf]}, r"finite 'base_lrs'"),
-        (lambda s: {k: v for k, v in s.items() if k != "controller"}, r"a 'controller' entry"),
-        (lambda s: {**s, "controller": {"k": 1}}, r"same kind of clock"),
-        (lambda s: {**s, "lr": ["linear(5)"]}, r"made by another schedule"),
+        (
+            lambda s: {k: v for k, v in s.items() if k != "controller"},
+            r"with the entries \[.*\]: missing \['controller'\], unknown \[\]",
+        ),
+        (lambda s: {**s, "extra": 1}, r"missing \[\], unknown \['extra'\]"),
         (lambda s: "not a dict", r"state_dict='not a dict' is invalid"),
     ],
 )
 def test_corrupted_or_foreign_state_is_refused_and_changes_nothing(
     corrupt: Any, match: str
 ) -> None:
-    """A corrupted, foreign or other-schedule state raises RampupError; nothing changes."""
+    """A foreign state, or one with missing or unknown entries, raises RampupError; no change."""
     opt = _sgd(1.0)
     sched = rt.Scheduler(opt, "linear(4)")
     opt.step()
@@ -1044,6 +1105,20 @@ def test_corrupted_or_foreign_state_is_refused_and_changes_nothing(
         sched.load_state_dict(corrupt(good))
     assert sched.state_dict() == good
     assert _lrs(opt) == [0.5]
+
+
+def test_a_state_whose_values_would_overflow_is_refused() -> None:
+    """A finite base rate of 1e308 whose lr would be inf (times 2) is refused; 1e308 * 1 loads."""
+    opt = _sgd(1.0)
+    sched = rt.Scheduler(opt, "linear(2) >> cosine(2, to=2)")  # 0.5, 1, 1, 2, 2, ...
+    opt.step()
+    sched.step()
+    good = sched.state_dict()
+    with pytest.raises(RampupError, match=r"\['base_lrs'\]=\[1e\+308\].* group 0's is not"):
+        sched.load_state_dict({**good, "base_lrs": [1e308], "last_epoch": 3, "clock": 3.0})
+    assert (sched.state_dict(), _lrs(opt)) == (good, [1.0])
+    sched.load_state_dict({**good, "base_lrs": [1e308]})
+    assert _lrs(opt) == [1e308]
 
 
 def test_adding_a_param_group_after_construction_is_an_error() -> None:
@@ -1115,6 +1190,39 @@ def test_import_rampup_and_clock_do_not_import_torch() -> None:
     code = "import sys, rampup, rampup.clock; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+#: Run first in a subprocess: every import of the named packages fails as if not installed.
+HIDE = """
+import sys
+class Hide:
+    def find_spec(self, name, path=None, target=None):
+        top = name.split(".")[0]
+        if top in {hidden!r}:
+            raise ModuleNotFoundError(f"No module named {{top!r}}", name=top)
+        return None
+sys.meta_path.insert(0, Hide())
+"""
+
+
+def _without(hidden: tuple[str, ...], code: str) -> str:
+    """What ``code`` prints, run with ``hidden`` packages missing."""
+    out = subprocess.run(
+        [sys.executable, "-c", HIDE.format(hidden=hidden) + code],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return out.stdout.strip()
+
+
+def test_import_without_torch_says_what_to_install() -> None:
+    """Without torch, ``import rampup.torch`` is an ImportError naming the extra to install."""
+    code = "try:\n    import rampup.torch\nexcept ImportError as e:\n    print(type(e).__name__, e)"
+    assert _without(("torch",), code) == (
+        "ImportError rampup.torch needs PyTorch: pip install 'rampup[torch]'"
+        " (No module named 'torch')"
+    )
 
 
 # -- torch's own composite schedulers -------------------------------------------------------------
@@ -1237,26 +1345,34 @@ def test_warmup_refuses_a_foreign_or_broken_after_state_and_changes_nothing() ->
     before = (sched.state_dict(), _lrs(opt))
     other = _sgd(1.0)
     foreign = rt.warmup(other, "linear(4)", after=torch.optim.lr_scheduler.StepLR(other, 3))
-    with pytest.raises(RampupError, match=r"an 'after' state of a CosineAnnealingLR: its keys"):
+    with pytest.raises(RampupError, match=r"\['after'\]=.* a torch CosineAnnealingLR: its keys"):
         sched.load_state_dict(foreign.state_dict())
     state = sched.state_dict()
-    with pytest.raises(RampupError, match=r"its 'T_max' is a number, got 'x'"):
+    with pytest.raises(RampupError, match=r"its 'T_max' a finite number in \(0, inf\), got 'x'"):
         sched.load_state_dict({**state, "after": {**state["after"], "T_max": "x"}})
     assert (sched.state_dict(), _lrs(opt)) == before
 
+    class Picky(torch.optim.lr_scheduler.StepLR):
+        """A StepLR whose own load refuses a step size of 7 after taking the rest in."""
+
+        def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+            self.__dict__.update(state_dict)
+            if state_dict["step_size"] == 7:
+                raise ValueError("no 7")
+
     opt = _sgd(1.0)
-    plateau = ReduceLROnPlateau(opt, factor=0.5, patience=0)
-    sched = rt.warmup(opt, "linear(4)", after=plateau, controller=Hold(0))
+    picky = Picky(opt, 3, gamma=0.5)
+    sched = rt.warmup(opt, "linear(4)", after=picky, controller=Hold(0))
     opt.step()
     sched.step()
     state = sched.state_dict()
     before = (copy.deepcopy(state), _lrs(opt))
-    broken = {**state, "after": {**state["after"], "mode": "sideways", "patience": 7}}
+    broken = {**state, "after": {**state["after"], "gamma": 0.25, "step_size": 7}}
     broken["controller"] = {"k": 5, "rate": 2.0}
     with pytest.raises(RampupError, match=r"loading them raised ValueError.*Nothing was changed"):
         sched.load_state_dict(broken)
     assert (sched.state_dict(), _lrs(opt)) == before
-    assert (plateau.mode, plateau.patience) == ("min", 0)
+    assert (picky.gamma, picky.step_size) == (0.5, 3)
 
 
 def test_warmup_metric_must_be_a_number() -> None:
@@ -1344,3 +1460,405 @@ def test_resumed_from_the_scheduler_state_alone_peers_go_wrong_ours_does_not() -
         assert all(r < 0.2 * w for r, w in zip(rest[:-1], whole[:-1], strict=True))
         rest, whole = resumed(ours)
         assert rest == whole
+
+
+# -- warmup(after=...): every entry of a built-in scheduler's state is checked -------------------
+_LR = torch.optim.lr_scheduler
+
+#: Each torch built-in scheduler warmup() wraps, made on an SGD optimizer with momentum.
+AFTER_KINDS: dict[str, Callable[[torch.optim.Optimizer], Any]] = {
+    "StepLR": lambda o: _LR.StepLR(o, step_size=3, gamma=0.5),
+    "MultiStepLR": lambda o: _LR.MultiStepLR(o, milestones=[2, 5], gamma=0.5),
+    "ExponentialLR": lambda o: _LR.ExponentialLR(o, gamma=0.9),
+    "CosineAnnealingLR": lambda o: _LR.CosineAnnealingLR(o, T_max=10, eta_min=0.01),
+    "LambdaLR": lambda o: _LR.LambdaLR(o, lambda e: 0.9**e),
+    "MultiplicativeLR": lambda o: _LR.MultiplicativeLR(o, lambda e: 0.95),
+    "ReduceLROnPlateau": lambda o: _LR.ReduceLROnPlateau(o, factor=0.5, patience=1),
+    "OneCycleLR": lambda o: _LR.OneCycleLR(o, max_lr=1.0, total_steps=30),
+    "CyclicLR": lambda o: _LR.CyclicLR(o, base_lr=0.1, max_lr=1.0, step_size_up=4),
+    "PolynomialLR": lambda o: _LR.PolynomialLR(o, total_iters=8, power=2.0),
+    "LinearLR": lambda o: _LR.LinearLR(o, start_factor=0.5, total_iters=6),
+    "ConstantLR": lambda o: _LR.ConstantLR(o, factor=0.5, total_iters=4),
+    "CosineAnnealingWarmRestarts": lambda o: _LR.CosineAnnealingWarmRestarts(o, T_0=3, T_mult=2),
+    "SequentialLR": lambda o: _LR.SequentialLR(
+        o, [_LR.ConstantLR(o, factor=0.5, total_iters=2), _LR.ExponentialLR(o, 0.9)], [3]
+    ),
+    "ChainedScheduler": lambda o: _LR.ChainedScheduler(
+        [_LR.ConstantLR(o, factor=0.5, total_iters=2), _LR.ExponentialLR(o, 0.9)]
+    ),
+}
+
+
+def _warm_after(kind: str) -> tuple[torch.optim.Optimizer, rt.Warmup]:
+    opt = _sgd(1.0)
+    return opt, rt.warmup(opt, "linear(3)", after=AFTER_KINDS[kind](opt))
+
+
+def _advance(opt: torch.optim.Optimizer, sched: rt.Warmup, n: int, start: int = 0) -> list[float]:
+    """Take n updates; a plateau gets a metric every second update (worse every time)."""
+    used = []
+    for t in range(start, start + n):
+        used.append(_lrs(opt)[0])
+        opt.step()
+        sched.step()
+        if isinstance(sched.after, ReduceLROnPlateau) and t % 2:
+            sched.step(float(t))
+    return used
+
+
+@pytest.mark.parametrize("kind", sorted(AFTER_KINDS))
+def test_a_real_state_of_every_builtin_after_loads_and_resumes_exactly(kind: str) -> None:
+    """A state saved mid-run by each built-in scheduler loads and continues bit for bit."""
+    opt, sched = _warm_after(kind)
+    _advance(opt, sched, 7)
+    state = copy.deepcopy(sched.state_dict())
+    whole = _advance(opt, sched, 6, start=7)
+    opt2, resumed = _warm_after(kind)
+    resumed.load_state_dict(state)
+    assert _advance(opt2, resumed, 6, start=7) == whole
+    opt3, fresh = _warm_after(kind)
+    assert _advance(opt3, fresh, 6) != whole  # the load mattered: a fresh run differs
+
+
+#: (kind, entry, bad value): each one loaded silently before and broke training later (a NaN lr,
+#: a TypeError or ZeroDivisionError at the next step, a negative lr).
+AFTER_ESCAPES: list[tuple[str, str, object]] = [
+    ("StepLR", "gamma", math.nan),
+    ("StepLR", "gamma", math.inf),
+    ("StepLR", "gamma", -0.5),
+    ("StepLR", "step_size", None),
+    ("StepLR", "step_size", 0),
+    ("StepLR", "step_size", True),
+    ("StepLR", "step_size", 2.5),
+    ("StepLR", "last_epoch", None),
+    ("StepLR", "last_epoch", 10**400),
+    ("StepLR", "base_lrs", [math.nan]),
+    ("StepLR", "base_lrs", [10**400]),
+    ("StepLR", "base_lrs", [0.1, 0.1]),
+    ("StepLR", "_last_lr", ["x"]),
+    ("StepLR", "_step_count", -1),
+    ("MultiStepLR", "milestones", {2: 0}),
+    ("MultiStepLR", "milestones", {"2": 1}),
+    ("MultiStepLR", "milestones", [2, 5]),
+    ("MultiStepLR", "gamma", math.nan),
+    ("ExponentialLR", "gamma", None),
+    ("ExponentialLR", "gamma", 1e400),
+    ("CosineAnnealingLR", "T_max", 0),
+    ("CosineAnnealingLR", "T_max", math.nan),
+    ("CosineAnnealingLR", "eta_min", -1.0),
+    ("CosineAnnealingLR", "eta_min", math.inf),
+    ("LambdaLR", "lr_lambdas", [1]),
+    ("LambdaLR", "lr_lambdas", []),
+    ("MultiplicativeLR", "lr_lambdas", ["x"]),
+    ("ReduceLROnPlateau", "factor", 1.0),
+    ("ReduceLROnPlateau", "factor", math.nan),
+    ("ReduceLROnPlateau", "patience", -1),
+    ("ReduceLROnPlateau", "patience", None),
+    ("ReduceLROnPlateau", "mode", "sideways"),
+    ("ReduceLROnPlateau", "threshold_mode", "x"),
+    ("ReduceLROnPlateau", "threshold", math.nan),
+    ("ReduceLROnPlateau", "mode_worse", 0.0),
+    ("ReduceLROnPlateau", "best", math.nan),
+    ("ReduceLROnPlateau", "min_lrs", [math.nan]),
+    ("ReduceLROnPlateau", "eps", math.nan),
+    ("ReduceLROnPlateau", "cooldown_counter", 1.5),
+    ("ReduceLROnPlateau", "num_bad_epochs", None),
+    ("OneCycleLR", "total_steps", 0),
+    ("OneCycleLR", "_anneal_func_type", "x"),
+    ("OneCycleLR", "_schedule_phases", []),
+    ("OneCycleLR", "cycle_momentum", 1),
+    ("CyclicLR", "total_size", 0.0),
+    ("CyclicLR", "step_ratio", 0.0),
+    ("CyclicLR", "mode", "x"),
+    ("CyclicLR", "gamma", 0.0),
+    ("CyclicLR", "scale_mode", "x"),
+    ("CyclicLR", "max_lrs", [math.nan]),
+    ("CyclicLR", "base_momentums", [None]),
+    ("PolynomialLR", "total_iters", -1),
+    ("PolynomialLR", "power", math.nan),
+    ("LinearLR", "start_factor", 0.0),
+    ("LinearLR", "end_factor", 2.0),
+    ("LinearLR", "total_iters", None),
+    ("ConstantLR", "factor", 2.0),
+    ("ConstantLR", "total_iters", -1),
+    ("CosineAnnealingWarmRestarts", "T_0", 0),
+    ("CosineAnnealingWarmRestarts", "T_i", 0),
+    ("CosineAnnealingWarmRestarts", "T_mult", 0),
+    ("CosineAnnealingWarmRestarts", "T_cur", math.nan),
+    ("CosineAnnealingWarmRestarts", "eta_min", math.nan),
+    ("SequentialLR", "_milestones", [-1]),
+]
+
+
+@pytest.mark.parametrize(("kind", "entry", "value"), AFTER_ESCAPES)
+def test_a_bad_entry_of_an_after_state_is_named_and_changes_nothing(
+    kind: str, entry: str, value: object
+) -> None:
+    """A bad entry of a built-in `after` state is a RampupError naming it; nothing changes."""
+    opt, sched = _warm_after(kind)
+    _advance(opt, sched, 4)
+    good = copy.deepcopy(sched.state_dict())
+    opt_before = copy.deepcopy(opt.state_dict())
+    bad = {**good, "after": {**good["after"], entry: value}}
+    with pytest.raises(
+        RampupError,
+        match=rf"Warmup.load_state_dict\(\): state_dict\['after'\]=.* is invalid: expected the"
+        rf" state of a torch {kind}: its '{entry}' .*got ",
+    ):
+        sched.load_state_dict(bad)
+    assert sched.state_dict() == good
+    assert opt.state_dict() == opt_before
+
+
+@pytest.mark.parametrize(
+    ("kind", "index", "entry", "value", "child"),
+    [
+        ("SequentialLR", 1, "gamma", math.nan, "ExponentialLR"),
+        ("SequentialLR", 0, "total_iters", None, "ConstantLR"),
+        ("ChainedScheduler", 0, "factor", 5.0, "ConstantLR"),
+        ("ChainedScheduler", 1, "last_epoch", None, "ExponentialLR"),
+    ],
+)
+def test_a_bad_entry_of_a_nested_scheduler_state_is_named(
+    kind: str, index: int, entry: str, value: object, child: str
+) -> None:
+    """SequentialLR's and ChainedScheduler's inner states are checked by their own rules."""
+    opt, sched = _warm_after(kind)
+    _advance(opt, sched, 4)
+    good = copy.deepcopy(sched.state_dict())
+    inner = copy.deepcopy(good["after"])
+    inner["_schedulers"][index][entry] = value
+    with pytest.raises(
+        RampupError, match=rf"its '_schedulers'\[{index}\] \(a torch {child}\): its '{entry}' "
+    ):
+        sched.load_state_dict({**good, "after": inner})
+    assert sched.state_dict() == good
+    inner = copy.deepcopy(good["after"])
+    inner["_schedulers"] = inner["_schedulers"][:1]
+    with pytest.raises(RampupError, match=r"its '_schedulers' a list of 2 states"):
+        sched.load_state_dict({**good, "after": inner})
+
+
+# -- the optimizer's reload: the scheduler rewrites its values ------------------------------------
+def test_an_optimizer_reload_rewrites_the_clocks_values_at_once() -> None:
+    """After optimizer.load_state_dict the groups hold the values at the scheduler's clock."""
+    opt = _sgd(1.0, 0.5)
+    momentum = "linear(4, start=0.5, to=0.9)"  # 0.5 + 0.4 t / 3 during the warmup
+    sched = rt.Scheduler(opt, "linear(4) >> cosine", total_steps=8, hyper={"momentum": momentum})
+    opt.step()
+    sched.step()
+    checkpoint = copy.deepcopy(opt.state_dict())  # lr (1 + 1) / 4 of each base
+    for _ in range(5):
+        opt.step()
+        sched.step()
+    opt.load_state_dict(checkpoint)  # the scheduler's clock stays at 6
+    cos6 = 0.5 * (1 + math.cos(math.pi * 2 / 4))  # the decay's local step 2 of 4
+    assert _lrs(opt) == pytest.approx([1.0 * cos6, 0.5 * cos6], rel=1e-15)
+    assert [g["momentum"] for g in opt.param_groups] == pytest.approx([0.9, 0.9], rel=1e-15)
+
+
+def test_an_optimizer_reload_rewrites_a_warmup_over_a_torch_scheduler() -> None:
+    """Under warmup(after=StepLR) a reload writes StepLR's own rate times the warmup factor."""
+    opt = _sgd(1.0)
+    sched = rt.warmup(opt, "linear(4)", after=torch.optim.lr_scheduler.StepLR(opt, 2, gamma=0.5))
+    checkpoint = copy.deepcopy(opt.state_dict())  # lr 1/4
+    for _ in range(3):
+        opt.step()
+        sched.step()
+    opt.load_state_dict(checkpoint)
+    assert _lrs(opt) == [0.5 * (3 + 1) / 4]  # StepLR: 0.5 from update 2; warmup (t + 1) / 4
+
+
+def test_the_reload_hook_does_not_keep_the_scheduler_alive_and_goes_with_it() -> None:
+    """The optimizer holds the scheduler weakly; once it is collected its hook is removed."""
+    import gc  # noqa: PLC0415
+    import weakref  # noqa: PLC0415
+
+    opt = _sgd(1.0)
+    sched = rt.Scheduler(opt, "linear(4)")
+    assert len(opt._optimizer_load_state_dict_post_hooks) == 1
+    alive = weakref.ref(sched)
+    del sched
+    gc.collect()
+    assert alive() is None
+    assert len(opt._optimizer_load_state_dict_post_hooks) == 0
+    opt.load_state_dict(opt.state_dict())  # and the optimizer loads as before
+
+
+def test_a_copied_or_unpickled_scheduler_watches_its_own_optimizer() -> None:
+    """Deepcopy and pickle give the copy a hook on the copied optimizer, not on the original."""
+    opt = _sgd(1.0)
+    sched = rt.Scheduler(opt, "linear(4)")
+    checkpoint = copy.deepcopy(opt.state_dict())
+    opt.step()
+    sched.step()
+    for opt2, sched2 in (copy.deepcopy((opt, sched)), pickle.loads(pickle.dumps((opt, sched)))):  # noqa: S301
+        opt2.step()
+        sched2.step()  # the copy at clock 2, the original at clock 1
+        opt2.load_state_dict(checkpoint)
+        assert _lrs(opt2) == [3 / 4]
+        assert _lrs(opt) == [2 / 4]
+
+
+def _hand_lr(t: int) -> float:
+    """0.1 times linear(4) >> cosine over 12 updates, by hand: (t + 1)/4, then the cosine."""
+    if t < 4:
+        return 0.1 * (t + 1) / 4
+    return 0.1 * 0.5 * (1 + math.cos(math.pi * min(t - 4, 8) / 8))
+
+
+@pytest.mark.parametrize("restore", ["optimizer", "scheduler_first", "optimizer_first"])
+def test_recovery_through_a_nan_runs_every_update_at_the_schedules_value(
+    tmp_path: Path, restore: str
+) -> None:
+    """The recovery loop: checkpoints written atomically, two NaN losses restored and skipped.
+
+    Every update's lr, read by an optimizer pre-step hook, is 0.1 * s(c) by hand, c the updates
+    the scheduler counts: it keeps its clock when only model and optimizer are restored, and goes
+    back to the checkpoint's when its state is restored too (before or after the optimizer's).
+    Regression: the update right after a restore ran at the checkpoint's stale lr.
+    """
+    model = torch.nn.Linear(3, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    sched = rt.Scheduler(opt, "linear(4) >> cosine", total_steps=12)
+    used: list[float] = []
+    opt.register_step_pre_hook(lambda o, a, k: used.append(o.param_groups[0]["lr"]))
+    path = tmp_path / "last_good.pt"
+    expected: list[float] = []
+    count, saved_count = 0, 0  # updates taken, as the test counts them
+    for batch in range(16):
+        if batch % 3 == 0:
+            state = {"model": model.state_dict(), "optimizer": opt.state_dict()}
+            rt.save_atomic({**state, "scheduler": sched.state_dict()}, path)
+            saved_count = count
+        x = torch.full((4, 3), math.nan if batch in (5, 10) else 0.1)
+        opt.zero_grad()
+        loss = model(x).pow(2).mean()
+        loss.backward()
+        if not math.isfinite(loss.item()):
+            last_good = torch.load(path, weights_only=True)
+            model.load_state_dict(last_good["model"])
+            if restore == "scheduler_first":
+                sched.load_state_dict(last_good["scheduler"])
+            opt.load_state_dict(last_good["optimizer"])
+            if restore == "optimizer_first":
+                sched.load_state_dict(last_good["scheduler"])
+            if restore != "optimizer":
+                count = saved_count
+            continue
+        expected.append(_hand_lr(count))
+        opt.step()
+        sched.step()
+        count += 1
+    assert len(used) == 14
+    assert used == pytest.approx(expected, rel=1e-15, abs=1e-18)
+    assert all(math.isfinite(p) for p in model.weight.detach().flatten().tolist())
+
+
+# -- atomic checkpoints ---------------------------------------------------------------------------
+def test_save_atomic_writes_through_a_temporary_file_in_the_same_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The checkpoint is written beside its target and renamed over it; nothing stays behind."""
+    import os  # noqa: PLC0415
+
+    renames: list[tuple[str, str]] = []
+    replace = os.replace
+
+    def recording_replace(src: str, dst: str) -> None:
+        renames.append((src, dst))
+        replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", recording_replace)
+    target = tmp_path / "ckpt.pt"
+    rt.save_atomic({"w": torch.arange(3.0)}, target)
+    [(src, dst)] = renames
+    assert Path(src).parent == tmp_path
+    assert Path(src).name.startswith(".ckpt.pt.")
+    assert Path(dst) == target
+    assert torch.equal(torch.load(target, weights_only=True)["w"], torch.arange(3.0))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt.pt"]
+
+
+def test_save_atomic_keeps_the_old_checkpoint_when_saving_fails(tmp_path: Path) -> None:
+    """A save that raises (an object that does not pickle) leaves the old file and no temp file."""
+    target = tmp_path / "ckpt.pt"
+    rt.save_atomic({"version": 1}, str(target))
+    with pytest.raises((AttributeError, TypeError, pickle.PicklingError)):
+        rt.save_atomic({"version": 2, "fn": lambda: 0}, target)
+    assert torch.load(target, weights_only=True) == {"version": 1}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt.pt"]
+
+
+KILLED_WRITER = """
+import sys, time, torch, rampup.torch
+path, mode = sys.argv[1], sys.argv[2]
+save = rampup.torch.save_atomic if mode == "atomic" else torch.save
+save({"version": 1, "w": torch.arange(1000.0)}, path)
+
+class Slow:  # pickled in the middle of the second save: the parent kills us there
+    def __reduce__(self):
+        print("writing", flush=True)
+        time.sleep(60)
+        return (int, (2,))
+
+save({"version": 2, "w": torch.arange(1000.0), "slow": Slow()}, path)
+"""
+
+
+@pytest.mark.parametrize("mode", ["atomic", "plain"])
+def test_a_writer_killed_mid_save_leaves_the_previous_checkpoint_readable(
+    tmp_path: Path, mode: str
+) -> None:
+    """Killed mid-save, save_atomic leaves the last checkpoint; torch.save(obj, path) does not."""
+    import os  # noqa: PLC0415
+    import signal  # noqa: PLC0415
+
+    path = tmp_path / "ckpt.pt"
+    env = {**os.environ, "PYTHONPATH": str(Path(rt.__file__).parents[1])}
+    child = subprocess.Popen(
+        [sys.executable, "-c", KILLED_WRITER, str(path), mode],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert child.stdout is not None
+    with child.stdout:
+        try:
+            assert child.stdout.readline().strip() == "writing"
+        finally:
+            child.send_signal(signal.SIGKILL)
+            child.wait()
+    if mode == "plain":
+        with pytest.raises(Exception):  # noqa: B017, PT011  # EOFError or a zip error
+            torch.load(path, weights_only=True)
+        return
+    loaded = torch.load(path, weights_only=True)
+    assert loaded["version"] == 1
+    assert torch.equal(loaded["w"], torch.arange(1000.0))
+
+
+def test_save_atomic_bad_path() -> None:
+    """A path that is no path, or in no existing directory, is a RampupError; nothing written."""
+    with pytest.raises(RampupError, match=r"save_atomic\(\): path=3 is invalid: expected a file"):
+        rt.save_atomic({}, 3)  # type: ignore[arg-type]
+    with pytest.raises(RampupError, match=r"path='/no/such/dir/x.pt' is invalid: expected a file"):
+        rt.save_atomic({}, "/no/such/dir/x.pt")
+
+
+@pytest.mark.parametrize(
+    ("entry", "value"),
+    [("clock", 10**400), ("base_lrs", [10**400]), ("last_epoch", True), ("after", [])],
+)
+def test_a_corrupt_warmup_state_entry_is_refused_and_changes_nothing(
+    entry: str, value: object
+) -> None:
+    """Warmup's own entries follow the Scheduler's rules; a refused load changes nothing."""
+    opt, sched = _warm_after("StepLR")
+    _advance(opt, sched, 2)
+    good = copy.deepcopy(sched.state_dict())
+    opt_before = copy.deepcopy(opt.state_dict())
+    with pytest.raises(RampupError, match=r"Warmup.load_state_dict\(\): state_dict"):
+        sched.load_state_dict({**good, entry: value})
+    assert sched.state_dict() == good
+    assert opt.state_dict() == opt_before

@@ -130,8 +130,16 @@ def _grad_norm(parameters: Iterable[Any]) -> float:
     return math.sqrt(total) if math.isfinite(total) else total
 
 
+def _missing(what: str, package: str, exc: ImportError) -> ImportError:
+    """The adapters' one import-error style, for a framework no rampup extra installs."""
+    return ImportError(f"rampup.callbacks needs {what}: pip install '{package}' ({exc})")
+
+
 def _lightning_class() -> type:
-    from lightning.pytorch import Callback  # noqa: PLC0415  # the framework, on first use
+    try:
+        from lightning.pytorch import Callback  # noqa: PLC0415  # the framework, on first use
+    except ImportError as exc:
+        raise _missing("Lightning", "lightning", exc) from exc
 
     class LightningCallback(Callback):
         """Feeds the monitor (or guard) from Lightning; logs lr/momentum per group and events.
@@ -209,7 +217,10 @@ def _lightning_class() -> type:
 
 
 def _hf_class() -> type:
-    from transformers import TrainerCallback  # noqa: PLC0415  # the framework, on use
+    try:
+        from transformers import TrainerCallback  # noqa: PLC0415  # the framework, on use
+    except ImportError as exc:
+        raise _missing("Hugging Face transformers", "transformers", exc) from exc
 
     class HFCallback(TrainerCallback):
         """Feeds the monitor (or guard) from the HF Trainer's logs; adds lr/momentum and events.

@@ -13,7 +13,8 @@ derived from the previous value, so a resumed run gets bit for bit the values of
 one. :func:`warmup` multiplies a warmup factor onto any existing torch scheduler,
 ``ReduceLROnPlateau`` included.
 
-This is the only rampup module that imports torch (``import rampup`` never does).
+This adapter imports torch (with its private ``_torch_states``, the rules a torch scheduler's
+state is checked by); ``import rampup`` never does.
 
 >>> import torch, rampup.torch
 >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
@@ -24,24 +25,32 @@ This is the only rampup module that imports torch (``import rampup`` never does)
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
+import os
 import re
+import secrets
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, SupportsFloat, TypeAlias
 
-import torch
-from torch import Tensor
-from torch.optim import Optimizer
-from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
+try:
+    import torch
+    from torch import Tensor
+    from torch.optim import Optimizer
+    from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
+except ImportError as exc:  # the one import-error style of the adapters
+    raise ImportError(f"rampup.torch needs PyTorch: pip install 'rampup[torch]' ({exc})") from exc
 
 from rampup._checks import check_number
 from rampup._errors import RampupError, fail, shown
+from rampup._torch_states import MAX_COUNT, after_state_problem, finite, int_rule
 from rampup.clock import ClockController, checked_clock
 from rampup.schedule import Bound, Schedule, iter_phases
 from rampup.spec import parse
 
-__all__ = ["ClockController", "Scheduler", "Warmup", "scaler_step", "warmup"]
+__all__ = ["ClockController", "Scheduler", "Warmup", "save_atomic", "scaler_step", "warmup"]
 
 #: A schedule, or its spec string.
 ScheduleLike: TypeAlias = Schedule | str
@@ -354,15 +363,16 @@ def _put_item(group: dict[str, Any], name: str, index: int, value: float) -> Non
     group[name] = type(current)(items) if isinstance(current, tuple) else items
 
 
-def _parse_spec(func: str, spec: object, state: object) -> Schedule | None:
+def _parse_spec(func: str, key: str, spec: str | None) -> Schedule | None:
+    """A state's spec string parsed (its type is checked already)."""
     if spec is None:
         return None
-    if not isinstance(spec, str):
-        raise fail(func, "state_dict", state, f"spec strings, got {shown(spec)}")
     try:
         return parse(spec)
     except RampupError as exc:
-        raise fail(func, "state_dict", state, f"spec strings that parse: {exc}") from None
+        raise fail(
+            func, f"state_dict[{key!r}]", spec, f"a spec string that parses: {exc}"
+        ) from None
 
 
 def _mismatch(func: str, what: str, theirs: Schedule | None, mine: Schedule | None) -> None:
@@ -374,56 +384,106 @@ def _mismatch(func: str, what: str, theirs: Schedule | None, mine: Schedule | No
     )
 
 
+def _is_rate(value: object) -> bool:
+    x = finite(value)
+    return x is not None and x >= 0.0
+
+
+def _is_spec(value: object) -> bool:
+    return value is None or isinstance(value, str)
+
+
+def _one_per_group(ok: Callable[[object], bool], what: str) -> Callable[[object, int], str | None]:
+    """A check of a list holding one item per param group, each passing ``ok``."""
+
+    def check(value: object, n: int) -> str | None:
+        if isinstance(value, list) and len(value) == n and all(ok(x) for x in value):
+            return None
+        return f"a list with one item per param group ({n}): {what}"
+
+    return check
+
+
+def _check_version(value: object, n: int) -> str | None:
+    return None if type(value) is int and value == _VERSION else f"the int {_VERSION}"
+
+
+def _check_hyper(value: object, n: int) -> str | None:
+    one = _one_per_group(_is_spec, "")
+    if isinstance(value, dict) and all(
+        isinstance(k, str) and one(v, n) is None for k, v in value.items()
+    ):
+        return None
+    return f"a dict from param-group key to a list of spec strings (or None), one per group ({n})"
+
+
+def _check_clock(value: object, n: int) -> str | None:
+    x = finite(value)
+    return None if x is not None and 0.0 <= x <= MAX_COUNT else "a number in [0, 2**53]"
+
+
+def _check_controller(value: object, n: int) -> str | None:
+    return None if value is None or isinstance(value, dict) else "a dict (or None: no controller)"
+
+
+#: Every entry of a Scheduler state and its check: None if valid, else what was expected.
+_STATE_FIELDS: dict[str, Callable[[object, int], str | None]] = {
+    "version": _check_version,
+    "lr": _one_per_group(_is_spec, "spec strings (or None: not scheduled)"),
+    "lr_absolute": _one_per_group(lambda x: isinstance(x, bool), "bools"),
+    "hyper": _check_hyper,
+    "base_lrs": _one_per_group(_is_rate, "finite rates >= 0"),
+    "last_epoch": int_rule(-1, what=": the updates taken (-1: not started)"),
+    "clock": _check_clock,
+    "controller": _check_controller,
+}
+
+
 def _check_state_shape(
-    func: str, fmt: str, state: object, n: int, has_controller: bool
+    func: str, fmt: str, state: object, n: int, has_controller: bool, extra: Sequence[str] = ()
 ) -> tuple[list[Schedule | None], list[bool], dict[str, list[Schedule | None]], Any]:
-    """Check every entry of a state dict; return its parsed specs and controller state."""
+    """Check every entry of a state dict; return its parsed specs and controller state.
+
+    Each entry is checked by its own rule (``_STATE_FIELDS``); the error names the entry, its
+    value and what was expected. ``extra`` names the subclass's own entries (checked by it).
+    """
     if not isinstance(state, Mapping) or state.get("format") != fmt:
         found = state.get("format") if isinstance(state, Mapping) else None
         got = f"format {found!r}" if found is not None else "no rampup 'format' key"
         raise fail(func, "state_dict", state, f"a {fmt} state_dict(), got {got}")
-
-    def corrupt(what: str) -> RampupError:
-        return fail(func, "state_dict", state, f"a {fmt} state: {what}")
-
-    if state.get("version") != _VERSION:
-        raise corrupt(f"version {_VERSION}, got {shown(state.get('version'))}")
-    specs, absolute = state.get("lr"), state.get("lr_absolute")
-    hyper, bases = state.get("hyper"), state.get("base_lrs")
-    if not isinstance(specs, list) or len(specs) != n:
-        raise corrupt(f"'lr' with one spec (or None) per param group ({n})")
-    if not isinstance(absolute, list) or len(absolute) != n:
-        raise corrupt(f"'lr_absolute' with one bool per param group ({n})")
-    if not all(isinstance(a, bool) for a in absolute):
-        raise corrupt("'lr_absolute' holding bools")
-    if not isinstance(bases, list) or len(bases) != n:
-        raise corrupt(f"'base_lrs' with one rate per param group ({n})")
-    for b in bases:
-        if isinstance(b, Tensor) or not _is_number(b) or not 0.0 <= float(b) < math.inf:
-            raise corrupt(f"finite 'base_lrs' >= 0, got {shown(b)}")
-    last, clock = state.get("last_epoch"), state.get("clock")
-    if isinstance(last, bool) or not isinstance(last, int) or last < -1:
-        raise corrupt(f"'last_epoch' an int >= 0 (or -1, not started), got {shown(last)}")
-    if isinstance(clock, bool) or not isinstance(clock, int | float):
-        raise corrupt(f"'clock' a number, got {shown(clock)}")
-    if not 0.0 <= float(clock) < math.inf:
-        raise corrupt(f"'clock' a finite number >= 0, got {shown(clock)}")
-    if "controller" not in state:
-        raise corrupt("a 'controller' entry (None without a controller)")
-    controller_state = state["controller"]
-    if controller_state is not None and not isinstance(controller_state, dict):
-        raise corrupt(f"'controller' a dict or None, got {shown(controller_state)}")
+    known = {"format", *_STATE_FIELDS, *extra}
+    unknown = sorted(str(k) for k in state if k not in known)
+    missing = sorted(k for k in known if k not in state)
+    if unknown or missing:
+        raise fail(
+            func,
+            "state_dict",
+            state,
+            f"a {fmt} state with the entries {sorted(known)}: missing {missing}, unknown {unknown}",
+        )
+    for key, check in _STATE_FIELDS.items():
+        expected = check(state[key], n)
+        if expected is not None:
+            raise fail(func, f"state_dict[{key!r}]", state[key], f"{expected} (a {fmt} state)")
+    last, clock, controller_state = state["last_epoch"], state["clock"], state["controller"]
     if last == -1 and (float(clock) != 0.0 or controller_state is not None):
-        raise corrupt(f"'clock' 0 and no controller state when not started, got {clock!r}")
+        raise fail(
+            func,
+            "state_dict['clock']",
+            clock,
+            "0 and no controller state when not started ('last_epoch' -1)",
+        )
     if controller_state is None and not has_controller and float(clock) != max(last, 0):
-        raise corrupt(f"'clock' equal to 'last_epoch' without a controller, got {clock!r}")
-    if not isinstance(hyper, dict) or not all(
-        isinstance(k, str) and isinstance(v, list) and len(v) == n for k, v in hyper.items()
-    ):
-        raise corrupt(f"'hyper' a dict from key to one spec (or None) per group ({n})")
-    parsed = [_parse_spec(func, s, state) for s in specs]
-    parsed_hyper = {k: [_parse_spec(func, s, state) for s in v] for k, v in hyper.items()}
-    return parsed, absolute, parsed_hyper, controller_state
+        raise fail(
+            func,
+            "state_dict['clock']",
+            clock,
+            f"the 'last_epoch' ({last}) without a controller: the clock counts updates",
+        )
+    parsed = [_parse_spec(func, "lr", x) for x in state["lr"]]
+    hyper = state["hyper"]
+    parsed_hyper = {k: [_parse_spec(func, "hyper", x) for x in v] for k, v in hyper.items()}
+    return parsed, state["lr_absolute"], parsed_hyper, controller_state
 
 
 # ---------------------------------------------------------------------------------------------
@@ -495,6 +555,8 @@ class Scheduler(LRScheduler):
     """
 
     _FORMAT: str = _FORMAT
+    #: The entries a subclass adds to the state (checked by its ``_check_extra``).
+    _EXTRA_KEYS: tuple[str, ...] = ()
     #: Whether a loaded state's base rates are also the groups' ``initial_lr`` (not for Warmup).
     _owns_initial_lr: bool = True
 
@@ -547,6 +609,31 @@ class Scheduler(LRScheduler):
         self._hyper = hyper_slots
         self._compile()
         self._write(0)
+        self._watch_optimizer()
+
+    def _watch_optimizer(self) -> None:
+        """Rewrite the scheduled values whenever the optimizer's state is reloaded.
+
+        ``optimizer.load_state_dict`` brings back the lr (and momentum, ...) the checkpoint held,
+        which is not the value at this scheduler's clock when the scheduler kept its own state
+        (a guard's restore) or loads its state first: without this the next update would run at
+        the checkpoint's stale value. The hook holds the scheduler weakly, and is removed when
+        the scheduler is garbage-collected.
+        """
+        ref = weakref.ref(self)
+
+        def rewrite(optimizer: Optimizer) -> None:
+            scheduler = ref()
+            if scheduler is not None:
+                scheduler._optimizer_reloaded()
+
+        handle = self.optimizer.register_load_state_dict_post_hook(rewrite)
+        self._unwatch = weakref.finalize(self, handle.remove)
+
+    def _optimizer_reloaded(self) -> None:
+        """The optimizer's groups hold a checkpoint's values: write the clock's values back."""
+        if self.last_epoch >= 0:  # not started (a later scheduler of a SequentialLR): not ours
+            self._write(self._clock, "Optimizer.load_state_dict")
 
     def _start_bases(self, initial_lrs: list[float]) -> list[float]:
         """The rates the lr multipliers apply to: each group's ``initial_lr``."""
@@ -573,13 +660,14 @@ class Scheduler(LRScheduler):
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        for key in ("_uniform", "_lr_fns", "_hyper_fns"):  # closures: rebuilt on unpickling
+        for key in ("_uniform", "_lr_fns", "_hyper_fns", "_unwatch"):  # rebuilt on unpickling
             state.pop(key, None)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._compile()
+        self._watch_optimizer()
 
     def _groups(self, func: str) -> list[dict[str, Any]]:
         """The optimizer's current param groups, which must be as many as at construction."""
@@ -835,10 +923,13 @@ class Scheduler(LRScheduler):
     def _check_state(self, func: str, state: object, rebind: bool) -> None:
         """Validate a state completely, before anything changes; refuse another schedule's."""
         n = len(self._bases)
-        checked = _check_state_shape(func, self._FORMAT, state, n, self._controller is not None)
+        checked = _check_state_shape(
+            func, self._FORMAT, state, n, self._controller is not None, self._EXTRA_KEYS
+        )
         parsed, absolute, theirs_hyper, controller_state = checked
         if isinstance(state, Mapping):  # always, after the check above
             self._check_extra(func, state)
+            self._check_values(func, state["base_lrs"], float(state["clock"]))
         if rebind:
             return
         if (controller_state is None) != (self._controller is None):
@@ -868,6 +959,29 @@ class Scheduler(LRScheduler):
                 if theirs != mine:
                     _mismatch(func, f"{key} of group {i}", theirs, mine)
 
+    def _check_values(self, func: str, bases: list[float], clock: float) -> None:
+        """Every value this scheduler would write at ``clock`` from ``bases`` must be finite."""
+        for i, (b, fn, absolute) in enumerate(
+            zip(bases, self._lr_fns, self._absolute, strict=True)
+        ):
+            if fn is not None and not math.isfinite(fn(clock) if absolute else b * fn(clock)):
+                raise fail(
+                    func,
+                    "state_dict['base_lrs']",
+                    bases,
+                    f"rates whose scheduled lr is finite: group {i}'s is not at clock {clock!r}",
+                )
+        for name, index, fns in self._hyper_fns:
+            for i, fn in enumerate(fns):
+                if fn is not None and not math.isfinite(fn(clock)):
+                    key = name if index is None else f"{name}[{index}]"
+                    raise fail(
+                        func,
+                        "state_dict['clock']",
+                        clock,
+                        f"a clock at which every value is finite: {key} of group {i} is not",
+                    )
+
     # hooks for Warmup
     def _check_extra(self, func: str, state: Mapping[str, Any]) -> None:
         """Validate subclass entries of a state (before anything changes)."""
@@ -896,6 +1010,7 @@ class Warmup(Scheduler):
     """
 
     _FORMAT: str = _WARMUP_FORMAT
+    _EXTRA_KEYS: tuple[str, ...] = ("after",)
     _owns_initial_lr: bool = False
 
     def __init__(
@@ -1027,28 +1142,15 @@ class Warmup(Scheduler):
             )
         if self._after is None or not isinstance(after, dict):
             return
-        # torch's schedulers load any dict (``__dict__.update``): check the shape here
-        mine = self._after.state_dict()
-        name = type(self._after).__name__
-        # private keys (torch's bookkeeping) come and go between torch versions: may be missing
-        public = {k for k in mine if not k.startswith("_")}
-        if not set(after) <= set(mine) or not public <= set(after):
+        # torch's schedulers load any dict (``__dict__.update``): check every entry here
+        problem = after_state_problem(self._after, after, len(self._bases))
+        if problem is not None:
             raise fail(
                 func,
-                "state_dict",
-                state,
-                f"an 'after' state of a {name}: its keys are {sorted(mine)}, got"
-                f" {sorted(map(str, after))}",
+                "state_dict['after']",
+                after,
+                f"the state of a torch {type(self._after).__name__}: {problem}",
             )
-        for key, value in after.items():
-            theirs, ours = _kind(value), _kind(mine[key])
-            if theirs != ours and "none" not in (theirs, ours):
-                raise fail(
-                    func,
-                    "state_dict",
-                    state,
-                    f"an 'after' state of a {name}: its {key!r} is a {ours}, got {shown(value)}",
-                )
 
     def _load_extra(self, state: Mapping[str, Any]) -> None:
         if self._after is not None:
@@ -1060,23 +1162,6 @@ class Warmup(Scheduler):
     def _restore_extra(self, saved: object) -> None:
         if self._after is not None and isinstance(saved, dict):
             self._after.load_state_dict(saved)
-
-
-def _kind(value: object) -> str:
-    """The kind of a state entry, as far as a shape check cares: int and float are alike."""
-    if value is None:
-        return "none"
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "str"
-    if isinstance(value, list | tuple):
-        return "list"
-    if isinstance(value, dict):
-        return "dict"
-    return type(value).__name__
 
 
 def warmup(
@@ -1158,3 +1243,50 @@ def scaler_step(scaler: torch.amp.GradScaler, optimizer: Optimizer, scheduler: L
     if taken:
         scheduler.step()
     return taken
+
+
+def save_atomic(obj: object, path: str | os.PathLike[str]) -> None:
+    """``torch.save(obj, path)`` that never leaves a partial file at ``path``.
+
+    ``torch.save`` to a path truncates the file first: a process killed while it writes (a
+    ``kill -9``, an out-of-memory kill, a preempted node) leaves a checkpoint that does not load.
+    This writes to a temporary file in the same directory (``.<name>.<random>.tmp``), flushes and
+    fsyncs it, renames it over ``path`` with ``os.replace`` (atomic on one file system), then
+    fsyncs the directory so the rename survives a power loss. At every moment ``path`` holds the
+    old file or the new one; a killed process may leave its temporary file beside it. If saving
+    raises, the temporary file is removed and ``path`` is untouched.
+
+    >>> import os, tempfile, torch, rampup.torch
+    >>> with tempfile.TemporaryDirectory() as directory:
+    ...     path = os.path.join(directory, "ckpt.pt")
+    ...     rampup.torch.save_atomic({"step": 3}, path)
+    ...     torch.load(path, weights_only=True)
+    {'step': 3}
+    """
+    func = "save_atomic"
+    if not isinstance(path, str | os.PathLike) or isinstance(os.fspath(path), bytes):
+        raise fail(func, "path", path, "a file path (str or os.PathLike)")
+    target = os.path.abspath(os.fspath(path))
+    directory = os.path.dirname(target)
+    if not os.path.isdir(directory) or os.path.isdir(target):
+        raise fail(func, "path", path, "a file path in an existing directory")
+    name = os.path.basename(target)
+    tmp = os.path.join(directory, f".{name}.{secrets.token_hex(6)}.tmp")
+    # O_EXCL: a fresh file of our own; mode 0o666 under the umask, as torch.save would create
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    if os.name == "posix":  # the rename is durable once the directory entry is on disk
+        dir_fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)

@@ -11,6 +11,7 @@ from rampup._checks import check_number
 from rampup._errors import RampupError, fail, shown
 from rampup.schedule import Bound, Schedule
 from rampup.spec import from_dict, parse
+from rampup.units import MAX_STEPS
 
 __all__ = ["STEP_EXPECTED", "checked_steps", "resolve"]
 
@@ -52,9 +53,16 @@ def resolve(func: str, s: object, total_steps: object, steps_per_epoch: object) 
         )
     total: int | None = None
     if total_steps is not None:
-        if isinstance(total_steps, bool) or not isinstance(total_steps, int) or total_steps < 1:
+        if (
+            isinstance(total_steps, bool)
+            or not isinstance(total_steps, int)
+            or not 1 <= total_steps <= MAX_STEPS
+        ):
             raise fail(
-                func, "total_steps", total_steps, "a positive int (the whole run, in updates)"
+                func,
+                "total_steps",
+                total_steps,
+                f"a positive int (the whole run, in updates) of at most 2**53 = {MAX_STEPS}",
             )
         total = total_steps
     per_epoch: float | None = None
@@ -64,8 +72,9 @@ def resolve(func: str, s: object, total_steps: object, steps_per_epoch: object) 
             "steps_per_epoch",
             steps_per_epoch,
             low=0.0,
+            high=MAX_STEPS,
             low_open=True,
-            what="a positive finite number (updates per epoch)",
+            what=f"a positive finite number (updates per epoch) of at most 2**53 = {MAX_STEPS}",
         )
         if isinstance(steps_per_epoch, int):
             per_epoch = steps_per_epoch  # keep an int an int: it prints as it was given

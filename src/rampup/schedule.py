@@ -22,7 +22,7 @@ import numpy.typing as npt
 
 from rampup._errors import RampupError, fail
 from rampup._ops import SCALAR, Formula, Ops
-from rampup.units import Span, parse_length
+from rampup.units import MAX_STEPS, Span, parse_length
 
 __all__ = ["Bound", "Chain", "Context", "Kernel", "Phase", "Product", "Schedule"]
 
@@ -328,7 +328,8 @@ class Schedule:
         """Resolve every length to steps for a run of ``total_steps`` updates.
 
         ``total_steps`` is the whole run including warmup; ``steps_per_epoch`` converts ``"ep"``
-        lengths. Binding an already bound schedule re-binds it (e.g. for a longer run).
+        lengths. Both are at most 2**53, as is every length they resolve. Binding an already
+        bound schedule re-binds it (e.g. for a longer run).
 
         >>> from rampup import parse
         >>> s = parse("linear(10%) >> cosine").bind(total_steps=100)
@@ -338,18 +339,29 @@ class Schedule:
         total: object = total_steps
         if isinstance(total, np.integer):
             total = int(total)  # numpy's integers are ints too
-        if total is not None and (not isinstance(total, int) or total < 1):
-            raise fail("bind", "total_steps", total_steps, "a positive int (the whole run)")
+        if total is not None and (
+            isinstance(total, bool) or not isinstance(total, int) or not 1 <= total <= MAX_STEPS
+        ):
+            raise fail(
+                "bind",
+                "total_steps",
+                total_steps,
+                f"a positive int (the whole run) of at most 2**53 = {MAX_STEPS}",
+            )
         per_epoch: object = steps_per_epoch
         if isinstance(per_epoch, np.integer | np.floating):
             per_epoch = float(per_epoch)  # numpy's numbers too
         if per_epoch is not None and (
             isinstance(per_epoch, bool)
             or not isinstance(per_epoch, int | float)
-            or not math.isfinite(per_epoch)
-            or per_epoch <= 0
+            or not 0 < per_epoch <= MAX_STEPS  # also NaN; an int too large for a float compares
         ):
-            raise fail("bind", "steps_per_epoch", steps_per_epoch, "a positive finite number")
+            raise fail(
+                "bind",
+                "steps_per_epoch",
+                steps_per_epoch,
+                f"a positive finite number of at most 2**53 = {MAX_STEPS}",
+            )
         inner = self.schedule if isinstance(self, Bound) else self
         bound = Bound(inner, total, per_epoch)
         bound._kernel()  # resolve now: errors belong to the bind() call
@@ -484,6 +496,11 @@ class Chain(Schedule):
             for p, sp in zip(self.phases, spans, strict=True)
         ]
         fixed = sum(n for n in lengths if n is not None)
+        if fixed > MAX_STEPS:
+            raise RampupError(
+                f">>: {self} takes {fixed} steps: expected a schedule of at most 2**53 ="
+                f" {MAX_STEPS} steps (every step below that is exact in a float64)"
+            )
         if None in lengths:
             k = lengths.index(None)
             is_last = k == len(lengths) - 1

@@ -28,8 +28,8 @@ from typing import Any, ClassVar
 from rampup._checks import check_choice, check_number, check_optional_number
 from rampup._errors import RampupError, fail
 from rampup._ops import SCALAR, Formula, Ops
-from rampup.schedule import Phase, PhaseContext
-from rampup.units import Length, Span, parse_length
+from rampup.schedule import Context, Phase, PhaseContext
+from rampup.units import MAX_STEPS, Length, Span, parse_length
 
 __all__ = [
     "Constant",
@@ -52,6 +52,10 @@ __all__ = [
 
 _PI = math.pi
 Make = Callable[[Ops], Formula]
+
+#: The last step a formula with growing powers (restarts with ``mult``) tells apart: 2**64,
+#: beyond 10**19 updates. Later steps take its value, so powers such as ``mult**i`` stay finite.
+CLOCK_TOP = 2.0**64
 
 
 def _length_field(func: str, value: object) -> Length | None:
@@ -478,7 +482,13 @@ class Restarts(Phase):
 
     Cycle ``i`` lasts :math:`P m^i` steps and falls from :math:`start \cdot decay^{i}` to ``to``
     along a half cosine. Give ``period`` (a length) or ``cycles`` (how many equal cycles fill the
-    phase's length, possibly fractional: HF's hard restarts). After its length it holds ``to``.
+    phase's length, possibly fractional: HF's hard restarts; at most 2**53). After its length
+    it holds ``to``.
+
+    ``mult`` is at most ``2**53 / P``: the second cycle, of :math:`P m` steps, must end within a
+    run rampup can count. With growing cycles the clock stops at step 2**64
+    (:data:`CLOCK_TOP`, far beyond any run): later steps take its value, so every step gives a
+    finite value and the scalar and vectorised paths agree.
     """
 
     length: Length | None = None
@@ -504,9 +514,19 @@ class Restarts(Phase):
             _set(
                 self,
                 "cycles",
-                check_number("restarts", "cycles", self.cycles, low_open=True, low=0),
+                check_number(
+                    "restarts",
+                    "cycles",
+                    self.cycles,
+                    low=0,
+                    high=MAX_STEPS,
+                    low_open=True,
+                    what=f"a number of cycles in (0, 2**53 = {MAX_STEPS}]",
+                ),
             )
         _set(self, "mult", check_number("restarts", "mult", self.mult, low=1.0))
+        if isinstance(self.period, int) and self.mult * self.period > MAX_STEPS:
+            self._formula(None, PhaseContext(Context(), 0, 0))  # raises: mult is too large
         _set(self, "decay", check_number("restarts", "decay", self.decay, low=0.0))
         _set(self, "to", check_number("restarts", "to", self.to, low=0.0))
         _set(self, "start", check_number("restarts", "start", self.start, low=0.0))
@@ -533,6 +553,14 @@ class Restarts(Phase):
             return make_cycles, b
         period = parse_length("restarts", "period", self.period)  # set: _validate checked
         p = float(pc.run.steps("restarts", "period", period))
+        if m * p > MAX_STEPS:
+            raise fail(
+                "restarts",
+                "mult",
+                m,
+                f"a factor of at most 2**53 / period = {MAX_STEPS / p:g} (period = {p:g} steps):"
+                " a second cycle longer than 2**53 steps never ends",
+            )
         if m == 1.0:
             _grown("restarts", "decay", d, a, None if length is None else (length - 1) // p)
 
@@ -547,7 +575,7 @@ class Restarts(Phase):
         log_m = math.log(m)
 
         def cycle(xp: Ops, t: Any) -> tuple[Any, Any]:
-            """The cycle ``i`` containing ``t`` and the step where it begins."""
+            """The cycle ``i`` containing ``t`` (at most :data:`CLOCK_TOP`) and where it begins."""
             i = xp.floor(xp.log(1.0 + t * (m - 1.0) / p) / log_m)
             # The logarithm can land an ulp off a whole number at a cycle's first step (e.g.
             # log(243) / log(3) < 5): the cycle is the one whose begin t has reached.
@@ -560,7 +588,10 @@ class Restarts(Phase):
         _grown("restarts", "decay", d, a, last)
 
         def make_growing(xp: Ops) -> Formula:
+            minimum = xp.minimum
+
             def f(t: Any) -> Any:
+                t = minimum(t, CLOCK_TOP)  # beyond it m**i would overflow: the clock stops there
                 i, begin = cycle(xp, t)
                 u = (t - begin) / (p * xp.float_power(m, i))
                 return b + (a * xp.float_power(d, i) - b) * (0.5 * (1.0 + xp.cos(_PI * u)))
@@ -597,11 +628,17 @@ class OneCycle(Phase):
             check_number("onecycle", "peak_at", self.peak_at, low=0, high=1, low_open=True),
         )
         _set(self, "div", check_number("onecycle", "div", self.div, low=0, low_open=True))
+        if not math.isfinite(1.0 / self.div):
+            raise fail("onecycle", "div", self.div, "a divisor whose inverse 1/div is finite")
         _set(
             self,
             "final_div",
             check_number("onecycle", "final_div", self.final_div, low=0, low_open=True),
         )
+        if not math.isfinite(1.0 / self.div / self.final_div):
+            raise fail(
+                "onecycle", "final_div", self.final_div, "a divisor with 1/(div * final_div) finite"
+            )
         check_choice("onecycle", "anneal", self.anneal, ("cos", "linear"))
         if not isinstance(self.three_phase, bool):
             raise fail("onecycle", "three_phase", self.three_phase, "True or False")
@@ -684,10 +721,14 @@ class Noam(Phase):
 
     def _validate(self) -> None:
         d = check_number("noam", "d_model", self.d_model, low=0, low_open=True)
-        _set(self, "d_model", int(d) if d == int(d) else d)
+        _set(self, "d_model", int(d) if d == int(d) and d <= MAX_STEPS else d)
         span = parse_length("noam", "warmup", self.warmup)
         _set(self, "warmup", int(span.amount) if span.is_absolute else str(span))
         _set(self, "factor", check_number("noam", "factor", self.factor, low=0, low_open=True))
+        if not math.isfinite(self.factor * self.d_model**-0.5):
+            raise fail(
+                "noam", "factor", self.factor, f"factor / sqrt(d_model={self.d_model!r}) finite"
+            )
 
     def _formula(self, length: int | None, pc: PhaseContext) -> tuple[Make, float]:
         w = pc.run.steps("noam", "warmup", parse_length("noam", "warmup", self.warmup))
@@ -728,6 +769,13 @@ class Untuned(Phase):
     def _validate(self) -> None:
         _set(self, "beta2", _check_beta2("untuned", self.beta2))
         check_choice("untuned", "shape", self.shape, ("linear", "exp"))
+        if self.shape == "linear" and self.warmup_steps > MAX_STEPS:
+            raise fail(
+                "untuned",
+                "beta2",
+                self.beta2,
+                "beta2 <= 1 - 2**-52 (its warmup round(2 / (1 - beta2)) of at most 2**53 steps)",
+            )
 
     @property
     def warmup_steps(self) -> int:
@@ -797,7 +845,7 @@ class RAdam(Phase):
                 # float_power: numpy's SIMD power can differ from libm's by an ulp, which the
                 # rectifier's cancellation near rho = 4 would magnify; float_power is libm's pow
                 b2t = xp.float_power(b2, n)
-                rho = rho_inf - 2 * n * b2t / (1 - b2t)
+                rho = rho_inf - 2 * (n * b2t) / (1 - b2t)  # 2 * (n * b): no inf * 0 at huge n
                 return xp.sqrt((rho - 4) * (rho - 2) * rho_inf / (den_const * rho))
 
             return f

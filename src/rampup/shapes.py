@@ -11,9 +11,12 @@ Values are multipliers of the optimizer's own learning rate: the peak is 1.
 A rising ramp (a *warmup*) reaches ``to`` exactly on its last step; a falling ramp (a *decay*)
 starts at ``start`` on its first step and reaches ``to`` on the step after its last one, the
 value that then holds (``endpoint=`` overrides either). Unspecified endpoints are the peak, 1,
-except when both are left out: the first phase of a schedule is then a warmup from
-``1/length`` to 1 (update ``t`` uses ``(t + 1) / length``: no update at 0), and a later phase a
-decay from 1 to 0. See docs/conventions.md for the table of boundary values.
+except when both are left out: the first phase of a schedule, when it has a length, is then a
+warmup from ``1/length`` to 1 (update ``t`` uses ``(t + 1) / length``: no update at 0); a later
+phase, and a ramp without a length (it takes the rest of the run), is a decay from 1 to 0. So a
+bare ``cosine`` is a cosine decay everywhere: alone, after ``>>`` and as a factor of ``*``
+(``linear(5%) * cosine`` is a warmup factor times a decay over the whole run). See
+docs/conventions.md for the table of boundary values.
 """
 
 from __future__ import annotations
@@ -124,9 +127,14 @@ class Ramp(Phase):
             raise fail(name, "endpoint", self.endpoint, "True, False or None")
 
     def _endpoints(self, n: int, pc: PhaseContext) -> tuple[float, float, bool, bool]:
-        """``(start, to, endpoint, default_warmup)`` for a ramp of ``n`` steps at ``pc``."""
+        """``(start, to, endpoint, default_warmup)`` for a ramp of ``n`` steps at ``pc``.
+
+        With neither endpoint given, only a first phase with its own length is a warmup: a ramp
+        that takes the rest of the run (no length) is a decay wherever it stands, so a bare
+        ``cosine`` means the same alone, after ``>>`` and in a product.
+        """
         if self.start is None and self.to is None:
-            if pc.index == 0:
+            if pc.index == 0 and self.length is not None:
                 a, b, default_warmup = 1.0 / n, 1.0, True
             else:
                 a, b, default_warmup = 1.0, 0.0, False
@@ -178,8 +186,8 @@ class Ramp(Phase):
 class Linear(Ramp):
     r"""Linear ramp: :math:`f(u) = u`.
 
-    As a first phase (the default warmup) update ``t`` uses ``(t + 1) / length``: the seeds'
-    "iteration i uses i * peak / n". As a decay from ``start`` to ``to``:
+    As a first phase with a length (the default warmup) update ``t`` uses ``(t + 1) / length``:
+    the seeds' "iteration i uses i * peak / n". As a decay from ``start`` to ``to``:
     :math:`to + (start - to)\,(D - t) / D`.
 
     >>> from rampup import linear

@@ -187,7 +187,7 @@ class Linear(Ramp):
     r"""Linear ramp: :math:`f(u) = u`.
 
     As a first phase with a length (the default warmup) update ``t`` uses ``(t + 1) / length``:
-    the seeds' "iteration i uses i * peak / n". As a decay from ``start`` to ``to``:
+    the classic recipes' "iteration i uses i * peak / n". As a decay from ``start`` to ``to``:
     :math:`to + (start - to)\,(D - t) / D`.
 
     >>> from rampup import linear
@@ -299,8 +299,9 @@ class Log(Ramp):
 class Exp(Ramp):
     r"""Exponential (geometric) ramp: :math:`start \cdot (to / start)^{u}`.
 
-    The seeds' exponential warmup :math:`\eta \gamma^{W - t}` is the rising form. With ``gamma``
-    instead of ``to`` it is torch's ExponentialLR, open-ended: :math:`start \cdot \gamma^{t}`.
+    The classic recipes' exponential warmup :math:`\eta \gamma^{W - t}` is the rising form. With
+    ``gamma`` instead of ``to`` it is torch's ExponentialLR, open-ended:
+    :math:`start \cdot \gamma^{t}`.
     Both endpoints must be positive.
     """
 
@@ -352,7 +353,8 @@ class Exp(Ramp):
 class Constant(Phase):
     """Hold ``value`` for ``length`` steps (for ever when last and no length).
 
-    ``constant(500, 0.1) >> cosine`` is the seeds' constant warmup: a low factor, then a jump.
+    ``constant(500, 0.1) >> cosine`` is the classic constant warmup (He et al. 2016): a low factor,
+    then a jump.
     """
 
     length: Length | None = None

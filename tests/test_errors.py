@@ -580,3 +580,22 @@ def test_scheduler_over_the_largest_mult_runs_through_the_restart() -> None:
         assert opt.param_groups[0]["lr"] == pytest.approx(0.1 * s(t), rel=1e-15)
         opt.step()
         sched.step()
+
+
+@pytest.mark.parametrize(
+    "text", ["noam()", "linear(5) >> invsqrt", "restarts(period=3, mult=2)", "exp(gamma=0.5)"]
+)
+def test_an_int_step_beyond_the_float_range_is_refused_by_open_ended_schedules(text: str) -> None:
+    """s(10**400) and s.values([10**400]) of an open-ended schedule: a RampupError naming step."""
+    s = rampup.parse(text)
+    with pytest.raises(RampupError, match=r"step=<an int of about 401 digits> is invalid"):
+        s(10**400)
+    with pytest.raises(RampupError, match=r"step=<an int of about 401 digits> is invalid"):
+        s.values([10**400, 3])
+
+
+def test_an_int_step_beyond_the_float_range_is_past_the_end_of_a_schedule_that_ends() -> None:
+    """A schedule that ends gives its final value at 10**400 on both paths (past any end)."""
+    s = rampup.parse("linear(5) >> constant(10) >> cosine(10)")
+    assert s(10**400) == 0.0
+    assert s.values([10**400, 3]).tolist() == [0.0, 0.8]

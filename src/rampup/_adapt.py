@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 
 import numpy as np
@@ -110,7 +111,11 @@ def checked_steps(
             item = x.item() if isinstance(x, np.generic) else x
             if isinstance(item, bool) or not isinstance(item, int | float):
                 raise fail(func, "step", item, STEP_EXPECTED)
-    t = raw.astype(np.float64)
+    try:
+        t = raw.astype(np.float64)
+    except OverflowError:  # an int beyond the float range
+        big = next(x for x in raw.flat if isinstance(x, int) and abs(x) > sys.float_info.max)
+        raise fail(func, "step", big, STEP_EXPECTED + " within the float range") from None
     if t.size and not (t.min() >= 0 and np.isfinite(t.max())):
         bad = t[~(np.isfinite(t) & (t >= 0))].flat[0]
         raise fail(func, "step", float(bad), STEP_EXPECTED)

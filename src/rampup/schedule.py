@@ -12,6 +12,7 @@ update uses. After the last phase of a chain the final value holds for ever.
 from __future__ import annotations
 
 import math
+import sys
 from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
@@ -82,7 +83,7 @@ def _runner(kernel: Kernel) -> Callable[[float], float]:
             try:
                 if 0 <= t < inf:
                     return f(t)  # type: ignore[no-any-return]  # formulas return floats here
-            except TypeError:
+            except (TypeError, OverflowError):  # not a number; an int beyond a float
                 pass
             raise _bad_step(t)
 
@@ -97,7 +98,7 @@ def _runner(kernel: Kernel) -> Callable[[float], float]:
                     return f(t)  # type: ignore[no-any-return]  # formulas return floats here
             elif end <= t < inf:
                 return final
-        except TypeError:
+        except (TypeError, OverflowError):  # not a number; an int beyond a float
             pass
         raise _bad_step(t)
 
@@ -128,7 +129,7 @@ def _pair_runner(
                     return base + half_d * (1.0 + cos(pi * ((t - e0) / den)))
                 elif end <= t < inf:  # type: ignore[operator]  # end is an int, see above
                     return final
-            except TypeError:
+            except (TypeError, OverflowError):  # not a number; an int beyond a float
                 pass
             raise _bad_step(t)
 
@@ -141,7 +142,7 @@ def _pair_runner(
                     return base + d * ((den - (t - e0)) / den)
                 elif end <= t < inf:  # type: ignore[operator]  # end is an int, see above
                     return final
-            except TypeError:
+            except (TypeError, OverflowError):  # not a number; an int beyond a float
                 pass
             raise _bad_step(t)
 
@@ -156,7 +157,7 @@ def _pair_runner(
                 return f1(t - e0)  # type: ignore[no-any-return]  # formulas return floats here
             elif end <= t < inf:  # type: ignore[operator]  # end is an int, see above
                 return final
-        except TypeError:
+        except (TypeError, OverflowError):  # not a number; an int beyond a float
             pass
         raise _bad_step(t)
 
@@ -256,11 +257,32 @@ class Schedule:
                 item = x.item() if isinstance(x, np.generic) else x
                 if not isinstance(item, int | float):
                     raise _bad_step(item)
-        t = raw.astype(np.float64, copy=False)  # no copy of an array that is float64 already
+        try:
+            t = raw.astype(np.float64, copy=False)  # no copy of an array that is float64 already
+        except OverflowError:  # an int beyond the float range: as s(t), past the end or an error
+            t = self._huge_steps(raw)
         if t.size and not (t.min() >= 0 and np.isfinite(t.max())):
             bad = t[~(np.isfinite(t) & (t >= 0))].flat[0]
             raise _bad_step(float(bad))
         return _evaluate(self._kernel(), t)
+
+    def _huge_steps(self, raw: npt.NDArray[Any]) -> npt.NDArray[np.float64]:
+        """Steps with ints beyond the float range: the largest float when the schedule ends.
+
+        ``s(10**400)`` of a schedule that ends is its final value (the comparison with the end
+        is exact for ints), so the vectorised path gives the same; an open-ended schedule has no
+        value there, and both paths refuse the step.
+        """
+        end = self._kernel().length
+        out = np.empty(raw.shape, dtype=np.float64)
+        for index, x in np.ndenumerate(raw):
+            if isinstance(x, int) and abs(x) > sys.float_info.max:
+                if end is None or x < 0:
+                    raise _bad_step(x)
+                out[index] = sys.float_info.max  # past the end: the final value
+            else:
+                out[index] = float(x)
+        return out
 
     def as_function(self) -> Callable[[float], float]:
         """The compiled per-step function: same values and checks as ``s(t)``, one call cheaper.

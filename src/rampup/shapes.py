@@ -601,7 +601,9 @@ class Restarts(Phase):
             minimum = xp.minimum
 
             def f(t: Any) -> Any:
-                t = minimum(t, CLOCK_TOP)  # beyond it m**i would overflow: the clock stops there
+                # beyond CLOCK_TOP m**i would overflow: the clock stops there (t + 0.0: an int
+                # step beyond the float range is refused, as by the other open-ended shapes)
+                t = minimum(t + 0.0, CLOCK_TOP)
                 i, begin = cycle(xp, t)
                 u = (t - begin) / (p * xp.float_power(m, i))
                 return b + (a * xp.float_power(d, i) - b) * (0.5 * (1.0 + xp.cos(_PI * u)))

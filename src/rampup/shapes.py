@@ -739,7 +739,10 @@ class Noam(Phase):
         _set(self, "factor", check_number("noam", "factor", self.factor, low=0, low_open=True))
         if not math.isfinite(self.factor * self.d_model**-0.5):
             raise fail(
-                "noam", "factor", self.factor, f"factor / sqrt(d_model={self.d_model!r}) finite"
+                "noam",
+                "factor",
+                self.factor,
+                f"a factor with factor / sqrt(d_model={self.d_model!r}) finite",
             )
 
     def _formula(self, length: int | None, pc: PhaseContext) -> tuple[Make, float]:

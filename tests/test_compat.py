@@ -323,7 +323,7 @@ def _torch_sequential_lrs(
 
 
 TORCH_CASES = [
-    # The seeds': LinearLR(0.1, 10) + CosineAnnealingLR(90, 1e-6), lr 1e-3, 100 epochs.
+    # The seed documents': LinearLR(0.1, 10) + CosineAnnealingLR(90, 1e-6), lr 1e-3, 100 epochs.
     (1e-3, "linear", 10, 0.1, 90, 1e-6),
     (1e-3, "linear", 1, 0.5, 20, 0.0),
     (0.1, "linear", 5, 1.0 / 3.0, 6, 1e-3),
@@ -357,7 +357,7 @@ def test_torch_sequential_equals_torch_at_every_step(
 
 
 def test_torch_sequential_seed_configuration_by_hand() -> None:
-    """The seeds' LinearLR(0.1, 10) + cosine(90, 1e-6): 1e-4, 1e-3 at epoch 10, 1e-6 at 100."""
+    """The seed documents' LinearLR(0.1, 10) + cosine(90, 1e-6): 1e-4, 1e-3 at 10, 1e-6 at 100."""
     s = compat.torch_sequential(warmup_iters=10, start_factor=0.1, t_max=90, eta_min_ratio=1e-3)
     assert 1e-3 * s(0) == _approx(1e-4)  # 0.1 * 1e-3
     assert 1e-3 * s(5) == _approx(5.5e-4)  # (0.1 + 0.9 * 5 / 10) * 1e-3

@@ -7,9 +7,12 @@ import pickle
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pytest
+import torch
 
 import rampup
+import rampup.torch
 from rampup import RampupError
 from rampup._errors import fail, shown
 from rampup.spec import SpecError
@@ -418,3 +421,181 @@ def test_huge_int_length_is_a_rampup_error() -> None:
     """An int length beyond the float range is refused with a RampupError."""
     with pytest.raises(RampupError, match="length="):
         rampup.linear(10**400)
+
+
+# -- numbers too large to be steps: a RampupError, never an OverflowError -----------------------
+def test_bind_refuses_steps_per_epoch_beyond_2_53() -> None:
+    """bind(steps_per_epoch=1e308) on linear(2ep) names bind, the parameter, value and bound."""
+    with pytest.raises(RampupError) as info:
+        rampup.parse("linear(2ep)").bind(steps_per_epoch=1e308)
+    message = str(info.value)
+    assert message.startswith("bind(): steps_per_epoch=1e+308 is invalid: expected")
+    assert "2**53" in message
+
+
+def test_epochs_that_resolve_beyond_2_53_steps_are_refused() -> None:
+    """linear(1e308ep) with 10 steps per epoch names linear, its length and the bound."""
+    with pytest.raises(RampupError) as info:
+        rampup.parse("linear(1e308ep)").bind(steps_per_epoch=10)
+    message = str(info.value)
+    assert message.startswith("linear(): length='1e+308ep' resolves to")
+    assert "steps_per_epoch=10" in message
+    assert "at most 2**53" in message
+
+
+def test_epochs_just_within_2_53_steps_bind() -> None:
+    """2**52 epochs of 2 steps is 2**53 steps, the largest length: it binds."""
+    s = rampup.constant("4503599627370496ep", 0.5).bind(steps_per_epoch=2)
+    assert s.final_step == 2**53
+    with pytest.raises(RampupError, match="at most 2"):
+        rampup.constant("4503599627370497ep", 0.5).bind(steps_per_epoch=2)
+
+
+@pytest.mark.parametrize("total", [10**400, 2**53 + 1, True])
+def test_bind_refuses_a_total_beyond_2_53_or_a_bool(total: object) -> None:
+    """total_steps beyond 2**53 (or a bool) is a RampupError naming bind and total_steps."""
+    with pytest.raises(RampupError, match=r"^bind\(\): total_steps=.* expected a positive int"):
+        rampup.parse("linear(5%) >> cosine").bind(total_steps=_any(total))
+
+
+def test_a_chain_longer_than_2_53_steps_is_refused() -> None:
+    """Phases whose lengths add up beyond 2**53 are refused: later steps would not be exact."""
+    s = rampup.constant(2**53, 0.5) >> rampup.linear(2, to=0.0)
+    with pytest.raises(RampupError, match="at most 2\\*\\*53"):
+        s(0)
+
+
+def test_restarts_refuses_a_mult_whose_second_cycle_never_ends() -> None:
+    """restarts(period=10, mult=1e300) is refused at construction, with the bound 2**53 / 10."""
+    with pytest.raises(RampupError) as info:
+        rampup.parse("restarts(period=10, mult=1e300)")
+    message = str(info.value)
+    assert (
+        "restarts(): mult=1e+300 is invalid: expected a factor of at most 2**53 / period" in message
+    )
+    assert f"{2**53 / 10:g}" in message
+
+
+def test_restarts_checks_mult_once_a_relative_period_is_bound() -> None:
+    """With period in percent, the bound on mult applies when bind() resolves the period."""
+    s = rampup.parse("restarts(period=10%, mult=1e15)")
+    with pytest.raises(RampupError, match=r"restarts\(\): mult=1000000000000000.0 is invalid"):
+        s.bind(total_steps=100)
+
+
+# -- scalar and vector paths agree on extreme but accepted parameters ---------------------------
+EXTREME_ACCEPTED = [
+    "restarts(period=10, mult=900719925474099.2)",  # the largest mult for period 10
+    "restarts(period=1, mult=2)",
+    "restarts(period=3, mult=1.0000000000000002, decay=0.5)",
+    "timm_decay(10, mult=900719925474099.2, limit=3)",
+    "timm_decay(1, mult=2, limit=1000000, decay=0.9)",
+    "exp(gamma=1e-300)",
+    "exp(1000000, gamma=1.0000001)",
+    "poly(100, power=1e300, start=1.0, to=0.0)",
+    "poly(100, power=1e-300)",
+    "invsqrt(timescale=1)",
+    "noam(d_model=5e-324, warmup=1)",
+    "step(1, gamma=1e-300)",
+    "onecycle(1000, div=1e300, final_div=1e300)",
+    "hf_cosine(100, cycles=1e300)",
+    "untuned(0.9999999999999998, shape=exp)",
+    "radam(0.6000000000000001)",
+]
+EXTREME_STEPS = [0, 1, 9, 10, 11, 99, 100, 2**53, 10**18, 2.0**64, 2.0**70, 1e300, 1.7e308]
+
+
+@pytest.mark.parametrize("text", EXTREME_ACCEPTED)
+def test_scalar_and_vector_paths_agree_on_extreme_parameters(text: str) -> None:
+    """s(t) and s.values agree within 2 ulps at every step up to 1.7e308, finite and warning-free.
+
+    (Warnings are errors in this suite: numpy's overflow warning would fail the test.)
+    """
+    s = rampup.parse(text)
+    scalar = np.array([s(t) for t in EXTREME_STEPS])
+    vector = s.values(EXTREME_STEPS)
+    assert np.all(np.isfinite(scalar))
+    assert np.all(scalar >= 0)
+    tolerance = 2 * np.spacing(np.maximum(np.abs(scalar), np.abs(vector)))
+    assert np.all(np.abs(scalar - vector) <= tolerance), (scalar, vector)
+
+
+def test_restarts_with_the_largest_mult_has_its_hand_computed_values() -> None:
+    """Period 10, mult 2**53 / 10: cycle 0 is a cosine over 10 steps, cycle 1 starts at step 10."""
+    s = rampup.parse("restarts(period=10, mult=900719925474099.2)")
+    assert s(9) == pytest.approx(0.5 * (1 + math.cos(math.pi * 0.9)), rel=1e-15)
+    assert s(10) == 1.0  # cycle 1 begins: the peak again (decay=1)
+    # step 10**6 is 999990 steps into cycle 1 of 2**53 - 8 steps... close to the peak
+    u = (10**6 - 10) / (10 * 900719925474099.2)
+    assert s(10**6) == pytest.approx(0.5 * (1 + math.cos(math.pi * u)), rel=1e-15)
+    assert s.values([9, 10, 10**6]).tolist() == [s(9), s(10), s(10**6)]
+
+
+def test_growing_cycles_stop_their_clock_at_2_64() -> None:
+    """Past step 2**64 a growing restarts holds the value of 2**64, on both paths."""
+    s = rampup.restarts(period=1, mult=2.0)
+    assert s(2.0**70) == s(1e300) == s(2.0**64)
+    assert s.values([2.0**70, 1e300]).tolist() == [s(2.0**64)] * 2
+
+
+# -- the same escapes through the PyTorch adapter ---------------------------------------------
+def _optimizer() -> torch.optim.Optimizer:
+    return torch.optim.SGD([torch.nn.Parameter(torch.zeros(2))], lr=0.1)
+
+
+def test_scheduler_refuses_epochs_beyond_2_53_steps_and_leaves_the_lr() -> None:
+    """Scheduler(opt, 'linear(1e308ep)', steps_per_epoch=10) is a RampupError; lr untouched."""
+    opt = _optimizer()
+    with pytest.raises(RampupError) as info:
+        rampup.torch.Scheduler(opt, "linear(1e308ep)", steps_per_epoch=10)
+    message = str(info.value)
+    assert message.startswith("Scheduler(): ")
+    assert "length='1e+308ep'" in message
+    assert "at most 2**53" in message
+    assert opt.param_groups[0]["lr"] == 0.1
+    assert "initial_lr" not in opt.param_groups[0]
+
+
+def test_scheduler_refuses_a_huge_steps_per_epoch() -> None:
+    """Scheduler(opt, 'linear(2ep)', steps_per_epoch=1e308) is a RampupError naming the value."""
+    with pytest.raises(RampupError, match=r"steps_per_epoch=1e\+308"):
+        rampup.torch.Scheduler(_optimizer(), "linear(2ep)", steps_per_epoch=1e308)
+
+
+def test_scheduler_refuses_restarts_with_a_huge_mult() -> None:
+    """A Scheduler over restarts(period=10, mult=1e300) is a RampupError naming mult."""
+    opt = _optimizer()
+    with pytest.raises(RampupError, match=r"restarts\(\): mult=1e\+300 is invalid"):
+        rampup.torch.Scheduler(opt, "restarts(period=10, mult=1e300)")
+    assert opt.param_groups[0]["lr"] == 0.1
+
+
+def test_scheduler_over_the_largest_mult_runs_through_the_restart() -> None:
+    """At the bound (mult = 2**53 / 10) the Scheduler runs: lr is base * s(t) through step 12."""
+    opt = _optimizer()
+    spec = "restarts(period=10, mult=900719925474099.2)"
+    sched = rampup.torch.Scheduler(opt, spec)
+    s = rampup.parse(spec)
+    for t in range(13):
+        assert opt.param_groups[0]["lr"] == pytest.approx(0.1 * s(t), rel=1e-15)
+        opt.step()
+        sched.step()
+
+
+@pytest.mark.parametrize(
+    "text", ["noam()", "linear(5) >> invsqrt", "restarts(period=3, mult=2)", "exp(gamma=0.5)"]
+)
+def test_an_int_step_beyond_the_float_range_is_refused_by_open_ended_schedules(text: str) -> None:
+    """s(10**400) and s.values([10**400]) of an open-ended schedule: a RampupError naming step."""
+    s = rampup.parse(text)
+    with pytest.raises(RampupError, match=r"step=<an int of about 401 digits> is invalid"):
+        s(10**400)
+    with pytest.raises(RampupError, match=r"step=<an int of about 401 digits> is invalid"):
+        s.values([10**400, 3])
+
+
+def test_an_int_step_beyond_the_float_range_is_past_the_end_of_a_schedule_that_ends() -> None:
+    """A schedule that ends gives its final value at 10**400 on both paths (past any end)."""
+    s = rampup.parse("linear(5) >> constant(10) >> cosine(10)")
+    assert s(10**400) == 0.0
+    assert s.values([10**400, 3]).tolist() == [0.0, 0.8]

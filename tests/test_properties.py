@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import rampup
-from rampup import Schedule
+from rampup import RampupError, Schedule
+from rampup import spec as spec_module
 from rampup.schedule import Product
 from rampup.shapes import Ramp
 
@@ -268,3 +269,104 @@ def test_values_are_finite(s: Schedule, t: int) -> None:
     value = s(t)
     assert math.isfinite(value)
     assert value >= 0
+
+
+# -- fuzz: extreme numbers in every numeric argument ---------------------------------------------
+#: Numbers as a spec writes them: huge, tiny, subnormal, negative, beyond 2**53, around 1.
+EXTREME_NUMBERS = [
+    "0", "1", "2", "3", "10", "0.5", "0.999", "0.6000000000000001", "0.9999999999999999",
+    "1.0000000000000002", "1e-9", "1e-300", "5e-324", "1e300", "1.7e308", "9007199254740992",
+    "9007199254740993", "100000000000000000000", "-1", "-1e300", "-0.5",
+]  # fmt: skip
+#: Lengths as a spec writes them: fractions and epochs, huge and tiny.
+EXTREME_LENGTHS = ["50%", "100%", "1e-300%", "2ep", "0.5ep", "1e308ep", "1e-300ep"]
+#: Words the string parameters take (a wrong one is a RampupError too).
+WORDS = [
+    "linear", "cosine", "exp", "sqrt", "poly", "cos", "1-sqrt", "constant", "polynomial",
+    "cosine_with_restarts", "cosine_with_min_lr", "warmup_stable_decay", "inverse_sqrt",
+    "exponential", "untuned_linear", "untuned_exponential", "radam", "true", "false", "none",
+]  # fmt: skip
+#: Keyword arguments of transformers() beyond its signature (it takes **kwargs).
+HF_EXTRAS = ["num_cycles", "min_lr_rate", "lr_init", "lr_end", "power", "timescale",
+             "num_decay_steps", "num_stable_steps", "min_lr_ratio"]  # fmt: skip
+#: Every name of the spec language but the adaptive controller (a tool, fuzzed with the guard).
+FUZZED = [n for n in spec_module._NAMES if n not in ("auto", "bind")]
+#: bind()'s arguments, as Python values: every kind of bad number, and good ones.
+BIND_TOTALS: list[object] = [None, 1, 2, 10, 1000, 2**53, 2**53 + 1, 10**20, 10**400, 0, -5,
+                             1.5, math.nan, math.inf]  # fmt: skip
+BIND_PER_EPOCH: list[object] = [None, 1, 10, 0.5, 1e-300, 5e-324, 1e308, 2**53, 2.0**60,
+                                10**400, math.inf, math.nan, -1, 0]  # fmt: skip
+
+
+@st.composite
+def extreme_specs(draw: st.DrawFn, name: str) -> str:
+    """A spec calling ``name`` with extreme values in its numeric arguments."""
+    sig = spec_module._signature(name)
+    assert sig is not None
+    args: list[str] = []
+    params = [p for p in sig.parameters.values() if p.kind is not p.VAR_KEYWORD]
+    extras = HF_EXTRAS if name == "transformers" else []
+    for param in params:
+        if param.default is not param.empty and not draw(st.booleans()):
+            continue
+        hint = str(param.annotation)
+        if "bool" in hint and "float" not in hint:
+            value = draw(st.sampled_from(["true", "false", "none"]))
+        elif hint == "str":
+            value = draw(st.sampled_from(WORDS))
+        elif "Sequence" in hint:
+            items = draw(
+                st.lists(st.sampled_from(EXTREME_NUMBERS + EXTREME_LENGTHS), min_size=1, max_size=3)
+            )
+            value = "[" + ", ".join(items) + "]"
+        elif "Length" in hint:
+            value = draw(st.sampled_from(EXTREME_NUMBERS + EXTREME_LENGTHS))
+        else:
+            value = draw(st.sampled_from(EXTREME_NUMBERS))
+        args.append(f"{param.name}={value}")
+    chosen = draw(st.lists(st.sampled_from(extras), max_size=3, unique=True)) if extras else []
+    args += [f"{key}={draw(st.sampled_from(EXTREME_NUMBERS + WORDS[:3]))}" for key in chosen]
+    return f"{name}({', '.join(args)})"
+
+
+def _checked_values(s: Schedule) -> None:
+    """s(t) and s.values at the run's landmarks are finite, >= 0 and agree (or a RampupError)."""
+    try:
+        end = s.final_step
+    except RampupError:
+        return  # a length that needs binding: an error at evaluation is the expected outcome
+    total = end if end is not None else 1000
+    ts = sorted({0, 1, total // 2, max(total - 1, 0), total, 10**18, 1.7e308})
+    scalar = [s(t) for t in ts]
+    vector = s.values(ts).tolist()
+    for t, a, b in zip(ts, scalar, vector, strict=True):
+        assert math.isfinite(a), (str(s), t, a)
+        assert math.isfinite(b), (str(s), t, b)
+        assert min(a, b) >= 0, (str(s), t, a, b)
+        assert math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-300), (str(s), t, a, b)
+
+
+@pytest.mark.parametrize("name", FUZZED)
+@settings(max_examples=200, deadline=None)
+@given(
+    data=st.data(), total=st.sampled_from(BIND_TOTALS), per_epoch=st.sampled_from(BIND_PER_EPOCH)
+)
+def test_extreme_numbers_give_a_rampup_error_or_finite_agreeing_values(
+    name: str, data: st.DataObject, total: object, per_epoch: object
+) -> None:
+    """Only RampupError escapes parse(), bind() and evaluation; what constructs is finite.
+
+    Any other exception (OverflowError, ZeroDivisionError, TypeError, a numpy RuntimeWarning,
+    which the suite turns into an error) fails the test.
+    """
+    text = data.draw(extreme_specs(name), label="spec")
+    try:
+        s = rampup.parse(text)
+    except RampupError:
+        return
+    _checked_values(s)
+    try:
+        bound = s.bind(total, per_epoch)  # type: ignore[arg-type]  # bad types on purpose
+    except RampupError:
+        return
+    _checked_values(bound)

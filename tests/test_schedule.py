@@ -68,6 +68,57 @@ def test_lone_warmup_phase_rises_then_holds_one() -> None:
     assert [s(t) for t in (10, 50, 99, 100, 10**9)] == [1.0] * 5
 
 
+def _cosine_decay(t: int, d: int) -> float:
+    """The half-cosine from 1 to 0 over d steps, written out: 1/2 (1 + cos(pi t / d))."""
+    return 0.5 * (1.0 + math.cos(math.pi * t / d))
+
+
+def test_warmup_factor_times_bare_cosine_is_warmup_times_cosine_decay() -> None:
+    """linear(5%) * cosine over 1000 steps: min(1, (t + 1) / 50) * 1/2 (1 + cos(pi t / 1000)).
+
+    A lengthless cosine takes the whole run, so it is a decay (from 1 to 0), in a product too:
+    the factor dampens the start of the decay, as the README's composition row says.
+    """
+    s = rampup.parse("linear(5%) * cosine").bind(total_steps=1000)
+    expected = {
+        0: 0.02,  # 1/50 * 1
+        49: _cosine_decay(49, 1000),  # the warmup reaches 1 on its last step
+        500: 0.5,  # the decay's midpoint
+        999: 0.5 * (1.0 - math.cos(math.pi / 1000)),  # 1/2 (1 + cos(0.999 pi)): ~2.5e-6
+        1000: 0.0,  # the decay's end value holds
+    }
+    for t, value in expected.items():
+        assert s(t) == pytest.approx(value, rel=1e-12, abs=1e-15), t
+        assert s.values([t])[0] == pytest.approx(value, rel=1e-12, abs=1e-15), t
+    assert s(999) < 1e-5
+
+
+def test_a_lone_lengthless_ramp_is_a_decay_over_the_run() -> None:
+    """A bare cosine (or linear) takes the whole run and falls from 1 to 0 over it."""
+    cos = rampup.parse("cosine").bind(total_steps=1000)
+    assert [cos(t) for t in (0, 500, 1000)] == pytest.approx([1.0, 0.5, 0.0], abs=1e-15)
+    assert cos(250) == pytest.approx(_cosine_decay(250, 1000), rel=1e-15)
+    lin = rampup.linear().bind(total_steps=10)
+    assert [lin(t) for t in range(11)] == pytest.approx([(10 - t) / 10 for t in range(11)])
+
+
+def test_a_ramp_with_a_length_first_is_still_the_default_warmup() -> None:
+    """cosine(100) first (with a length) warms up from 1/100 to 1: only lengthless ramps decay."""
+    s = rampup.cosine(100)
+    assert s(0) == pytest.approx(0.01, rel=1e-15)
+    assert s(99) == 1.0
+    t = 40
+    assert s(t) == pytest.approx(0.01 + 0.99 * 0.5 * (1 - math.cos(math.pi * t / 99)), rel=1e-14)
+
+
+def test_bare_cosine_after_a_warmup_is_the_same_decay_as_in_a_product() -> None:
+    """In linear(5%) >> cosine the bare cosine decays over the other 950 steps, from 1 to 0."""
+    s = rampup.parse("linear(5%) >> cosine").bind(total_steps=1000)
+    assert [s(t) for t in (0, 49, 50)] == [0.02, 1.0, 1.0]
+    assert s(50 + 475) == pytest.approx(0.5, rel=1e-15)
+    assert s(999) == pytest.approx(_cosine_decay(949, 950), rel=1e-12)
+
+
 def test_warmup_longer_than_the_run_is_an_error_at_bind() -> None:
     """A warmup of 200 steps in a run of 100 raises at bind(), naming the lengths."""
     with pytest.raises(rampup.RampupError, match="total_steps=100"):

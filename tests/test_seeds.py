@@ -1,4 +1,4 @@
-"""The seed documents' schedules (issue 2, point 9), reproduced exactly.
+"""The seed documents' schedules, reproduced exactly (the five documents rampup was created from).
 
 Each test re-types the seed's own code as the reference (from /work/shared/seeds/) and runs
 torch's schedulers where the seed used them; rampup must give the same learning rates.

@@ -207,7 +207,7 @@ add("constant()", rampup.constant(), {0: 1.0, 10**6: 1.0})
 add(
     "constant(4,0.1)>>constant",
     rampup.constant(4, 0.1) >> rampup.constant(),
-    {0: 0.1, 3: 0.1, 4: 1.0, TAIL: 1.0},  # the seeds' constant warmup: a jump at the boundary
+    {0: 0.1, 3: 0.1, 4: 1.0, TAIL: 1.0},  # the seed documents' constant warmup: a jump
 )
 
 # step: torch's StepLR start * gamma**(t // every).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 
 import numpy as np
@@ -11,6 +12,7 @@ from rampup._checks import check_number
 from rampup._errors import RampupError, fail, shown
 from rampup.schedule import Bound, Schedule
 from rampup.spec import from_dict, parse
+from rampup.units import MAX_STEPS
 
 __all__ = ["STEP_EXPECTED", "checked_steps", "resolve"]
 
@@ -52,9 +54,16 @@ def resolve(func: str, s: object, total_steps: object, steps_per_epoch: object) 
         )
     total: int | None = None
     if total_steps is not None:
-        if isinstance(total_steps, bool) or not isinstance(total_steps, int) or total_steps < 1:
+        if (
+            isinstance(total_steps, bool)
+            or not isinstance(total_steps, int)
+            or not 1 <= total_steps <= MAX_STEPS
+        ):
             raise fail(
-                func, "total_steps", total_steps, "a positive int (the whole run, in updates)"
+                func,
+                "total_steps",
+                total_steps,
+                f"a positive int (the whole run, in updates) of at most 2**53 = {MAX_STEPS}",
             )
         total = total_steps
     per_epoch: float | None = None
@@ -64,8 +73,9 @@ def resolve(func: str, s: object, total_steps: object, steps_per_epoch: object) 
             "steps_per_epoch",
             steps_per_epoch,
             low=0.0,
+            high=MAX_STEPS,
             low_open=True,
-            what="a positive finite number (updates per epoch)",
+            what=f"a positive finite number (updates per epoch) of at most 2**53 = {MAX_STEPS}",
         )
         if isinstance(steps_per_epoch, int):
             per_epoch = steps_per_epoch  # keep an int an int: it prints as it was given
@@ -101,7 +111,11 @@ def checked_steps(
             item = x.item() if isinstance(x, np.generic) else x
             if isinstance(item, bool) or not isinstance(item, int | float):
                 raise fail(func, "step", item, STEP_EXPECTED)
-    t = raw.astype(np.float64)
+    try:
+        t = raw.astype(np.float64)
+    except OverflowError:  # an int beyond the float range
+        big = next(x for x in raw.flat if isinstance(x, int) and abs(x) > sys.float_info.max)
+        raise fail(func, "step", big, STEP_EXPECTED + " within the float range") from None
     if t.size and not (t.min() >= 0 and np.isfinite(t.max())):
         bad = t[~(np.isfinite(t) & (t >= 0))].flat[0]
         raise fail(func, "step", float(bad), STEP_EXPECTED)

@@ -36,8 +36,18 @@ from rampup._checks import check_choice, check_number
 from rampup._errors import RampupError, fail
 from rampup._ops import SCALAR, Formula, Ops
 from rampup.schedule import Chain, Phase, PhaseContext, Schedule
-from rampup.shapes import Constant, Cosine, InvSqrt, Linear, Poly, RAdam, Restarts, Sqrt
-from rampup.units import Length, parse_length
+from rampup.shapes import (
+    CLOCK_TOP,
+    Constant,
+    Cosine,
+    InvSqrt,
+    Linear,
+    Poly,
+    RAdam,
+    Restarts,
+    Sqrt,
+)
+from rampup.units import MAX_STEPS, Length, parse_length
 
 __all__ = [
     "ExpoWarmup",
@@ -55,15 +65,15 @@ Make = Callable[[Ops], Formula]
 
 
 def _check_int(func: str, param: str, value: object, *, low: int, what: str = "") -> int:
-    """Return ``value`` if it is an int (not a bool) >= ``low``."""
-    expected = what or f"an int >= {low}"
+    """Return ``value`` if it is an int (not a bool) in ``[low, 2**53]`` (a count of steps)."""
+    expected = (what or f"an int >= {low}") + f" and <= 2**53 = {MAX_STEPS}"
     if isinstance(value, bool):
         raise fail(func, param, value, expected)
     try:
         n = operator.index(value)  # type: ignore[arg-type]  # any integral type is accepted
     except TypeError:
         raise fail(func, param, value, expected) from None
-    if n < low:
+    if not low <= n <= MAX_STEPS:
         raise fail(func, param, value, expected)
     return n
 
@@ -110,7 +120,10 @@ class HFCosine(Phase):
 
     def _validate(self) -> None:
         object.__setattr__(self, "length", _length("hf_cosine", self.length))
-        cycles = check_number("hf_cosine", "cycles", self.cycles, low=0.0, low_open=True)
+        cycles = check_number(
+            "hf_cosine", "cycles", self.cycles, low=0.0, high=1e300, low_open=True,
+            what="a number of waves in (0, 1e300]",
+        )  # fmt: skip
         object.__setattr__(self, "cycles", cycles)
         to = check_number("hf_cosine", "to", self.to, low=0.0, high=1.0)
         object.__setattr__(self, "to", to)
@@ -177,6 +190,9 @@ class TimmDecay(Phase):
         \text{ else } to
 
     computed in timm's order of operations. Open-ended: after ``limit`` cycles ``to`` holds.
+    ``mult`` is at most ``2**53 / t_initial`` and ``decay**(limit - 1)`` must be finite; the
+    cycle clock ``x`` stops at 2**64 (as :class:`~rampup.shapes.Restarts`), so every step gives
+    a finite value.
     """
 
     t_initial: int
@@ -198,17 +214,34 @@ class TimmDecay(Phase):
         object.__setattr__(self, "decay", check_number(name, "decay", self.decay, low=0.0))
         object.__setattr__(self, "limit", _check_int(name, "limit", self.limit, low=1))
         object.__setattr__(self, "skip", _check_int(name, "skip", self.skip, low=0))
+        if self.mult * self.t_initial > MAX_STEPS:
+            raise fail(
+                name,
+                "mult",
+                self.mult,
+                f"a factor of at most 2**53 / t_initial = {MAX_STEPS / self.t_initial:g}: a second"
+                " cycle longer than 2**53 steps never ends",
+            )
+        try:
+            peak = self.decay ** (self.limit - 1)  # the largest power of decay a cycle uses
+        except OverflowError:
+            peak = math.inf
+        if not math.isfinite(peak):
+            raise fail(
+                name, "decay", self.decay, f"a factor whose power {self.limit - 1} is finite"
+            )
 
     def _formula(self, length: int | None, pc: PhaseContext) -> tuple[Make, float]:
         period, m, mult, decay = float(self.t_initial), self.to, self.mult, self.decay
         limit, skip = self.limit, float(self.skip)
         log_mult = math.log(mult)
+        last = float(limit - 1)
 
         def make(xp: Ops) -> Formula:
-            cos, floor, log, where = xp.cos, xp.floor, xp.log, xp.where
+            cos, floor, log, where, minimum = xp.cos, xp.floor, xp.log, xp.where, xp.minimum
 
             def f(t: Any) -> Any:
-                x = t + skip
+                x = minimum(t + skip, CLOCK_TOP)  # beyond it the powers would overflow
                 if mult == 1.0:
                     i = floor(x / period)
                     t_i: Any = period
@@ -217,7 +250,8 @@ class TimmDecay(Phase):
                     i = floor(log(1.0 - x / period * (1.0 - mult)) / log_mult)
                     t_i = mult**i * period
                     x_i = x - (1.0 - mult**i) / (1.0 - mult) * period
-                wave = m + 0.5 * (decay**i - m) * (1.0 + cos(_PI * x_i / t_i))
+                # past the last cycle the wave is not used: its power of decay stays bounded
+                wave = m + 0.5 * (decay ** minimum(i, last) - m) * (1.0 + cos(_PI * x_i / t_i))
                 return where(i < limit, wave, m)
 
             return f
@@ -655,10 +689,13 @@ def pytorch_warmup(
         raise fail(
             func, "warmup_period", warmup_period, f"None: {kind!r} derives its period from beta2"
         )
+    period = int((2.0 if kind == "untuned_linear" else 1.0) / (1.0 - b2))
+    if kind in ("untuned_linear", "untuned_exponential") and period > MAX_STEPS:
+        raise fail(func, "beta2", b2, f"a beta2 whose warmup period {period} is <= 2**53 steps")
     if kind == "untuned_linear":
-        return Linear(int(2.0 / (1.0 - b2)))
+        return Linear(period)
     if kind == "untuned_exponential":
-        return ExpoWarmup(int(1.0 / (1.0 - b2)))
+        return ExpoWarmup(period)
     if not b2 > 0.6:
         raise fail(func, "beta2", b2, "beta2 > 0.6 for 'radam' (RAdam needs rho_inf > 4)")
     return RAdam(b2)

@@ -28,7 +28,8 @@ def warmup_cosine(warmup: Length, *, to: float = 0.0, shape: str = "linear") -> 
     """A warmup of ``warmup`` steps, then a cosine decay to ``to`` over the rest of the run.
 
     ``warmup_cosine("5%", to=0.01)`` is ``linear(5%) >> cosine(to=0.01)``; the peak is used by
-    the last warmup update and the first decay update (nanoGPT, the seeds' get_lr_with_warmup).
+    the last warmup update and the first decay update (nanoGPT, and the classic recipes' warmup
+    + cosine).
     """
     warmup = _length("warmup_cosine", "warmup", warmup)
     check_choice("warmup_cosine", "shape", shape, tuple(_WARMUPS))

@@ -12,6 +12,7 @@ update uses. After the last phase of a chain the final value holds for ever.
 from __future__ import annotations
 
 import math
+import sys
 from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
@@ -22,7 +23,7 @@ import numpy.typing as npt
 
 from rampup._errors import RampupError, fail
 from rampup._ops import SCALAR, Formula, Ops
-from rampup.units import Span, parse_length
+from rampup.units import MAX_STEPS, Span, parse_length
 
 __all__ = ["Bound", "Chain", "Context", "Kernel", "Phase", "Product", "Schedule"]
 
@@ -82,7 +83,7 @@ def _runner(kernel: Kernel) -> Callable[[float], float]:
             try:
                 if 0 <= t < inf:
                     return f(t)  # type: ignore[no-any-return]  # formulas return floats here
-            except TypeError:
+            except (TypeError, OverflowError):  # not a number; an int beyond a float
                 pass
             raise _bad_step(t)
 
@@ -97,7 +98,7 @@ def _runner(kernel: Kernel) -> Callable[[float], float]:
                     return f(t)  # type: ignore[no-any-return]  # formulas return floats here
             elif end <= t < inf:
                 return final
-        except TypeError:
+        except (TypeError, OverflowError):  # not a number; an int beyond a float
             pass
         raise _bad_step(t)
 
@@ -128,7 +129,7 @@ def _pair_runner(
                     return base + half_d * (1.0 + cos(pi * ((t - e0) / den)))
                 elif end <= t < inf:  # type: ignore[operator]  # end is an int, see above
                     return final
-            except TypeError:
+            except (TypeError, OverflowError):  # not a number; an int beyond a float
                 pass
             raise _bad_step(t)
 
@@ -141,7 +142,7 @@ def _pair_runner(
                     return base + d * ((den - (t - e0)) / den)
                 elif end <= t < inf:  # type: ignore[operator]  # end is an int, see above
                     return final
-            except TypeError:
+            except (TypeError, OverflowError):  # not a number; an int beyond a float
                 pass
             raise _bad_step(t)
 
@@ -156,7 +157,7 @@ def _pair_runner(
                 return f1(t - e0)  # type: ignore[no-any-return]  # formulas return floats here
             elif end <= t < inf:  # type: ignore[operator]  # end is an int, see above
                 return final
-        except TypeError:
+        except (TypeError, OverflowError):  # not a number; an int beyond a float
             pass
         raise _bad_step(t)
 
@@ -256,11 +257,32 @@ class Schedule:
                 item = x.item() if isinstance(x, np.generic) else x
                 if not isinstance(item, int | float):
                     raise _bad_step(item)
-        t = raw.astype(np.float64, copy=False)  # no copy of an array that is float64 already
+        try:
+            t = raw.astype(np.float64, copy=False)  # no copy of an array that is float64 already
+        except OverflowError:  # an int beyond the float range: as s(t), past the end or an error
+            t = self._huge_steps(raw)
         if t.size and not (t.min() >= 0 and np.isfinite(t.max())):
             bad = t[~(np.isfinite(t) & (t >= 0))].flat[0]
             raise _bad_step(float(bad))
         return _evaluate(self._kernel(), t)
+
+    def _huge_steps(self, raw: npt.NDArray[Any]) -> npt.NDArray[np.float64]:
+        """Steps with ints beyond the float range: the largest float when the schedule ends.
+
+        ``s(10**400)`` of a schedule that ends is its final value (the comparison with the end
+        is exact for ints), so the vectorised path gives the same; an open-ended schedule has no
+        value there, and both paths refuse the step.
+        """
+        end = self._kernel().length
+        out = np.empty(raw.shape, dtype=np.float64)
+        for index, x in np.ndenumerate(raw):
+            if isinstance(x, int) and abs(x) > sys.float_info.max:
+                if end is None or x < 0:
+                    raise _bad_step(x)
+                out[index] = sys.float_info.max  # past the end: the final value
+            else:
+                out[index] = float(x)
+        return out
 
     def as_function(self) -> Callable[[float], float]:
         """The compiled per-step function: same values and checks as ``s(t)``, one call cheaper.
@@ -328,7 +350,8 @@ class Schedule:
         """Resolve every length to steps for a run of ``total_steps`` updates.
 
         ``total_steps`` is the whole run including warmup; ``steps_per_epoch`` converts ``"ep"``
-        lengths. Binding an already bound schedule re-binds it (e.g. for a longer run).
+        lengths. Both are at most 2**53, as is every length they resolve. Binding an already
+        bound schedule re-binds it (e.g. for a longer run).
 
         >>> from rampup import parse
         >>> s = parse("linear(10%) >> cosine").bind(total_steps=100)
@@ -338,18 +361,29 @@ class Schedule:
         total: object = total_steps
         if isinstance(total, np.integer):
             total = int(total)  # numpy's integers are ints too
-        if total is not None and (not isinstance(total, int) or total < 1):
-            raise fail("bind", "total_steps", total_steps, "a positive int (the whole run)")
+        if total is not None and (
+            isinstance(total, bool) or not isinstance(total, int) or not 1 <= total <= MAX_STEPS
+        ):
+            raise fail(
+                "bind",
+                "total_steps",
+                total_steps,
+                f"a positive int (the whole run) of at most 2**53 = {MAX_STEPS}",
+            )
         per_epoch: object = steps_per_epoch
         if isinstance(per_epoch, np.integer | np.floating):
             per_epoch = float(per_epoch)  # numpy's numbers too
         if per_epoch is not None and (
             isinstance(per_epoch, bool)
             or not isinstance(per_epoch, int | float)
-            or not math.isfinite(per_epoch)
-            or per_epoch <= 0
+            or not 0 < per_epoch <= MAX_STEPS  # also NaN; an int too large for a float compares
         ):
-            raise fail("bind", "steps_per_epoch", steps_per_epoch, "a positive finite number")
+            raise fail(
+                "bind",
+                "steps_per_epoch",
+                steps_per_epoch,
+                f"a positive finite number of at most 2**53 = {MAX_STEPS}",
+            )
         inner = self.schedule if isinstance(self, Bound) else self
         bound = Bound(inner, total, per_epoch)
         bound._kernel()  # resolve now: errors belong to the bind() call
@@ -484,6 +518,11 @@ class Chain(Schedule):
             for p, sp in zip(self.phases, spans, strict=True)
         ]
         fixed = sum(n for n in lengths if n is not None)
+        if fixed > MAX_STEPS:
+            raise RampupError(
+                f">>: {self} takes {fixed} steps: expected a schedule of at most 2**53 ="
+                f" {MAX_STEPS} steps (every step below that is exact in a float64)"
+            )
         if None in lengths:
             k = lengths.index(None)
             is_last = k == len(lengths) - 1

@@ -11,9 +11,12 @@ Values are multipliers of the optimizer's own learning rate: the peak is 1.
 A rising ramp (a *warmup*) reaches ``to`` exactly on its last step; a falling ramp (a *decay*)
 starts at ``start`` on its first step and reaches ``to`` on the step after its last one, the
 value that then holds (``endpoint=`` overrides either). Unspecified endpoints are the peak, 1,
-except when both are left out: the first phase of a schedule is then a warmup from
-``1/length`` to 1 (update ``t`` uses ``(t + 1) / length``: no update at 0), and a later phase a
-decay from 1 to 0. See docs/conventions.md for the table of boundary values.
+except when both are left out: the first phase of a schedule, when it has a length, is then a
+warmup from ``1/length`` to 1 (update ``t`` uses ``(t + 1) / length``: no update at 0); a later
+phase, and a ramp without a length (it takes the rest of the run), is a decay from 1 to 0. So a
+bare ``cosine`` is a cosine decay everywhere: alone, after ``>>`` and as a factor of ``*``
+(``linear(5%) * cosine`` is a warmup factor times a decay over the whole run). See
+docs/conventions.md for the table of boundary values.
 """
 
 from __future__ import annotations
@@ -28,8 +31,8 @@ from typing import Any, ClassVar
 from rampup._checks import check_choice, check_number, check_optional_number
 from rampup._errors import RampupError, fail
 from rampup._ops import SCALAR, Formula, Ops
-from rampup.schedule import Phase, PhaseContext
-from rampup.units import Length, Span, parse_length
+from rampup.schedule import Context, Phase, PhaseContext
+from rampup.units import MAX_STEPS, Length, Span, parse_length
 
 __all__ = [
     "Constant",
@@ -52,6 +55,10 @@ __all__ = [
 
 _PI = math.pi
 Make = Callable[[Ops], Formula]
+
+#: The last step a formula with growing powers (restarts with ``mult``) tells apart: 2**64,
+#: beyond 10**19 updates. Later steps take its value, so powers such as ``mult**i`` stay finite.
+CLOCK_TOP = 2.0**64
 
 
 def _length_field(func: str, value: object) -> Length | None:
@@ -120,9 +127,14 @@ class Ramp(Phase):
             raise fail(name, "endpoint", self.endpoint, "True, False or None")
 
     def _endpoints(self, n: int, pc: PhaseContext) -> tuple[float, float, bool, bool]:
-        """``(start, to, endpoint, default_warmup)`` for a ramp of ``n`` steps at ``pc``."""
+        """``(start, to, endpoint, default_warmup)`` for a ramp of ``n`` steps at ``pc``.
+
+        With neither endpoint given, only a first phase with its own length is a warmup: a ramp
+        that takes the rest of the run (no length) is a decay wherever it stands, so a bare
+        ``cosine`` means the same alone, after ``>>`` and in a product.
+        """
         if self.start is None and self.to is None:
-            if pc.index == 0:
+            if pc.index == 0 and self.length is not None:
                 a, b, default_warmup = 1.0 / n, 1.0, True
             else:
                 a, b, default_warmup = 1.0, 0.0, False
@@ -174,8 +186,8 @@ class Ramp(Phase):
 class Linear(Ramp):
     r"""Linear ramp: :math:`f(u) = u`.
 
-    As a first phase (the default warmup) update ``t`` uses ``(t + 1) / length``: the seeds'
-    "iteration i uses i * peak / n". As a decay from ``start`` to ``to``:
+    As a first phase with a length (the default warmup) update ``t`` uses ``(t + 1) / length``:
+    the classic recipes' "iteration i uses i * peak / n". As a decay from ``start`` to ``to``:
     :math:`to + (start - to)\,(D - t) / D`.
 
     >>> from rampup import linear
@@ -287,8 +299,9 @@ class Log(Ramp):
 class Exp(Ramp):
     r"""Exponential (geometric) ramp: :math:`start \cdot (to / start)^{u}`.
 
-    The seeds' exponential warmup :math:`\eta \gamma^{W - t}` is the rising form. With ``gamma``
-    instead of ``to`` it is torch's ExponentialLR, open-ended: :math:`start \cdot \gamma^{t}`.
+    The classic recipes' exponential warmup :math:`\eta \gamma^{W - t}` is the rising form. With
+    ``gamma`` instead of ``to`` it is torch's ExponentialLR, open-ended:
+    :math:`start \cdot \gamma^{t}`.
     Both endpoints must be positive.
     """
 
@@ -340,7 +353,8 @@ class Exp(Ramp):
 class Constant(Phase):
     """Hold ``value`` for ``length`` steps (for ever when last and no length).
 
-    ``constant(500, 0.1) >> cosine`` is the seeds' constant warmup: a low factor, then a jump.
+    ``constant(500, 0.1) >> cosine`` is the classic constant warmup (He et al. 2016): a low factor,
+    then a jump.
     """
 
     length: Length | None = None
@@ -478,7 +492,13 @@ class Restarts(Phase):
 
     Cycle ``i`` lasts :math:`P m^i` steps and falls from :math:`start \cdot decay^{i}` to ``to``
     along a half cosine. Give ``period`` (a length) or ``cycles`` (how many equal cycles fill the
-    phase's length, possibly fractional: HF's hard restarts). After its length it holds ``to``.
+    phase's length, possibly fractional: HF's hard restarts; at most 2**53). After its length
+    it holds ``to``.
+
+    ``mult`` is at most ``2**53 / P``: the second cycle, of :math:`P m` steps, must end within a
+    run rampup can count. With growing cycles the clock stops at step 2**64
+    (:data:`CLOCK_TOP`, far beyond any run): later steps take its value, so every step gives a
+    finite value and the scalar and vectorised paths agree.
     """
 
     length: Length | None = None
@@ -504,9 +524,19 @@ class Restarts(Phase):
             _set(
                 self,
                 "cycles",
-                check_number("restarts", "cycles", self.cycles, low_open=True, low=0),
+                check_number(
+                    "restarts",
+                    "cycles",
+                    self.cycles,
+                    low=0,
+                    high=MAX_STEPS,
+                    low_open=True,
+                    what=f"a number of cycles in (0, 2**53 = {MAX_STEPS}]",
+                ),
             )
         _set(self, "mult", check_number("restarts", "mult", self.mult, low=1.0))
+        if isinstance(self.period, int) and self.mult * self.period > MAX_STEPS:
+            self._formula(None, PhaseContext(Context(), 0, 0))  # raises: mult is too large
         _set(self, "decay", check_number("restarts", "decay", self.decay, low=0.0))
         _set(self, "to", check_number("restarts", "to", self.to, low=0.0))
         _set(self, "start", check_number("restarts", "start", self.start, low=0.0))
@@ -533,6 +563,14 @@ class Restarts(Phase):
             return make_cycles, b
         period = parse_length("restarts", "period", self.period)  # set: _validate checked
         p = float(pc.run.steps("restarts", "period", period))
+        if m * p > MAX_STEPS:
+            raise fail(
+                "restarts",
+                "mult",
+                m,
+                f"a factor of at most 2**53 / period = {MAX_STEPS / p:g} (period = {p:g} steps):"
+                " a second cycle longer than 2**53 steps never ends",
+            )
         if m == 1.0:
             _grown("restarts", "decay", d, a, None if length is None else (length - 1) // p)
 
@@ -547,7 +585,7 @@ class Restarts(Phase):
         log_m = math.log(m)
 
         def cycle(xp: Ops, t: Any) -> tuple[Any, Any]:
-            """The cycle ``i`` containing ``t`` and the step where it begins."""
+            """The cycle ``i`` containing ``t`` (at most :data:`CLOCK_TOP`) and where it begins."""
             i = xp.floor(xp.log(1.0 + t * (m - 1.0) / p) / log_m)
             # The logarithm can land an ulp off a whole number at a cycle's first step (e.g.
             # log(243) / log(3) < 5): the cycle is the one whose begin t has reached.
@@ -560,7 +598,12 @@ class Restarts(Phase):
         _grown("restarts", "decay", d, a, last)
 
         def make_growing(xp: Ops) -> Formula:
+            minimum = xp.minimum
+
             def f(t: Any) -> Any:
+                # beyond CLOCK_TOP m**i would overflow: the clock stops there (t + 0.0: an int
+                # step beyond the float range is refused, as by the other open-ended shapes)
+                t = minimum(t + 0.0, CLOCK_TOP)
                 i, begin = cycle(xp, t)
                 u = (t - begin) / (p * xp.float_power(m, i))
                 return b + (a * xp.float_power(d, i) - b) * (0.5 * (1.0 + xp.cos(_PI * u)))
@@ -597,11 +640,17 @@ class OneCycle(Phase):
             check_number("onecycle", "peak_at", self.peak_at, low=0, high=1, low_open=True),
         )
         _set(self, "div", check_number("onecycle", "div", self.div, low=0, low_open=True))
+        if not math.isfinite(1.0 / self.div):
+            raise fail("onecycle", "div", self.div, "a divisor whose inverse 1/div is finite")
         _set(
             self,
             "final_div",
             check_number("onecycle", "final_div", self.final_div, low=0, low_open=True),
         )
+        if not math.isfinite(1.0 / self.div / self.final_div):
+            raise fail(
+                "onecycle", "final_div", self.final_div, "a divisor with 1/(div * final_div) finite"
+            )
         check_choice("onecycle", "anneal", self.anneal, ("cos", "linear"))
         if not isinstance(self.three_phase, bool):
             raise fail("onecycle", "three_phase", self.three_phase, "True or False")
@@ -684,10 +733,17 @@ class Noam(Phase):
 
     def _validate(self) -> None:
         d = check_number("noam", "d_model", self.d_model, low=0, low_open=True)
-        _set(self, "d_model", int(d) if d == int(d) else d)
+        _set(self, "d_model", int(d) if d == int(d) and d <= MAX_STEPS else d)
         span = parse_length("noam", "warmup", self.warmup)
         _set(self, "warmup", int(span.amount) if span.is_absolute else str(span))
         _set(self, "factor", check_number("noam", "factor", self.factor, low=0, low_open=True))
+        if not math.isfinite(self.factor * self.d_model**-0.5):
+            raise fail(
+                "noam",
+                "factor",
+                self.factor,
+                f"a factor with factor / sqrt(d_model={self.d_model!r}) finite",
+            )
 
     def _formula(self, length: int | None, pc: PhaseContext) -> tuple[Make, float]:
         w = pc.run.steps("noam", "warmup", parse_length("noam", "warmup", self.warmup))
@@ -728,6 +784,13 @@ class Untuned(Phase):
     def _validate(self) -> None:
         _set(self, "beta2", _check_beta2("untuned", self.beta2))
         check_choice("untuned", "shape", self.shape, ("linear", "exp"))
+        if self.shape == "linear" and self.warmup_steps > MAX_STEPS:
+            raise fail(
+                "untuned",
+                "beta2",
+                self.beta2,
+                "beta2 <= 1 - 2**-52 (its warmup round(2 / (1 - beta2)) of at most 2**53 steps)",
+            )
 
     @property
     def warmup_steps(self) -> int:
@@ -797,7 +860,7 @@ class RAdam(Phase):
                 # float_power: numpy's SIMD power can differ from libm's by an ulp, which the
                 # rectifier's cancellation near rho = 4 would magnify; float_power is libm's pow
                 b2t = xp.float_power(b2, n)
-                rho = rho_inf - 2 * n * b2t / (1 - b2t)
+                rho = rho_inf - 2 * (n * b2t) / (1 - b2t)  # 2 * (n * b): no inf * 0 at huge n
                 return xp.sqrt((rho - 4) * (rho - 2) * rho_inf / (den_const * rho))
 
             return f

@@ -12,8 +12,9 @@ Epochs and percentages are converted to steps once, when the schedule is bound t
     steps = floor(amount * unit + 1/2)    # unit = steps_per_epoch, or total_steps / 100
 
 so ``"2.5%"`` of 100 steps is 3 steps and ``"0.5ep"`` of 5 steps per epoch is 3 steps. A length
-that resolves to 0 steps is an error, as is a length whose unit is not known (no
-``steps_per_epoch`` for ``"2ep"``, no ``total_steps`` for ``"5%"``): rampup never guesses.
+that resolves to 0 steps, or to more than 2**53 (:data:`MAX_STEPS`), is an error, as is a length
+whose unit is not known (no ``steps_per_epoch`` for ``"2ep"``, no ``total_steps`` for ``"5%"``):
+rampup never guesses.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from rampup._errors import RampupError, fail
+from rampup._errors import RampupError, fail, shown
 
 __all__ = ["Length", "Span", "parse_length"]
 
@@ -68,14 +69,25 @@ class Span:
                     f"{func}(): {param}={str(self)!r} is in epochs but no steps_per_epoch is known:"
                     " call .bind(steps_per_epoch=...) (or pass steps_per_epoch to the scheduler)"
                 )
-            exact = self.amount * steps_per_epoch
+            exact = _product(self.amount, steps_per_epoch)
         else:
             if total_steps is None:
                 raise RampupError(
                     f"{func}(): {param}={str(self)!r} is a fraction of the run but no total_steps"
                     " is known: call .bind(total_steps=...) (or pass total_steps to the scheduler)"
                 )
-            exact = self.amount * total_steps / 100.0
+            exact = _product(self.amount, total_steps) / 100.0
+        if not exact <= MAX_STEPS:  # also inf and NaN: the product of two huge numbers
+            unit = (
+                f"steps_per_epoch={shown(steps_per_epoch)}"
+                if self.unit == "epochs"
+                else f"total_steps={shown(total_steps)}"
+            )
+            many = f"{exact:g} steps" if math.isfinite(exact) else "more steps than a float holds"
+            raise RampupError(
+                f"{func}(): {param}={str(self)!r} resolves to {many} with {unit}:"
+                f" expected a length of at most 2**53 = {MAX_STEPS} steps"
+            )
         steps = math.floor(exact + 0.5)
         if steps < 1:
             raise RampupError(
@@ -83,6 +95,14 @@ class Span:
                 " expected a length of at least one step"
             )
         return steps
+
+
+def _product(amount: float, unit: float) -> float:
+    """``amount * unit``, infinite rather than an OverflowError for an int beyond a float."""
+    try:
+        return amount * unit
+    except OverflowError:
+        return math.inf
 
 
 def parse_length(func: str, param: str, value: object) -> Span:

@@ -340,13 +340,13 @@ def test_lightning_callback_checkpoints_its_monitor() -> None:
         (
             "LightningCallback",
             "lightning",
-            "rampup.callbacks needs Lightning: pip install 'lightning'"
+            "rampup.callbacks needs Lightning: pip install 'rampup[lightning]'"
             " (No module named 'lightning')",
         ),
         (
             "HFCallback",
             "transformers",
-            "rampup.callbacks needs Hugging Face transformers: pip install 'transformers'"
+            "rampup.callbacks needs Hugging Face transformers: pip install 'rampup[hf]'"
             " (No module named 'transformers')",
         ),
     ],

@@ -459,3 +459,16 @@ def test_advice_texts_name_their_sources_in_words_a_user_knows(kwargs: dict[str,
     for text in (*s.reasons, *s.cautions, *summary.warnings):
         assert "seed" not in text.lower(), text
         assert "issue #" not in text.lower(), text
+
+
+def test_show_says_a_warmup_times_a_lengthless_decay_decays_from_step_0() -> None:
+    """linear(5%) * cosine: the values are min(1, (t+1)/50) * cos decay from 0; a note says >>."""
+    s = summarize("linear(5%) * cosine", total_steps=1000)
+    assert s.step_0 == pytest.approx(0.02 * 1.0)  # (0+1)/50 * (1+cos 0)/2
+    assert s.last_value == pytest.approx(0.5 * (1 + math.cos(math.pi * 999 / 1000)))
+    (note,) = [w for w in s.warnings if w.startswith("product:")]
+    assert "cosine decays from step 0" in note
+    assert note.endswith("write linear(5%) >> cosine")
+    # a warmup factor onto a whole schedule, and a phased schedule, get no such note
+    for spec in ("untuned(0.98) * (linear(5%) >> cosine)", "linear(5%) >> cosine"):
+        assert not [w for w in summarize(spec, total_steps=1000).warnings if "product" in w]

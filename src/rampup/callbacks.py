@@ -130,9 +130,9 @@ def _grad_norm(parameters: Iterable[Any]) -> float:
     return math.sqrt(total) if math.isfinite(total) else total
 
 
-def _missing(what: str, package: str, exc: ImportError) -> ImportError:
-    """The adapters' one import-error style, for a framework no rampup extra installs."""
-    return ImportError(f"rampup.callbacks needs {what}: pip install '{package}' ({exc})")
+def _missing(what: str, extra: str, exc: ImportError) -> ImportError:
+    """The adapters' one import-error style: what is needed, the extra that installs it, why."""
+    return ImportError(f"rampup.callbacks needs {what}: pip install 'rampup[{extra}]' ({exc})")
 
 
 def _lightning_class() -> type:
@@ -220,7 +220,7 @@ def _hf_class() -> type:
     try:
         from transformers import TrainerCallback  # noqa: PLC0415  # the framework, on use
     except ImportError as exc:
-        raise _missing("Hugging Face transformers", "transformers", exc) from exc
+        raise _missing("Hugging Face transformers", "hf", exc) from exc
 
     class HFCallback(TrainerCallback):
         """Feeds the monitor (or guard) from the HF Trainer's logs; adds lr/momentum and events.

@@ -22,8 +22,8 @@ import numpy as np
 
 from rampup._checks import check_choice, check_count, check_number
 from rampup._errors import fail
-from rampup.schedule import Bound, Schedule
-from rampup.shapes import Untuned
+from rampup.schedule import Bound, Phase, Product, Schedule
+from rampup.shapes import Ramp, Untuned
 from rampup.spec import parse
 
 __all__ = [
@@ -65,6 +65,29 @@ def _as_schedule(func: str, schedule: object) -> Schedule:
 
 def _unbound(s: Schedule) -> Schedule:
     return s.schedule if isinstance(s, Bound) else s
+
+
+def _product_note(s: Schedule) -> list[str]:
+    """A note for ``warmup * decay``: the decay runs from step 0, under the warmup, not after it.
+
+    A product's factors are all evaluated at the same global step, and a ramp without a length is
+    a decay over the whole run: ``linear(5%) * cosine`` is ``min(1, (t+1)/50)`` times a cosine
+    from step 0, so the decay has already begun when the warmup ends. That is one documented
+    meaning, but a reader of ``a * b`` as "a warmup factor onto a decay" may mean ``a >> b``.
+    """
+    if not isinstance(s, Product) or len(s.factors) < 2:
+        return []
+    first, rest = s.factors[0], s.factors[1:]
+    if not (isinstance(first, Phase) and getattr(first, "length", None) is not None):
+        return []
+    if not any(isinstance(f, Ramp) and f.length is None for f in rest):
+        return []
+    tail = " * ".join(str(f) for f in rest)
+    return [
+        f"product: {s} multiplies its factors at the same step, so {tail} decays from step 0,"
+        f" under {first}, not after it; for a decay that starts at the peak once the warmup"
+        f" ends, write {first} >> {tail}"
+    ]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -221,6 +244,7 @@ def summarize(
         for b in bounds
         if b.value - b.before > JUMP * abs(scale * top)
     )
+    warnings.extend(_product_note(_unbound(s)))
     return Summary(
         spec=str(_unbound(s)),
         total_steps=total,

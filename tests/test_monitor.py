@@ -143,29 +143,88 @@ def test_geometric_divergence_is_reported_then_the_nonfinite_loss() -> None:
     assert "restore the last good checkpoint" in bad[0].message
 
 
-def test_seeds_preset_fires_where_the_seeds_loop_warns() -> None:
-    """Monitor.seeds(W) reports exactly where `epoch < W and loss > 10 * initial` first holds."""
+def test_classic_preset_fires_where_the_classic_check_warns() -> None:
+    """Monitor.classic(W) reports exactly where `epoch < W and loss > 10 * initial` first holds."""
     losses = CURVES["regression_diverges"]["loss"]
     warmup = 20
     expected = next(t for t, x in enumerate(losses) if t < warmup and x > 10 * losses[0])
-    events = feed(Monitor.seeds(warmup), losses)
-    seeds = [e for e in events if e.kind == "seeds_rule"]
-    assert [e.step for e in seeds] == [expected]  # one episode: it holds until the warmup ends
-    assert {e.kind for e in events} <= {"seeds_rule", "nonfinite_loss"}
-    assert "consider a longer warmup" in seeds[0].message
+    events = feed(Monitor.classic(warmup), losses)
+    classic = [e for e in events if e.kind == "classic_rule"]
+    assert [e.step for e in classic] == [expected]  # one episode: it holds until the warmup ends
+    assert {e.kind for e in events} <= {"classic_rule", "nonfinite_loss"}
+    assert "consider a longer warmup" in classic[0].message
+    assert "the classic rule: a warmup loss above 10x its initial value" in classic[0].message
+    assert "seeds" not in classic[0].message
 
 
-def test_seeds_preset_names_itself_in_errors() -> None:
-    """Monitor.seeds(0) and a factor of 0 are errors naming Monitor.seeds, not Monitor."""
-    with pytest.raises(RampupError, match=r"^Monitor\.seeds\(\): warmup_steps=0 is invalid"):
-        Monitor.seeds(0)
+def test_seeds_is_an_alias_of_the_classic_preset() -> None:
+    """Monitor.seeds(W) (the preset's former name) builds the same monitor as Monitor.classic."""
+    alias, classic = Monitor.seeds(20, factor=4.0), Monitor.classic(20, factor=4.0)
+    assert alias.state_dict() == classic.state_dict()
+
+
+def test_classic_preset_names_itself_in_errors() -> None:
+    """Monitor.classic(0) and a factor <= 1 (no rise) are errors naming the preset called."""
+    with pytest.raises(RampupError, match=r"^Monitor\.classic\(\): warmup_steps=0 is invalid"):
+        Monitor.classic(0)
+    with pytest.raises(RampupError, match=r"^Monitor\.classic\(\): factor=1 is invalid"):
+        Monitor.classic(10, factor=1)
     with pytest.raises(RampupError, match=r"^Monitor\.seeds\(\): factor=0 is invalid"):
         Monitor.seeds(10, factor=0)
+    with pytest.raises(RampupError, match=r"^Monitor\(\): classic_factor=0\.5 is invalid"):
+        Monitor(classic_factor=0.5)
 
 
-def test_seeds_preset_ignores_the_rule_after_warmup() -> None:
-    """After the warmup the seeds' rule does not apply (the seeds check `epoch < warmup`)."""
-    assert feed(Monitor.seeds(3), [1.0, 1.0, 1.0, 50.0]) == []
+def test_classic_preset_ignores_the_rule_after_warmup() -> None:
+    """After the warmup the classic rule does not apply (the check is `epoch < warmup`)."""
+    assert feed(Monitor.classic(3), [1.0, 1.0, 1.0, 50.0]) == []
+
+
+def test_classic_rule_with_a_positive_initial_loss_is_ten_times_it() -> None:
+    """Initial loss 2: 20 is not above 10 x 2, 20.5 is; one event, its reference the 2."""
+    m = Monitor.classic(10)
+    assert feed(m, [2.0, 5.0, 20.0]) == []
+    assert m.classic_level() == 20.0
+    (event,) = m.update(20.5)
+    assert (event.kind, event.step, event.reference, event.ratio) == ("classic_rule", 3, 2.0, 10.25)
+    assert "20.5 is above 10x the initial loss (2)" in event.message
+
+
+def test_classic_rule_with_a_negative_initial_loss_is_a_rise_by_nine_magnitudes() -> None:
+    """Initial loss -1 (a log-likelihood): the level is -1 + 9 x 1 = 8, not 10 x -1 = -10.
+
+    The first loss, and a loss back at -1 or at 0, are no event; 8 is not above the level, 8.5 is.
+    """
+    m = Monitor.classic(10)
+    assert m.update(-1.0) == []
+    assert m.classic_level() == 8.0
+    assert feed(m, [-1.0, 0.0, -0.5, 8.0]) == []
+    (event,) = m.update(8.5)
+    assert (event.kind, event.step, event.reference) == ("classic_rule", 5, -1.0)
+    assert math.isnan(event.ratio)  # no ratio against a negative reference
+    assert "above 8, the initial loss (-1) plus 9x its magnitude" in event.message
+    m7 = Monitor(100, classic_factor=10)  # the default warm_start of 8: l0 known at step 7
+    assert feed(m7, [-1.0] * 8) == []
+    assert m7.classic_level() == 8.0
+
+
+def test_classic_rule_with_a_zero_initial_loss_has_no_scale_and_stays_silent() -> None:
+    """Initial loss 0: no multiple of it is a level; even 1e6 is no classic_rule event."""
+    m = Monitor.classic(10)
+    assert feed(m, [0.0, 1.0, 1e6]) == []
+    assert m.classic_level() == math.inf
+    assert not m.unstable
+
+
+@given(st.floats(-1e6, 1e6).filter(lambda x: x != 0), st.floats(1.01, 100.0))
+@settings(max_examples=100, deadline=None)
+def test_classic_rule_never_fires_on_its_initial_loss(l0: float, k: float) -> None:
+    """Any sign: the initial loss itself is below the level, and the level lies above it."""
+    m = Monitor.classic(10, factor=k)
+    assert m.update(l0) == []
+    assert m.update(l0) == []
+    assert m.classic_level() > l0
+    assert m.classic_level() == pytest.approx(l0 + (k - 1) * abs(l0))
 
 
 # -- the spike rule by hand --------------------------------------------------------------------
@@ -268,7 +327,7 @@ NUMBERS = st.one_of(
 @settings(max_examples=150, deadline=None)
 def test_any_number_never_raises(rows: list[tuple[Any, Any, Any]]) -> None:
     """Any real numbers, NaN, infinities and ints beyond the float range: events, not errors."""
-    m = Monitor(warmup_steps=20, seeds_factor=10.0, warm_start=3)
+    m = Monitor(warmup_steps=20, classic_factor=10.0, warm_start=3)
     for loss, grad, lr in rows:
         for e in m.update(loss, grad_norm=grad, lr=lr):
             assert e.kind in EVENT_KINDS
@@ -386,11 +445,11 @@ SEQ = st.lists(
 @settings(max_examples=80, deadline=None)
 def test_state_round_trip_gives_identical_decisions(first: list[float], rest: list[float]) -> None:
     """Resume from a JSON round-trip of the state: the same events as an uninterrupted run."""
-    whole = Monitor(warmup_steps=30, warm_start=3, seeds_factor=10.0)
+    whole = Monitor(warmup_steps=30, warm_start=3, classic_factor=10.0)
     expected = feed(whole, first + rest)
-    a = Monitor(warmup_steps=30, warm_start=3, seeds_factor=10.0)
+    a = Monitor(warmup_steps=30, warm_start=3, classic_factor=10.0)
     got = feed(a, first)
-    b = Monitor(warmup_steps=30, warm_start=3, seeds_factor=10.0)
+    b = Monitor(warmup_steps=30, warm_start=3, classic_factor=10.0)
     b.load_state_dict(json.loads(json.dumps(a.state_dict(), allow_nan=False)))
     got += feed(b, rest)
     assert [e.to_dict() for e in got] == [e.to_dict() for e in expected]

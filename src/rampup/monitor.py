@@ -41,16 +41,24 @@ The rules (each one can be switched off with ``None``):
 - **divergence** (``divergence_factor``, ``divergence_patience``): the loss stayed above
   ``divergence_factor`` times the initial loss (a non-finite loss counts as above) for
   ``divergence_patience`` updates in a row.
-- **the seeds' rule** (``seeds_factor``): during the warmup, the loss exceeds ``seeds_factor``
-  (10) times the initial loss. Off by default; :meth:`Monitor.seeds` is the preset.
+- **the classic rule** (``classic_factor``): during the warmup, the loss rose above
+  ``classic_factor`` (:math:`k`, 10 in the classic recipes) times its initial value. For a loss
+  that can be negative (a log-likelihood, a regularised objective) "k times" is read as a rise
+  by :math:`k - 1` times the initial loss's magnitude, which is the same level for a positive
+  :math:`\ell_0` and keeps its meaning for a negative one:
+
+  .. math:: \ell_t > \ell_0 + (k - 1)\,|\ell_0| \qquad (= k\,\ell_0 \text{ when } \ell_0 > 0)
+
+  An initial loss of exactly 0 gives the ratio no scale: the rule then never fires (the spike
+  and divergence rules still watch). Off by default; :meth:`Monitor.classic` is the preset.
 
 A rule reports once when it starts to hold and again only after it stopped holding (an
 *episode*), so one long spike is one event. Non-finite values are reported every time.
 
 The initial loss :math:`\ell_0` is the median of the first ``warm_start`` finite losses (the
-first loss alone when ``warm_start=1``, as in :meth:`Monitor.seeds`): one minibatch loss is a
+first loss alone when ``warm_start=1``, as in :meth:`Monitor.classic`): one minibatch loss is a
 noisy reference, and a low first draw made ordinary losses look like a divergence. The rules that
-use it (divergence, the seeds' rule, the spike floor) start once it is known. The history (step,
+use it (divergence, the classic rule, the spike floor) start once it is known. The history (step,
 lr, loss, gradient norm, update norm) is kept in compact arrays and exported with
 :meth:`Monitor.to_csv` and :meth:`Monitor.to_json`; :meth:`Monitor.state_dict` is plain data, and
 a monitor restored from it takes exactly the decisions the original would have taken.
@@ -86,7 +94,7 @@ EVENT_KINDS = (
     "spike",
     "grad_spike",
     "divergence",
-    "seeds_rule",
+    "classic_rule",
 )
 EventKind: TypeAlias = Literal[
     "nonfinite_loss",
@@ -95,7 +103,7 @@ EventKind: TypeAlias = Literal[
     "spike",
     "grad_spike",
     "divergence",
-    "seeds_rule",
+    "classic_rule",
 ]
 
 #: MAD times this is the standard deviation of a normal distribution.
@@ -299,7 +307,7 @@ class Monitor:
 
     Args:
         warmup_steps: length of the warmup in optimizer updates, so events can say "during
-            warmup" and the seeds' rule knows when it applies; None if unknown.
+            warmup" and the warmup rules know when they apply; None if unknown.
         window: number of recent finite losses the running median is taken over.
         warm_start: finite losses seen before the spike rule starts (the baseline needs them);
             the initial loss is their median.
@@ -315,8 +323,10 @@ class Monitor:
         divergence_factor: the loss staying above this times the initial loss ...
         divergence_patience: ... for this many updates in a row is a divergence (None: off),
             counted from the update at which the initial loss is known.
-        seeds_factor: during warmup, a loss above this times the initial loss is the seeds'
-            event (None: off; :meth:`seeds` turns it on with 10).
+        classic_factor: during warmup, a loss above this times the initial loss (for a
+            negative one: risen by this minus 1 times its magnitude) is the classic rule's
+            event, ``classic_rule`` (a number > 1, or None: off; :meth:`classic` turns it on
+            with 10).
         history: keep the per-step history (step, lr, loss, norms) for export; the decisions do
             not depend on it.
 
@@ -336,7 +346,7 @@ class Monitor:
         grad_spike_floor: float = 0.5,
         divergence_factor: float | None = 1.5,
         divergence_patience: int = 5,
-        seeds_factor: float | None = None,
+        classic_factor: float | None = None,
         history: bool = True,
     ) -> None:
         name = "Monitor"
@@ -355,27 +365,38 @@ class Monitor:
         self.grad_spike_floor = _nonnegative(name, "grad_spike_floor", grad_spike_floor)
         self.divergence_factor = _factor(name, "divergence_factor", divergence_factor, 0.0)
         self.divergence_patience = _count(name, "divergence_patience", divergence_patience, 1)
-        self.seeds_factor = _factor(name, "seeds_factor", seeds_factor, 0.0)
+        self.classic_factor = _factor(name, "classic_factor", classic_factor, 1.0)
         if not isinstance(history, bool):
             raise fail(name, "history", history, "True or False")
         self.keep_history = history
         self.reset()
 
     @classmethod
-    def seeds(cls, warmup_steps: int, *, factor: float = 10.0) -> Monitor:
-        """The seeds' rule alone: during warmup, a loss above ``factor`` x the initial loss.
+    def classic(cls, warmup_steps: int, *, factor: float = 10.0) -> Monitor:
+        r"""The classic rule alone: during warmup, a loss above ``factor`` x its initial value.
 
-        The seeds' check, ``if epoch < warmup_epochs and train_loss > 10 * initial_loss``, as
-        a preset: the spike and divergence rules are off, non-finite values are still reported,
-        and the initial loss is the first finite loss (``warm_start=1``), as in the seeds.
+        The classic recipes' check, ``if epoch < warmup_epochs and train_loss > 10 *
+        initial_loss``, as a preset: the spike and divergence rules are off, non-finite values
+        are still reported, and the initial loss is the first finite loss (``warm_start=1``), as
+        in that check. For a negative initial loss the level is
+        :math:`\ell_0 + (k - 1)|\ell_0|` (see the module's rules).
         """
+        return cls._classic("Monitor.classic", warmup_steps, factor)
+
+    @classmethod
+    def seeds(cls, warmup_steps: int, *, factor: float = 10.0) -> Monitor:
+        """The same preset as :meth:`classic` (its former name, kept as an alias)."""
+        return cls._classic("Monitor.seeds", warmup_steps, factor)
+
+    @classmethod
+    def _classic(cls, func: str, warmup_steps: int, factor: float) -> Monitor:
         return cls(
-            _count("Monitor.seeds", "warmup_steps", warmup_steps, 1),
+            _count(func, "warmup_steps", warmup_steps, 1),
             warm_start=1,
             spike_factor=None,
             grad_spike_factor=None,
             divergence_factor=None,
-            seeds_factor=_factor("Monitor.seeds", "factor", factor, 0.0),
+            classic_factor=_factor(func, "factor", factor, 1.0),
         )
 
     # -- state ---------------------------------------------------------------------------------
@@ -390,7 +411,7 @@ class Monitor:
         self._above = 0  # consecutive updates above the divergence level
         self._spiking = False
         self._diverging = False
-        self._seeds_active = False
+        self._classic_active = False
         self.unstable = False  # the last update fed was unstable (any rule held)
         self.nonfinite = False  # the last update fed had a non-finite loss or norm
         self.events: list[Event] = []
@@ -410,7 +431,7 @@ class Monitor:
             "grad_spike_floor": self.grad_spike_floor,
             "divergence_factor": self.divergence_factor,
             "divergence_patience": self.divergence_patience,
-            "seeds_factor": self.seeds_factor,
+            "classic_factor": self.classic_factor,
         }
 
     def state_dict(self) -> dict[str, Any]:
@@ -431,7 +452,7 @@ class Monitor:
             "above": self._above,
             "spiking": self._spiking,
             "diverging": self._diverging,
-            "seeds_active": self._seeds_active,
+            "classic_active": self._classic_active,
             "unstable": self.unstable,
             "nonfinite": self.nonfinite,
             "events": [e.to_dict() for e in self.events],
@@ -468,7 +489,7 @@ class Monitor:
             fresh._above = int(state["above"])
             fresh._spiking = bool(state["spiking"])
             fresh._diverging = bool(state["diverging"])
-            fresh._seeds_active = bool(state["seeds_active"])
+            fresh._classic_active = bool(state["classic_active"])
             fresh.unstable = bool(state["unstable"])
             fresh.nonfinite = bool(state["nonfinite"])
             fresh.events = [Event.from_dict(e) for e in state["events"]]
@@ -561,13 +582,13 @@ class Monitor:
         spiking = self._check_spike(t, x, warm, new)
         grad_spiking = self._check_grad_spike(t, g, warm, new)
         diverging = self._check_divergence(t, x, warm, new)
-        seeds = self._check_seeds(t, x, warm, new)
+        classic = self._check_classic(t, x, warm, new)
         self.nonfinite = not (
             math.isfinite(x)
             and (grad_norm is None or math.isfinite(g))
             and (update_norm is None or math.isfinite(u))
         )
-        self.unstable = self.nonfinite or spiking or grad_spiking or diverging or seeds
+        self.unstable = self.nonfinite or spiking or grad_spiking or diverging or classic
         self.events.extend(new)
         return new
 
@@ -629,19 +650,38 @@ class Monitor:
         self._diverging = diverging
         return diverging
 
-    def _check_seeds(self, t: int, x: float, warm: bool, new: list[Event]) -> bool:
-        if self.seeds_factor is None or not warm or math.isnan(self.initial_loss):
-            self._seeds_active = False
+    def classic_level(self) -> float:
+        r"""The loss above which the classic rule holds: :math:`\ell_0 + (k - 1)|\ell_0|`.
+
+        That is :math:`k\,\ell_0` for a positive initial loss (the classic recipes' ``10 *
+        initial_loss``) and a rise by :math:`(k - 1)|\ell_0|` for a negative one; inf while the
+        rule is off, the initial loss unknown, or 0 (no scale).
+        """
+        k, l0 = self.classic_factor, self.initial_loss
+        if k is None or math.isnan(l0) or l0 == 0.0:  # off, unknown, or no scale
+            return math.inf
+        return k * l0 if l0 > 0 else l0 + (k - 1.0) * -l0
+
+    def _check_classic(self, t: int, x: float, warm: bool, new: list[Event]) -> bool:
+        level = self.classic_level()
+        if not warm or level == math.inf:
+            self._classic_active = False
             return False
-        active = math.isfinite(x) and x > self.seeds_factor * self.initial_loss
-        if active and not self._seeds_active:
-            msg = (
-                f"loss unstable during warmup at step {t}: {_fmt(x)} is above"
-                f" {self.seeds_factor:g}x the initial loss ({_fmt(self.initial_loss)}): consider"
-                " a longer warmup"
+        active = math.isfinite(x) and x > level
+        if active and not self._classic_active:
+            k, l0 = self.classic_factor or math.nan, self.initial_loss  # k is set: level < inf
+            how = (
+                f"above {k:g}x the initial loss ({_fmt(l0)})"
+                if l0 > 0
+                else f"above {_fmt(level)}, the initial loss ({_fmt(l0)}) plus {k - 1:g}x its"
+                " magnitude"
             )
-            new.append(Event(t, "seeds_rule", x, self.initial_loss, warm, msg))
-        self._seeds_active = active
+            msg = (
+                f"loss unstable during warmup at step {t}: {_fmt(x)} is {how} (the classic rule:"
+                f" a warmup loss above {k:g}x its initial value): consider a longer warmup"
+            )
+            new.append(Event(t, "classic_rule", x, l0, warm, msg))
+        self._classic_active = active
         return active
 
     def _spike(self, t: int, x: float, warm: bool) -> Event:

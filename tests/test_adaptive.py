@@ -458,6 +458,24 @@ def test_scheduler_checkpoint_resumes_the_same_lrs() -> None:
     assert got == expected
 
 
+@pytest.mark.parametrize(
+    ("key", "value"), [("factor", math.inf), ("factor", 0.01), ("fresh", "x"), ("holds", -5)]
+)
+def test_scheduler_refuses_a_corrupt_controller_state(key: str, value: object) -> None:
+    """A controller state with factor inf or 0.01, fresh "x" or holds -5: refused, no change."""
+    guard = quiet(10, cooldown=2)
+    opt, sched = make(guard)
+    run_lrs(opt, sched, guard, [1.0] * 4)
+    state = sched.state_dict()
+    state["controller"] = {**state["controller"], key: value}
+    before = (sched.clock, opt.param_groups[0]["lr"], guard.state_dict())
+    with pytest.raises(
+        RampupError, match=rf"AdaptiveWarmup\.load_state_dict\(\): state\['{key}'\]="
+    ):
+        sched.load_state_dict(state)
+    assert (sched.clock, opt.param_groups[0]["lr"], guard.state_dict()) == before
+
+
 def test_scheduler_refuses_to_step_on_after_a_nan_until_restored() -> None:
     """After a NaN, sched.step() raises RestoreRequired and leaves the scheduler unchanged."""
     guard = quiet(10)

@@ -20,7 +20,7 @@ r"""Adaptive warmup: the stability monitor acting on the warmup through the sche
 What it does to the clock :math:`c` on each update (rate :math:`r`, :math:`c \leftarrow c + r`):
 
 - **stable** (no rule of the monitor held on the last loss observed): :math:`r = 1/S`;
-- **unstable** (a spike, a divergence, the seeds' rule): **hold**, :math:`r = 0`;
+- **unstable** (a spike, a gradient spike, a divergence, the classic rule): **hold**, :math:`r = 0`;
 - for ``cooldown`` updates after an unstable one: **slow**, :math:`r = \mathrm{slow}/S`;
 - **non-finite** loss or gradient: the remaining warmup is **stretched**, :math:`S \leftarrow
   \min(S \cdot \mathrm{stretch}, \mathrm{max\_stretch})`, and :meth:`AdaptiveWarmup.observe`

@@ -491,6 +491,7 @@ def _set(state: dict[str, Any], path: tuple[Any, ...], value: object) -> None:
     [
         (("version",), 3, r"1 or 2"),
         (("version",), True, r"1 or 2"),
+        (("version",), 2.0, r"1 or 2"),
         (("step",), "x", r"an int in \[-1, 9223372036854775807\]"),
         (("step",), 2.0, r"an int in \[-1, "),
         (("step",), -2, r"an int in \[-1, "),

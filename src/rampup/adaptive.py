@@ -477,7 +477,7 @@ class AdaptiveWarmup:
         func = "AdaptiveWarmup.load_state_dict"
         maker = "AdaptiveWarmup.state_dict"
         f = _Fields(func, "state", state, maker)
-        if f.get("version") != _STATE_VERSION or isinstance(f.get("version"), bool):
+        if type(f.get("version")) is not int or f.get("version") != _STATE_VERSION:
             raise f.bad("version", f"{_STATE_VERSION} (a state made by {maker})")
         if f.get("config") != self._config():
             raise fail(

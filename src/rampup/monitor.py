@@ -595,7 +595,7 @@ class Monitor:
         maker = "Monitor.state_dict"
         f = _Fields(func, path, state, maker)
         version = f.get("version")
-        if version not in (1, _STATE_VERSION) or isinstance(version, bool):
+        if type(version) is not int or version not in (1, _STATE_VERSION):
             raise f.bad("version", f"1 or {_STATE_VERSION} (a state made by {maker})")
         keys = _V1_KEYS if version == 1 else {}
         config = f.get("config")

@@ -702,13 +702,17 @@ class Monitor:
         The larger of the spike rule's level over the window and ``grad_spike_factor`` x the
         recent level (the median of the last ``grad_spike_recent`` finite gradient norms).
         """
+        return self._grad_level(math.inf)
+
+    def _grad_level(self, g: float) -> float:
+        """The gradient spike threshold; its recent term only when ``g`` is above the rest."""
         k = self.grad_spike_factor
         if k is None or len(self._grad) < self.warm_start:
             return math.inf
         floor = self.grad_spike_floor * abs(self.initial_grad)
         level = self._grad.threshold(k, self.grad_spike_mads, floor)
         n = self.grad_spike_recent
-        if n is not None:
+        if n is not None and g > level:  # below the window's level: no spike whatever r is
             r = _median(sorted(itertools.islice(reversed(self._grad.recent), n)))
             level = max(level, r + (k - 1.0) * abs(r))
         return level
@@ -802,7 +806,7 @@ class Monitor:
     def _check_grad_spike(self, t: int, g: float, warm: bool, new: list[Event]) -> bool:
         spiking = False
         if math.isfinite(g):  # NaN when not given
-            spiking = warm and g > self.grad_spike_threshold()
+            spiking = warm and g > self._grad_level(g)
             if spiking and not self._grad_spiking:
                 new.append(self._grad_spike(t, g, warm))
             self._grad.push(g)

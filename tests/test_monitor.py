@@ -7,6 +7,7 @@ import io
 import itertools
 import json
 import math
+import re
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
@@ -143,29 +144,88 @@ def test_geometric_divergence_is_reported_then_the_nonfinite_loss() -> None:
     assert "restore the last good checkpoint" in bad[0].message
 
 
-def test_seeds_preset_fires_where_the_seeds_loop_warns() -> None:
-    """Monitor.seeds(W) reports exactly where `epoch < W and loss > 10 * initial` first holds."""
+def test_classic_preset_fires_where_the_classic_check_warns() -> None:
+    """Monitor.classic(W) reports exactly where `epoch < W and loss > 10 * initial` first holds."""
     losses = CURVES["regression_diverges"]["loss"]
     warmup = 20
     expected = next(t for t, x in enumerate(losses) if t < warmup and x > 10 * losses[0])
-    events = feed(Monitor.seeds(warmup), losses)
-    seeds = [e for e in events if e.kind == "seeds_rule"]
-    assert [e.step for e in seeds] == [expected]  # one episode: it holds until the warmup ends
-    assert {e.kind for e in events} <= {"seeds_rule", "nonfinite_loss"}
-    assert "consider a longer warmup" in seeds[0].message
+    events = feed(Monitor.classic(warmup), losses)
+    classic = [e for e in events if e.kind == "classic_rule"]
+    assert [e.step for e in classic] == [expected]  # one episode: it holds until the warmup ends
+    assert {e.kind for e in events} <= {"classic_rule", "nonfinite_loss"}
+    assert "consider a longer warmup" in classic[0].message
+    assert "the classic rule: a warmup loss above 10x its initial value" in classic[0].message
+    assert "seeds" not in classic[0].message
 
 
-def test_seeds_preset_names_itself_in_errors() -> None:
-    """Monitor.seeds(0) and a factor of 0 are errors naming Monitor.seeds, not Monitor."""
-    with pytest.raises(RampupError, match=r"^Monitor\.seeds\(\): warmup_steps=0 is invalid"):
-        Monitor.seeds(0)
+def test_seeds_is_an_alias_of_the_classic_preset() -> None:
+    """Monitor.seeds(W) (the preset's former name) builds the same monitor as Monitor.classic."""
+    alias, classic = Monitor.seeds(20, factor=4.0), Monitor.classic(20, factor=4.0)
+    assert alias.state_dict() == classic.state_dict()
+
+
+def test_classic_preset_names_itself_in_errors() -> None:
+    """Monitor.classic(0) and a factor <= 1 (no rise) are errors naming the preset called."""
+    with pytest.raises(RampupError, match=r"^Monitor\.classic\(\): warmup_steps=0 is invalid"):
+        Monitor.classic(0)
+    with pytest.raises(RampupError, match=r"^Monitor\.classic\(\): factor=1 is invalid"):
+        Monitor.classic(10, factor=1)
     with pytest.raises(RampupError, match=r"^Monitor\.seeds\(\): factor=0 is invalid"):
         Monitor.seeds(10, factor=0)
+    with pytest.raises(RampupError, match=r"^Monitor\(\): classic_factor=0\.5 is invalid"):
+        Monitor(classic_factor=0.5)
 
 
-def test_seeds_preset_ignores_the_rule_after_warmup() -> None:
-    """After the warmup the seeds' rule does not apply (the seeds check `epoch < warmup`)."""
-    assert feed(Monitor.seeds(3), [1.0, 1.0, 1.0, 50.0]) == []
+def test_classic_preset_ignores_the_rule_after_warmup() -> None:
+    """After the warmup the classic rule does not apply (the check is `epoch < warmup`)."""
+    assert feed(Monitor.classic(3), [1.0, 1.0, 1.0, 50.0]) == []
+
+
+def test_classic_rule_with_a_positive_initial_loss_is_ten_times_it() -> None:
+    """Initial loss 2: 20 is not above 10 x 2, 20.5 is; one event, its reference the 2."""
+    m = Monitor.classic(10)
+    assert feed(m, [2.0, 5.0, 20.0]) == []
+    assert m.classic_level() == 20.0
+    (event,) = m.update(20.5)
+    assert (event.kind, event.step, event.reference, event.ratio) == ("classic_rule", 3, 2.0, 10.25)
+    assert "20.5 is above 10x the initial loss (2)" in event.message
+
+
+def test_classic_rule_with_a_negative_initial_loss_is_a_rise_by_nine_magnitudes() -> None:
+    """Initial loss -1 (a log-likelihood): the level is -1 + 9 x 1 = 8, not 10 x -1 = -10.
+
+    The first loss, and a loss back at -1 or at 0, are no event; 8 is not above the level, 8.5 is.
+    """
+    m = Monitor.classic(10)
+    assert m.update(-1.0) == []
+    assert m.classic_level() == 8.0
+    assert feed(m, [-1.0, 0.0, -0.5, 8.0]) == []
+    (event,) = m.update(8.5)
+    assert (event.kind, event.step, event.reference) == ("classic_rule", 5, -1.0)
+    assert math.isnan(event.ratio)  # no ratio against a negative reference
+    assert "above 8, the initial loss (-1) plus 9x its magnitude" in event.message
+    m7 = Monitor(100, classic_factor=10)  # the default warm_start of 8: l0 known at step 7
+    assert feed(m7, [-1.0] * 8) == []
+    assert m7.classic_level() == 8.0
+
+
+def test_classic_rule_with_a_zero_initial_loss_has_no_scale_and_stays_silent() -> None:
+    """Initial loss 0: no multiple of it is a level; even 1e6 is no classic_rule event."""
+    m = Monitor.classic(10)
+    assert feed(m, [0.0, 1.0, 1e6]) == []
+    assert m.classic_level() == math.inf
+    assert not m.unstable
+
+
+@given(st.floats(-1e6, 1e6).filter(lambda x: x != 0), st.floats(1.01, 100.0))
+@settings(max_examples=100, deadline=None)
+def test_classic_rule_never_fires_on_its_initial_loss(l0: float, k: float) -> None:
+    """Any sign: the initial loss itself never fires the rule; the level is l0 + (k - 1) |l0|."""
+    m = Monitor.classic(10, factor=k)
+    assert m.update(l0) == []
+    assert m.update(l0) == []
+    assert m.classic_level() >= l0  # equal only where (k - 1) |l0| underflows
+    assert m.classic_level() == pytest.approx(l0 + (k - 1) * abs(l0))
 
 
 # -- the spike rule by hand --------------------------------------------------------------------
@@ -268,7 +328,7 @@ NUMBERS = st.one_of(
 @settings(max_examples=150, deadline=None)
 def test_any_number_never_raises(rows: list[tuple[Any, Any, Any]]) -> None:
     """Any real numbers, NaN, infinities and ints beyond the float range: events, not errors."""
-    m = Monitor(warmup_steps=20, seeds_factor=10.0, warm_start=3)
+    m = Monitor(warmup_steps=20, classic_factor=10.0, warm_start=3)
     for loss, grad, lr in rows:
         for e in m.update(loss, grad_norm=grad, lr=lr):
             assert e.kind in EVENT_KINDS
@@ -355,6 +415,7 @@ def test_huge_ints_and_fractions_become_infinities() -> None:
         ({"warmup_steps": 0}, "warmup_steps"),
         ({"history": 1}, "history"),
         ({"grad_spike_mads": -1.0}, "grad_spike_mads"),
+        ({"grad_spike_recent": 0}, "grad_spike_recent"),
     ],
 )
 def test_bad_configuration_is_refused(kwargs: dict[str, Any], param: str) -> None:
@@ -386,11 +447,11 @@ SEQ = st.lists(
 @settings(max_examples=80, deadline=None)
 def test_state_round_trip_gives_identical_decisions(first: list[float], rest: list[float]) -> None:
     """Resume from a JSON round-trip of the state: the same events as an uninterrupted run."""
-    whole = Monitor(warmup_steps=30, warm_start=3, seeds_factor=10.0)
+    whole = Monitor(warmup_steps=30, warm_start=3, classic_factor=10.0)
     expected = feed(whole, first + rest)
-    a = Monitor(warmup_steps=30, warm_start=3, seeds_factor=10.0)
+    a = Monitor(warmup_steps=30, warm_start=3, classic_factor=10.0)
     got = feed(a, first)
-    b = Monitor(warmup_steps=30, warm_start=3, seeds_factor=10.0)
+    b = Monitor(warmup_steps=30, warm_start=3, classic_factor=10.0)
     b.load_state_dict(json.loads(json.dumps(a.state_dict(), allow_nan=False)))
     got += feed(b, rest)
     assert [e.to_dict() for e in got] == [e.to_dict() for e in expected]
@@ -403,18 +464,107 @@ def test_a_corrupt_state_changes_nothing() -> None:
     m.update(3.0)
     state = Monitor(warm_start=1).state_dict()
     del state["recent_grad"]
-    with pytest.raises(RampupError, match=r"Monitor\.load_state_dict\(\): state=.*KeyError"):
+    with pytest.raises(
+        RampupError, match=r"Monitor\.load_state_dict\(\): state=.*\(no key 'recent_grad'\)"
+    ):
         m.load_state_dict(state)
     assert (m.step, m.initial_loss, m.history()["loss"]) == (0, 3.0, [3.0])
 
 
-def test_state_of_another_configuration_is_refused() -> None:
-    """Loading a state made with a different window is a clear error."""
-    state = Monitor(window=10).state_dict()
-    with pytest.raises(RampupError, match=r"Monitor\.load_state_dict\(\): state=.*same arguments"):
-        Monitor(window=11).load_state_dict(state)
-    with pytest.raises(RampupError, match=r"made by Monitor\.state_dict"):
-        Monitor().load_state_dict({"version": 99})
+def _fed_state() -> dict[str, Any]:
+    """The JSON state of Monitor(20, warm_start=3) after 1, 1, 1, 9 (a spike at step 3)."""
+    m = Monitor(20, warm_start=3)
+    feed(m, [1.0, 1.0, 1.0, 9.0], [0.5, 0.5, 0.5, 0.5])
+    state: dict[str, Any] = json.loads(json.dumps(m.state_dict(), allow_nan=False))
+    return state
+
+
+def _set(state: dict[str, Any], path: tuple[Any, ...], value: object) -> None:
+    """Set state[path[0]][path[1]]... to value."""
+    for key in path[:-1]:
+        state = state[key]
+    state[path[-1]] = value
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "expected"),
+    [
+        (("version",), 3, r"1 or 2"),
+        (("version",), True, r"1 or 2"),
+        (("version",), 2.0, r"1 or 2"),
+        (("step",), "x", r"an int in \[-1, 9223372036854775807\]"),
+        (("step",), 2.0, r"an int in \[-1, "),
+        (("step",), -2, r"an int in \[-1, "),
+        (("step",), 2, r"a list of at most 3 finite numbers"),  # 4 losses in 3 updates
+        (("recent",), [1.0, "x", 1.0, 9.0], r"a list of at most 4 finite numbers"),
+        (("recent",), [1.0, 1.0, "nan", 9.0], r"a list of at most 4 finite numbers"),
+        (("recent",), "1, 1", r"a list of at most 4 finite numbers"),
+        (("recent_grad",), [10**400], r"a list of at most 4 finite numbers"),
+        (("initial_loss",), "inf", r"a finite number once warm_start=3 finite losses"),
+        (("initial_loss",), "nan", r"a finite number once warm_start=3 finite losses"),
+        (("initial_loss",), "1.0", r"a finite number once warm_start=3 finite losses"),
+        (("above",), -1, r"an int in \[0, 4\]"),
+        (("above",), True, r"an int in \[0, 4\]"),
+        (
+            ("diverging",),
+            True,
+            r"False \(state\['above'\]=1 updates in a row, divergence_patience=5\)",
+        ),
+        (("spiking",), "x", r"True or False"),
+        (("grad_spiking",), 0, r"True or False"),
+        (("classic_active",), None, r"True or False"),
+        (("unstable",), 1, r"True or False"),
+        (("nonfinite",), "False", r"True or False"),
+        (("events",), {}, r"a list of events"),
+        (("events", 0, "kind"), "boom", r"one of nonfinite_loss"),
+        (("events", 0, "step"), 4, r"a step <= the state's step 3"),
+        (("events", 0, "step"), -1, r"an int in \[0, "),
+        (("events", 0, "during_warmup"), 1, r"True or False"),
+        (("events", 0, "value"), "x", r"a number \(or 'nan', 'inf', '-inf'\)"),
+        (("events", 0, "message"), None, r"a str"),
+        (("history", "step"), [0, 2, 1, 3], r"increasing update numbers from 0, ending at 3"),
+        (("history", "step"), [0, 1, 2], r"increasing update numbers from 0, ending at 3"),
+        (("history", "loss"), [1.0, 1.0, 1.0], r"a list of 4 numbers"),
+        (("history", "lr"), ["nan", "nan", "nan", "x"], r"a list of 4 numbers"),
+    ],
+)
+def test_each_bad_state_field_is_refused_by_name_and_changes_nothing(
+    path: tuple[Any, ...], value: object, expected: str
+) -> None:
+    """Every field is checked, never coerced: the error names state[...] and its expectation."""
+    state = _fed_state()
+    Monitor(20, warm_start=3).load_state_dict(json.loads(json.dumps(state)))  # valid as made
+    _set(state, path, value)
+    m = Monitor(20, warm_start=3)
+    feed(m, [2.0, 2.0])
+    before = m.state_dict()
+    where = "".join(f"\\[{k!r}\\]" for k in path[: 1 if path[0] in ("step",) else len(path)])
+    with pytest.raises(RampupError, match=r"^Monitor\.load_state_dict\(\): state") as info:
+        m.load_state_dict(state)
+    assert re.search(expected, str(info.value)), str(info.value)
+    if path != ("step",) or value != 2:
+        assert re.search(rf"state{where}=", str(info.value)), str(info.value)
+    assert m.state_dict() == before
+
+
+def test_a_version_1_state_loads_under_the_new_names() -> None:
+    """A version-1 state (seeds_factor, seeds_active, seeds_rule) loads; same decisions after."""
+    m = Monitor.classic(10)
+    feed(m, [1.0, 5.0, 11.0, 12.0])
+    state = json.loads(json.dumps(m.state_dict(), allow_nan=False))
+    assert [e["kind"] for e in state["events"]] == ["classic_rule"]
+    old = dict(state, version=1)
+    old["config"] = {
+        ("seeds_factor" if k == "classic_factor" else k): v
+        for k, v in state["config"].items()
+        if k != "grad_spike_recent"
+    }
+    old["seeds_active"] = old.pop("classic_active")
+    old["events"] = [dict(e, kind="seeds_rule") for e in state["events"]]
+    resumed = Monitor.classic(10)
+    resumed.load_state_dict(old)
+    assert resumed.state_dict() == state
+    assert feed(resumed, [2.0, 13.0]) == feed(m, [2.0, 13.0])
 
 
 def test_csv_has_a_row_per_update_and_the_events() -> None:
@@ -481,6 +631,70 @@ def test_curves_feed_the_plotting_functions() -> None:
     assert len(plot_curves([loss, lr], log=True).axes) >= 1
     with pytest.raises(RampupError, match=r"Monitor\.curves\(\): columns="):
         m.curves(("accuracy",))
+
+
+def test_a_gradient_norm_that_climbed_is_not_a_spike_against_its_old_level() -> None:
+    """24 norms of 1, then 8 of 2 (the norm climbed): 4 is a jump against the window only.
+
+    Window of 32: median 1, MAD 0, initial norm 1, so its level is 1 + max(2 x 1, 0, 0.5) = 3;
+    the recent level (median of the last 8) is 2, so 3 x 2 = 6: 4 is no spike, 6.5 is one.
+    Without the recent term (grad_spike_recent=None, the rule before) 4 was a spike.
+    """
+    norms = [1.0] * 24 + [2.0] * 8
+    m = Monitor(100)
+    assert feed(m, [1.0] * 32, norms) == []
+    assert m.grad_spike_threshold() == 6.0
+    assert m.update(1.0, grad_norm=4.0) == []
+    (event,) = m.update(1.0, grad_norm=6.5)
+    assert (event.kind, event.step) == ("grad_spike", 33)
+    old = Monitor(100, grad_spike_recent=None)
+    feed(old, [1.0] * 32, norms)
+    assert old.grad_spike_threshold() == 3.0
+    assert [e.kind for e in old.update(1.0, grad_norm=4.0)] == ["grad_spike"]
+
+
+def test_a_jump_against_a_flat_gradient_norm_is_still_a_spike() -> None:
+    """32 norms of 1: both levels are 3, so 3.5 is a spike, and so is each later isolated jump.
+
+    Isolated jumps (3.5, 8, 5, a few updates apart) do not lift the recent median of 8.
+    """
+    m = Monitor(100)
+    assert feed(m, [1.0] * 32, [1.0] * 32) == []
+    assert m.grad_spike_threshold() == 3.0
+    norms = [3.5, 1.0, 1.0, 8.0, 1.0, 1.0, 1.0, 5.0, 1.0]
+    events = feed(m, [1.0] * len(norms), norms)
+    assert [(e.step, e.kind) for e in events] == [
+        (32, "grad_spike"),
+        (35, "grad_spike"),
+        (39, "grad_spike"),
+    ]
+
+
+def test_the_recent_level_is_at_most_the_window() -> None:
+    """grad_spike_recent takes None or 1 to window; 0, window + 1, a float or a bool are refused."""
+    assert Monitor(window=10, grad_spike_recent=10).grad_spike_recent == 10
+    assert Monitor(grad_spike_recent=None).grad_spike_recent is None
+    for bad in (0, 33, 2.0, True):
+        with pytest.raises(RampupError, match=r"^Monitor\(\): grad_spike_recent=.*window=32"):
+            Monitor(grad_spike_recent=bad)  # type: ignore[arg-type]  # bad on purpose
+
+
+def test_the_climb_to_the_peak_of_a_healthy_post_ln_run_is_no_spike() -> None:
+    """Recorded Post-LN run with warmup (default kernel) that learned: the old rule fired at 94.
+
+    Its gradient norm climbed from about 0.8 to 1.3 over the last updates of the warmup, the
+    loss falling: at update 94 the norm is above 3x the window's median, not above 3x the
+    recent median, and with the recent term nothing is reported.
+    """
+    curve = CURVES["postln_warmup_s0_default"]
+    loss, norms = curve["loss"], curve["grad_norm"]
+    assert sum(loss[-20:]) / 20 < 0.01  # it learned the task
+    t = 94
+    assert norms[t] > 3 * float(np.median(norms[t - 32 : t]))
+    assert norms[t] < 3 * float(np.median(norms[t - 8 : t]))
+    old = feed(Monitor(100, grad_spike_recent=None), loss, norms)
+    assert [(e.step, e.kind) for e in old][:1] == [(t, "grad_spike")]
+    assert feed(Monitor(100), loss, norms) == []
 
 
 def test_a_gradient_spike_from_zero_is_worded_as_a_rise() -> None:

@@ -20,7 +20,7 @@ r"""Adaptive warmup: the stability monitor acting on the warmup through the sche
 What it does to the clock :math:`c` on each update (rate :math:`r`, :math:`c \leftarrow c + r`):
 
 - **stable** (no rule of the monitor held on the last loss observed): :math:`r = 1/S`;
-- **unstable** (a spike, a divergence, the seeds' rule): **hold**, :math:`r = 0`;
+- **unstable** (a spike, a gradient spike, a divergence, the classic rule): **hold**, :math:`r = 0`;
 - for ``cooldown`` updates after an unstable one: **slow**, :math:`r = \mathrm{slow}/S`;
 - **non-finite** loss or gradient: the remaining warmup is **stretched**, :math:`S \leftarrow
   \min(S \cdot \mathrm{stretch}, \mathrm{max\_stretch})`, and :meth:`AdaptiveWarmup.observe`
@@ -59,7 +59,7 @@ from typing import Any, ClassVar, Literal
 from rampup._checks import check_choice, check_number
 from rampup._errors import RampupError, fail, shown
 from rampup._ops import Formula, Ops
-from rampup.monitor import Monitor, _number
+from rampup.monitor import Monitor, _Fields, _number
 from rampup.schedule import Bound, Phase, PhaseContext, Schedule, iter_phases
 from rampup.units import Span
 
@@ -467,38 +467,63 @@ class AdaptiveWarmup:
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore :meth:`state_dict`'s data; a state of another configuration is refused."""
+        """Restore :meth:`state_dict`'s data; a state of another configuration is refused.
+
+        Every field, the monitor's included, is checked before anything changes (type,
+        finiteness, range, consistency with this controller's configuration): a bad state
+        raises a RampupError naming the field (e.g. ``state['factor']``, or
+        ``state['monitor']['step']``), the value and what was expected, and changes nothing.
+        """
         func = "AdaptiveWarmup.load_state_dict"
-        if not isinstance(state, dict) or state.get("version") != _STATE_VERSION:
-            raise fail(func, "state", state, "a dict made by AdaptiveWarmup.state_dict (version 1)")
-        if state.get("config") != self._config():
+        maker = "AdaptiveWarmup.state_dict"
+        f = _Fields(func, "state", state, maker)
+        if type(f.get("version")) is not int or f.get("version") != _STATE_VERSION:
+            raise f.bad("version", f"{_STATE_VERSION} (a state made by {maker})")
+        if f.get("config") != self._config():
             raise fail(
                 func,
-                "state",
-                state.get("config"),
+                f.name("config"),
+                f.get("config"),
                 f"the state of a controller configured as this one ({self._config()})",
             )
-        try:
-            pending = state["pending"]
-            action = None
-            if pending is not None:
-                action = Action(
-                    "restore",
-                    int(pending["step"]),
-                    float(pending["stretch"]),
-                    str(pending["message"]),
-                )
-            factor = float(state["factor"])
-            cooling = int(state["cooling"])
-            fresh = bool(state["fresh"])
-            holds, slowed, held = int(state["holds"]), int(state["slowed"]), int(state["held"])
-            hint = float(state["clock_hint"])
-            monitor_state = state["monitor"]
-        except (KeyError, TypeError, ValueError) as exc:
+        factor = f.float_("factor", finite=True)
+        least = min(self.stretch, self.max_stretch)  # the stretch after one non-finite loss
+        if not (factor == 1.0 or least <= factor <= self.max_stretch):
+            raise f.bad(
+                "factor",
+                f"1 (never stretched) or a stretch in [{least:g}, max_stretch="
+                f"{self.max_stretch:g}] (stretch={self.stretch:g} per non-finite loss)",
+            )
+        cooling = f.int_("cooling", 0, self.cooldown)
+        fresh = f.bool_("fresh")
+        top = sys.maxsize
+        holds, held, slowed = (
+            f.int_("holds", 0, top),
+            f.int_("held", 0, top),
+            f.int_("slowed", 0, top),
+        )
+        hint = f.float_("clock_hint", finite=True, low=0.0)
+        action = None
+        if f.get("pending") is not None:
+            p = f.sub("pending", "Action.to_dict")
+            if p.get("kind") != "restore":
+                raise p.bad("kind", "'restore'")
+            action = Action(
+                "restore", p.int_("step", 0, top), p.float_("stretch"), p.str_("message")
+            )
+            if action.stretch != factor:
+                raise p.bad("stretch", f"the state's factor {factor:g} (the stretch it asked for)")
+        monitor = self.monitor._parsed(f.get("monitor"), func, f.name("monitor"))
+        if fresh and monitor.step < 0:
+            raise f.bad("fresh", "False: the monitor state has seen no loss yet")
+        if action is not None and action.step > monitor.step:
             raise fail(
-                func, "state", state, f"a dict made by AdaptiveWarmup.state_dict ({exc!r})"
-            ) from None
-        self.monitor.load_state_dict(monitor_state)
+                func,
+                f.sub("pending", "Action.to_dict").name("step"),
+                action.step,
+                f"a step <= the monitor's last step {monitor.step}",
+            )
+        self.monitor.__dict__.update(monitor.__dict__)  # nothing raises from here on
         self.factor, self.cooling, self.fresh, self.pending = factor, cooling, fresh, action
         self.holds, self.slowed, self.held, self._clock_hint = holds, slowed, held, hint
 

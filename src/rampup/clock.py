@@ -45,7 +45,13 @@ class ClockController(Protocol):
                 return {"k": self.k}
 
             def load_state_dict(self, state: dict[str, Any]) -> None:
-                self.k = int(state["k"])
+                k = state.get("k")
+                if isinstance(k, bool) or not isinstance(k, int) or k < 0:
+                    raise RampupError(
+                        f"Hold.load_state_dict(): state['k']={k!r} is invalid: expected an"
+                        " int >= 0"
+                    )
+                self.k = k
     """
 
     def advance(self, update: int, clock: float) -> float:
@@ -68,7 +74,14 @@ class ClockController(Protocol):
         ...
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore the state returned by :meth:`state_dict`."""
+        """Restore the state returned by :meth:`state_dict`.
+
+        Check every field before changing anything (type, finiteness, range, consistency with
+        the controller's configuration), never coerce one (``int("x")``, ``bool("no")``), and
+        raise :class:`~rampup.RampupError` naming the field, e.g. ``state['k']``: a checkpoint
+        that loads must not break training later. The scheduler puts the controller's previous
+        state back if this raises.
+        """
         ...
 
 

@@ -30,27 +30,46 @@ The rules (each one can be switched off with ``None``):
   near 0 are not spikes). The rule is checked once ``warm_start`` finite losses have been seen. A
   falling loss (the normal fast early drop) is always below its lagging median, so it never
   alarms.
-- **gradient spike** (``grad_spike_factor``, ``grad_spike_mads``, ``grad_spike_floor``), during
-  the warmup only: the same rule on the gradient norm, against the median of its last ``window``
-  finite values, with the floor a fraction of the initial gradient norm (the median of the first
-  ``warm_start`` finite ones). A Post-LN Transformer at a high learning rate
-  without warmup shows its instability here first: its gradient norm jumps x4-x20 again and
-  again while its loss only stalls. After the warmup, isolated gradient spikes of that size are
+- **gradient spike** (``grad_spike_factor``, ``grad_spike_mads``, ``grad_spike_floor``,
+  ``grad_spike_recent``), during the warmup only: the same rule on the gradient norm, against
+  the median :math:`m` of its last ``window`` finite values, with the floor a fraction of the
+  initial gradient norm :math:`g_0` (the median of the first ``warm_start`` finite ones), and
+  also above :math:`k` times the median :math:`r` of its last ``grad_spike_recent`` (8) finite
+  values, its recent level:
+
+  .. math:: g_t > \max\big(m + \max((k - 1)\,|m|,\; z \cdot 1.4826\,\mathrm{MAD},\;
+            \tau\,|g_0|),\; r + (k - 1)\,|r|\big)
+
+  A spike is a jump, not a level: the gradient norm of a healthy run climbs while the learning
+  rate nears its peak and the model leaves its plateau (a Post-LN Transformer's norm doubled in
+  twenty updates there, its loss falling), and the long median lags such a climb by half a
+  window; the recent median follows it, while a few isolated jumps do not move it. A Post-LN
+  Transformer at a high learning rate without warmup shows its instability here first: its
+  gradient norm jumps x4-x20 against a flat level, again and again, while its loss only
+  stalls. After the warmup, isolated gradient spikes of that size are
   common in healthy training (a Transformer's loss dropping into its next phase), so they are
   not reported; to watch the early phase of a run without warmup, give ``warmup_steps`` anyway.
 - **divergence** (``divergence_factor``, ``divergence_patience``): the loss stayed above
   ``divergence_factor`` times the initial loss (a non-finite loss counts as above) for
   ``divergence_patience`` updates in a row.
-- **the seeds' rule** (``seeds_factor``): during the warmup, the loss exceeds ``seeds_factor``
-  (10) times the initial loss. Off by default; :meth:`Monitor.seeds` is the preset.
+- **the classic rule** (``classic_factor``): during the warmup, the loss rose above
+  ``classic_factor`` (:math:`k`, 10 in the classic recipes) times its initial value. For a loss
+  that can be negative (a log-likelihood, a regularised objective) "k times" is read as a rise
+  by :math:`k - 1` times the initial loss's magnitude, which is the same level for a positive
+  :math:`\ell_0` and keeps its meaning for a negative one:
+
+  .. math:: \ell_t > \ell_0 + (k - 1)\,|\ell_0| \qquad (= k\,\ell_0 \text{ when } \ell_0 > 0)
+
+  An initial loss of exactly 0 gives the ratio no scale: the rule then never fires (the spike
+  and divergence rules still watch). Off by default; :meth:`Monitor.classic` is the preset.
 
 A rule reports once when it starts to hold and again only after it stopped holding (an
 *episode*), so one long spike is one event. Non-finite values are reported every time.
 
 The initial loss :math:`\ell_0` is the median of the first ``warm_start`` finite losses (the
-first loss alone when ``warm_start=1``, as in :meth:`Monitor.seeds`): one minibatch loss is a
+first loss alone when ``warm_start=1``, as in :meth:`Monitor.classic`): one minibatch loss is a
 noisy reference, and a low first draw made ordinary losses look like a divergence. The rules that
-use it (divergence, the seeds' rule, the spike floor) start once it is known. The history (step,
+use it (divergence, the classic rule, the spike floor) start once it is known. The history (step,
 lr, loss, gradient norm, update norm) is kept in compact arrays and exported with
 :meth:`Monitor.to_csv` and :meth:`Monitor.to_json`; :meth:`Monitor.state_dict` is plain data, and
 a monitor restored from it takes exactly the decisions the original would have taken.
@@ -62,6 +81,7 @@ import bisect
 import csv
 import decimal
 import io
+import itertools
 import json
 import math
 import numbers
@@ -69,7 +89,7 @@ from array import array
 from collections import deque
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, cast
 
 from rampup._errors import RampupError, fail, shown
 
@@ -86,7 +106,7 @@ EVENT_KINDS = (
     "spike",
     "grad_spike",
     "divergence",
-    "seeds_rule",
+    "classic_rule",
 )
 EventKind: TypeAlias = Literal[
     "nonfinite_loss",
@@ -95,12 +115,15 @@ EventKind: TypeAlias = Literal[
     "spike",
     "grad_spike",
     "divergence",
-    "seeds_rule",
+    "classic_rule",
 ]
 
 #: MAD times this is the standard deviation of a normal distribution.
 _MAD_TO_STD = 1.4826
-_STATE_VERSION = 1
+_STATE_VERSION = 2
+#: A version-1 state's configuration keys renamed since (old: new), and its state keys (new: old).
+_V1_CONFIG = {"seeds_factor": "classic_factor"}
+_V1_KEYS = {"classic_active": "seeds_active"}
 #: Steps are kept in a signed 64-bit array.
 _MAX_STEP = 2**63
 _COLUMNS = ("step", "lr", "loss", "grad_norm", "update_norm")
@@ -138,25 +161,107 @@ class Event:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Event:
-        """Read back :meth:`to_dict`'s plain data."""
-        try:
-            kind = data["kind"]
-            if kind not in EVENT_KINDS:
-                raise fail("Event.from_dict", "kind", kind, "one of " + ", ".join(EVENT_KINDS))
-            return cls(
-                step=int(data["step"]),
-                kind=kind,
-                value=_unplain(data["value"]),
-                reference=_unplain(data["reference"]),
-                during_warmup=bool(data["during_warmup"]),
-                message=str(data["message"]),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            if isinstance(exc, RampupError):
-                raise
+        """Read back :meth:`to_dict`'s plain data (strictly: a wrong field is a RampupError).
+
+        The kind ``seeds_rule`` of older states is read as ``classic_rule`` (its new name).
+        """
+        return cls._read(_Fields("Event.from_dict", "data", data, "Event.to_dict"))
+
+    @classmethod
+    def _read(cls, f: _Fields) -> Event:
+        kind = f.get("kind")
+        kind = _LEGACY_KINDS.get(kind, kind) if isinstance(kind, str) else kind
+        if kind not in EVENT_KINDS:
+            raise f.bad("kind", "one of " + ", ".join(EVENT_KINDS))
+        return cls(
+            step=f.int_("step", 0, _MAX_STEP - 1),
+            kind=cast("EventKind", kind),
+            value=f.float_("value"),
+            reference=f.float_("reference"),
+            during_warmup=f.bool_("during_warmup"),
+            message=f.str_("message"),
+        )
+
+
+class _Fields:
+    """Strict reading of one plain-data state dict: each field checked, never coerced.
+
+    Errors name the field by its path, e.g. ``state['monitor']['step']``, the value received and
+    what was expected.
+    """
+
+    def __init__(self, func: str, path: str, data: object, maker: str) -> None:
+        self.func, self.path = func, path
+        if not isinstance(data, dict):
+            raise fail(func, path, data, f"a dict made by {maker}")
+        self.data: dict[str, Any] = data
+        self.maker = maker
+
+    def name(self, key: str) -> str:
+        return f"{self.path}[{key!r}]"
+
+    def bad(self, key: str, expected: str) -> RampupError:
+        return fail(self.func, self.name(key), self.data.get(key), expected)
+
+    def get(self, key: str) -> Any:
+        if key not in self.data:
             raise fail(
-                "Event.from_dict", "data", data, f"a dict made by Event.to_dict ({exc!r})"
-            ) from None
+                self.func, self.path, self.data, f"a dict made by {self.maker} (no key {key!r})"
+            )
+        return self.data[key]
+
+    def sub(self, key: str, maker: str) -> _Fields:
+        return _Fields(self.func, self.name(key), self.get(key), maker)
+
+    def int_(self, key: str, low: int, high: int) -> int:
+        v = self.get(key)
+        if isinstance(v, bool) or not isinstance(v, int) or not low <= v <= high:
+            raise self.bad(key, f"an int in [{low}, {high}]")
+        return v
+
+    def bool_(self, key: str) -> bool:
+        v = self.get(key)
+        if not isinstance(v, bool):
+            raise self.bad(key, "True or False")
+        return v
+
+    def str_(self, key: str) -> str:
+        v = self.get(key)
+        if not isinstance(v, str):
+            raise self.bad(key, "a str")
+        return v
+
+    def float_(self, key: str, *, finite: bool = False, low: float = -math.inf) -> float:
+        """A number (or 'nan'/'inf'/'-inf' unless ``finite``) that is >= ``low``."""
+        what = "a finite number" if finite else "a number (or 'nan', 'inf', '-inf')"
+        what += f" >= {low:g}" if low > -math.inf else ""
+        try:
+            x = _unplain(self.get(key))
+        except (TypeError, OverflowError):
+            raise self.bad(key, what) from None
+        if (finite and not math.isfinite(x)) or x < low:
+            raise self.bad(key, what)
+        return x
+
+    def finite_list(self, key: str, most: int) -> list[float]:
+        xs = _floats(self.get(key))
+        if xs is None or len(xs) > most or not all(map(math.isfinite, xs)):
+            raise self.bad(key, f"a list of at most {most} finite numbers")
+        return xs
+
+
+def _floats(values: object) -> list[float] | None:
+    """The numbers of a plain-data list (:func:`_plain`'s), or None if it is not one."""
+    if not isinstance(values, list):
+        return None
+    try:
+        return [_unplain(x) for x in values]
+    except (TypeError, OverflowError):
+        return None
+
+
+#: Kinds renamed since: read under their new name.
+_LEGACY_KINDS = {"seeds_rule": "classic_rule"}
 
 
 def _plain(x: float) -> float | str:
@@ -167,6 +272,7 @@ def _plain(x: float) -> float | str:
 
 
 def _unplain(x: object) -> float:
+    """:func:`_plain`'s inverse: a float, or TypeError / OverflowError (an int beyond floats)."""
     if isinstance(x, str) and x in ("nan", "inf", "-inf"):
         return float(x)
     if isinstance(x, bool) or not isinstance(x, int | float):
@@ -299,7 +405,7 @@ class Monitor:
 
     Args:
         warmup_steps: length of the warmup in optimizer updates, so events can say "during
-            warmup" and the seeds' rule knows when it applies; None if unknown.
+            warmup" and the warmup rules know when they apply; None if unknown.
         window: number of recent finite losses the running median is taken over.
         warm_start: finite losses seen before the spike rule starts (the baseline needs them);
             the initial loss is their median.
@@ -312,11 +418,15 @@ class Monitor:
         grad_spike_mads: its robust standard deviations (as ``spike_mads``).
         grad_spike_floor: its floor, a fraction of the initial gradient norm (the median of the
             first ``warm_start`` finite gradient norms).
+        grad_spike_recent: a gradient spike is also ``grad_spike_factor`` x above the median of
+            the last this many finite gradient norms (1 to ``window``; None: no such term).
         divergence_factor: the loss staying above this times the initial loss ...
         divergence_patience: ... for this many updates in a row is a divergence (None: off),
             counted from the update at which the initial loss is known.
-        seeds_factor: during warmup, a loss above this times the initial loss is the seeds'
-            event (None: off; :meth:`seeds` turns it on with 10).
+        classic_factor: during warmup, a loss above this times the initial loss (for a
+            negative one: risen by this minus 1 times its magnitude) is the classic rule's
+            event, ``classic_rule`` (a number > 1, or None: off; :meth:`classic` turns it on
+            with 10).
         history: keep the per-step history (step, lr, loss, norms) for export; the decisions do
             not depend on it.
 
@@ -334,9 +444,10 @@ class Monitor:
         grad_spike_factor: float | None = 3.0,
         grad_spike_mads: float = 8.0,
         grad_spike_floor: float = 0.5,
+        grad_spike_recent: int | None = 8,
         divergence_factor: float | None = 1.5,
         divergence_patience: int = 5,
-        seeds_factor: float | None = None,
+        classic_factor: float | None = None,
         history: bool = True,
     ) -> None:
         name = "Monitor"
@@ -353,29 +464,52 @@ class Monitor:
         self.grad_spike_factor = _factor(name, "grad_spike_factor", grad_spike_factor, 1.0)
         self.grad_spike_mads = _nonnegative(name, "grad_spike_mads", grad_spike_mads)
         self.grad_spike_floor = _nonnegative(name, "grad_spike_floor", grad_spike_floor)
+        if grad_spike_recent is not None and (
+            isinstance(grad_spike_recent, bool)
+            or not isinstance(grad_spike_recent, int)
+            or not 1 <= grad_spike_recent <= self.window
+        ):
+            raise fail(
+                name,
+                "grad_spike_recent",
+                grad_spike_recent,
+                f"None (off) or an int in [1, window={self.window}]",
+            )
+        self.grad_spike_recent = grad_spike_recent
         self.divergence_factor = _factor(name, "divergence_factor", divergence_factor, 0.0)
         self.divergence_patience = _count(name, "divergence_patience", divergence_patience, 1)
-        self.seeds_factor = _factor(name, "seeds_factor", seeds_factor, 0.0)
+        self.classic_factor = _factor(name, "classic_factor", classic_factor, 1.0)
         if not isinstance(history, bool):
             raise fail(name, "history", history, "True or False")
         self.keep_history = history
         self.reset()
 
     @classmethod
-    def seeds(cls, warmup_steps: int, *, factor: float = 10.0) -> Monitor:
-        """The seeds' rule alone: during warmup, a loss above ``factor`` x the initial loss.
+    def classic(cls, warmup_steps: int, *, factor: float = 10.0) -> Monitor:
+        r"""The classic rule alone: during warmup, a loss above ``factor`` x its initial value.
 
-        The seeds' check, ``if epoch < warmup_epochs and train_loss > 10 * initial_loss``, as
-        a preset: the spike and divergence rules are off, non-finite values are still reported,
-        and the initial loss is the first finite loss (``warm_start=1``), as in the seeds.
+        The classic recipes' check, ``if epoch < warmup_epochs and train_loss > 10 *
+        initial_loss``, as a preset: the spike and divergence rules are off, non-finite values
+        are still reported, and the initial loss is the first finite loss (``warm_start=1``), as
+        in that check. For a negative initial loss the level is
+        :math:`\ell_0 + (k - 1)|\ell_0|` (see the module's rules).
         """
+        return cls._classic("Monitor.classic", warmup_steps, factor)
+
+    @classmethod
+    def seeds(cls, warmup_steps: int, *, factor: float = 10.0) -> Monitor:
+        """The same preset as :meth:`classic` (its former name, kept as an alias)."""
+        return cls._classic("Monitor.seeds", warmup_steps, factor)
+
+    @classmethod
+    def _classic(cls, func: str, warmup_steps: int, factor: float) -> Monitor:
         return cls(
-            _count("Monitor.seeds", "warmup_steps", warmup_steps, 1),
+            _count(func, "warmup_steps", warmup_steps, 1),
             warm_start=1,
             spike_factor=None,
             grad_spike_factor=None,
             divergence_factor=None,
-            seeds_factor=_factor("Monitor.seeds", "factor", factor, 0.0),
+            classic_factor=_factor(func, "factor", factor, 1.0),
         )
 
     # -- state ---------------------------------------------------------------------------------
@@ -390,7 +524,7 @@ class Monitor:
         self._above = 0  # consecutive updates above the divergence level
         self._spiking = False
         self._diverging = False
-        self._seeds_active = False
+        self._classic_active = False
         self.unstable = False  # the last update fed was unstable (any rule held)
         self.nonfinite = False  # the last update fed had a non-finite loss or norm
         self.events: list[Event] = []
@@ -408,9 +542,10 @@ class Monitor:
             "grad_spike_factor": self.grad_spike_factor,
             "grad_spike_mads": self.grad_spike_mads,
             "grad_spike_floor": self.grad_spike_floor,
+            "grad_spike_recent": self.grad_spike_recent,
             "divergence_factor": self.divergence_factor,
             "divergence_patience": self.divergence_patience,
-            "seeds_factor": self.seeds_factor,
+            "classic_factor": self.classic_factor,
         }
 
     def state_dict(self) -> dict[str, Any]:
@@ -431,7 +566,7 @@ class Monitor:
             "above": self._above,
             "spiking": self._spiking,
             "diverging": self._diverging,
-            "seeds_active": self._seeds_active,
+            "classic_active": self._classic_active,
             "unstable": self.unstable,
             "nonfinite": self.nonfinite,
             "events": [e.to_dict() for e in self.events],
@@ -443,47 +578,110 @@ class Monitor:
         return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore :meth:`state_dict`'s data; a state made by another configuration is refused."""
-        func = "Monitor.load_state_dict"
-        if not isinstance(state, dict) or state.get("version") != _STATE_VERSION:
-            raise fail(func, "state", state, "a dict made by Monitor.state_dict (version 1)")
-        if state.get("config") != self._config():
+        """Restore :meth:`state_dict`'s data; a state made by another configuration is refused.
+
+        Every field is checked (type, range, consistency with the configuration and with the
+        other fields) before anything changes: a bad state raises a RampupError naming the field
+        (e.g. ``state['step']``) and leaves the monitor as it was. A state of version 1 (before
+        the classic rule's rename and the gradient rule's recent level) loads too: its keys are
+        read under their new names, and ``grad_spike_recent``, which it did not have, is this
+        monitor's.
+        """
+        fresh = self._parsed(state, "Monitor.load_state_dict", "state")
+        self.__dict__.update(fresh.__dict__)  # all or nothing: a bad state changes nothing
+
+    def _parsed(self, state: object, func: str, path: str) -> Monitor:
+        """A new monitor, configured as this one, in ``state`` (checked); self is untouched."""
+        maker = "Monitor.state_dict"
+        f = _Fields(func, path, state, maker)
+        version = f.get("version")
+        if type(version) is not int or version not in (1, _STATE_VERSION):
+            raise f.bad("version", f"1 or {_STATE_VERSION} (a state made by {maker})")
+        keys = _V1_KEYS if version == 1 else {}
+        config = f.get("config")
+        if version == 1 and isinstance(config, dict):
+            config = {_V1_CONFIG.get(k, k): v for k, v in config.items()}
+            config.setdefault("grad_spike_recent", self.grad_spike_recent)
+        if config != self._config():
             raise fail(
                 func,
-                "state",
-                state.get("config"),
+                f.name("config"),
+                config,
                 f"the state of a monitor configured as this one ({self._config()}): build the"
                 " Monitor with the same arguments before loading",
             )
-        try:
-            fresh = Monitor.__new__(Monitor)
-            fresh.__dict__.update(self.__dict__)
-            fresh.reset()
-            fresh._loss.load([_unplain(x) for x in state["recent"]])
-            fresh._grad.load([_unplain(x) for x in state["recent_grad"]])
-            fresh.step = int(state["step"])
-            fresh.initial_loss = _unplain(state["initial_loss"])
-            fresh.initial_grad = _unplain(state["initial_grad"])
-            fresh._grad_spiking = bool(state["grad_spiking"])
-            fresh._above = int(state["above"])
-            fresh._spiking = bool(state["spiking"])
-            fresh._diverging = bool(state["diverging"])
-            fresh._seeds_active = bool(state["seeds_active"])
-            fresh.unstable = bool(state["unstable"])
-            fresh.nonfinite = bool(state["nonfinite"])
-            fresh.events = [Event.from_dict(e) for e in state["events"]]
-            hist = state.get("history")
-            if self.keep_history and hist is not None:
-                fresh._steps = array("q", [int(s) for s in hist["step"]])
-                for c in _COLUMNS[1:]:
-                    fresh._cols[c] = array("d", [_unplain(x) for x in hist[c]])
-        except (KeyError, TypeError, ValueError) as exc:
-            if isinstance(exc, RampupError):
-                raise
-            raise fail(
-                func, "state", state, f"a dict made by Monitor.state_dict ({exc!r})"
-            ) from None
-        self.__dict__.update(fresh.__dict__)  # all or nothing: a bad state changes nothing
+        fresh = Monitor.__new__(Monitor)
+        fresh.__dict__.update(self.__dict__)
+        fresh.reset()
+        step = f.int_("step", -1, _MAX_STEP - 1)
+        recent = f.finite_list("recent", min(self.window, step + 1))
+        recent_grad = f.finite_list("recent_grad", min(self.window, step + 1))
+        for key, values, what in (
+            ("initial_loss", recent, "losses"),
+            ("initial_grad", recent_grad, "gradient norms"),
+        ):
+            try:
+                x = _unplain(f.get(key))
+            except (TypeError, OverflowError):
+                x = math.inf  # refused below
+            known = len(values) >= self.warm_start
+            if math.isinf(x) or math.isnan(x) == known:
+                raise f.bad(
+                    key,
+                    f"a finite number once warm_start={self.warm_start} finite {what} were"
+                    f" seen, else 'nan' (the state holds {len(values)})",
+                )
+            setattr(fresh, key, x)
+        above = f.int_("above", 0, step + 1)
+        if self.divergence_factor is None and above:
+            raise f.bad("above", "0 (the divergence rule is off)")
+        diverging = f.bool_("diverging")
+        if diverging != (above >= self.divergence_patience):
+            raise f.bad(
+                "diverging",
+                f"{above >= self.divergence_patience} (state['above']={above} updates in a row,"
+                f" divergence_patience={self.divergence_patience})",
+            )
+        fresh._loss.load(recent)
+        fresh._grad.load(recent_grad)
+        fresh.step, fresh._above, fresh._diverging = step, above, diverging
+        fresh._spiking = f.bool_("spiking")
+        fresh._grad_spiking = f.bool_("grad_spiking")
+        fresh._classic_active = f.bool_(keys.get("classic_active", "classic_active"))
+        fresh.unstable = f.bool_("unstable")
+        fresh.nonfinite = f.bool_("nonfinite")
+        events = f.get("events")
+        if not isinstance(events, list):
+            raise f.bad("events", "a list of events (dicts made by Event.to_dict)")
+        fresh.events = [
+            Event._read(_Fields(func, f"{f.name('events')}[{i}]", e, "Event.to_dict"))
+            for i, e in enumerate(events)
+        ]
+        for i, e in enumerate(fresh.events):
+            if e.step > step:
+                where = f"{f.name('events')}[{i}]['step']"
+                raise fail(func, where, e.step, f"a step <= the state's step {step}")
+        if self.keep_history and "history" in f.data:
+            fresh._steps, fresh._cols = self._history(f.sub("history", maker), step)
+        return fresh
+
+    @staticmethod
+    def _history(h: _Fields, step: int) -> tuple[array[int], dict[str, array[float]]]:
+        steps = h.get("step")
+        ok = isinstance(steps, list) and all(
+            isinstance(s, int) and not isinstance(s, bool) for s in steps
+        )
+        ok = ok and all(a < b for a, b in itertools.pairwise(steps))
+        ok = ok and (steps[-1] == step if steps else step == -1) and (steps or [0])[0] >= 0
+        if not ok:
+            raise h.bad("step", f"increasing update numbers from 0, ending at {step}")
+        cols = {}
+        for c in _COLUMNS[1:]:
+            xs = _floats(h.get(c))
+            if xs is None or len(xs) != len(steps):
+                raise h.bad(c, f"a list of {len(steps)} numbers (or 'nan', 'inf'), one per row")
+            cols[c] = array("d", xs)
+        return array("q", steps), cols
 
     # -- the baseline ----------------------------------------------------------------------------
     @property
@@ -499,11 +697,25 @@ class Monitor:
         return self._loss.threshold(self.spike_factor, self.spike_mads, floor)
 
     def grad_spike_threshold(self) -> float:
-        """The gradient norm above which the next one would be a spike (inf while warming up)."""
-        if self.grad_spike_factor is None or len(self._grad) < self.warm_start:
+        """The gradient norm above which the next one would be a spike (inf while warming up).
+
+        The larger of the spike rule's level over the window and ``grad_spike_factor`` x the
+        recent level (the median of the last ``grad_spike_recent`` finite gradient norms).
+        """
+        return self._grad_level(math.inf)
+
+    def _grad_level(self, g: float) -> float:
+        """The gradient spike threshold; its recent term only when ``g`` is above the rest."""
+        k = self.grad_spike_factor
+        if k is None or len(self._grad) < self.warm_start:
             return math.inf
         floor = self.grad_spike_floor * abs(self.initial_grad)
-        return self._grad.threshold(self.grad_spike_factor, self.grad_spike_mads, floor)
+        level = self._grad.threshold(k, self.grad_spike_mads, floor)
+        n = self.grad_spike_recent
+        if n is not None and g > level:  # below the window's level: no spike whatever r is
+            r = _median(sorted(itertools.islice(reversed(self._grad.recent), n)))
+            level = max(level, r + (k - 1.0) * abs(r))
+        return level
 
     # -- feeding ---------------------------------------------------------------------------------
     def in_warmup(self, step: int) -> bool:
@@ -561,13 +773,13 @@ class Monitor:
         spiking = self._check_spike(t, x, warm, new)
         grad_spiking = self._check_grad_spike(t, g, warm, new)
         diverging = self._check_divergence(t, x, warm, new)
-        seeds = self._check_seeds(t, x, warm, new)
+        classic = self._check_classic(t, x, warm, new)
         self.nonfinite = not (
             math.isfinite(x)
             and (grad_norm is None or math.isfinite(g))
             and (update_norm is None or math.isfinite(u))
         )
-        self.unstable = self.nonfinite or spiking or grad_spiking or diverging or seeds
+        self.unstable = self.nonfinite or spiking or grad_spiking or diverging or classic
         self.events.extend(new)
         return new
 
@@ -594,7 +806,7 @@ class Monitor:
     def _check_grad_spike(self, t: int, g: float, warm: bool, new: list[Event]) -> bool:
         spiking = False
         if math.isfinite(g):  # NaN when not given
-            spiking = warm and g > self.grad_spike_threshold()
+            spiking = warm and g > self._grad_level(g)
             if spiking and not self._grad_spiking:
                 new.append(self._grad_spike(t, g, warm))
             self._grad.push(g)
@@ -629,19 +841,38 @@ class Monitor:
         self._diverging = diverging
         return diverging
 
-    def _check_seeds(self, t: int, x: float, warm: bool, new: list[Event]) -> bool:
-        if self.seeds_factor is None or not warm or math.isnan(self.initial_loss):
-            self._seeds_active = False
+    def classic_level(self) -> float:
+        r"""The loss above which the classic rule holds: :math:`\ell_0 + (k - 1)|\ell_0|`.
+
+        That is :math:`k\,\ell_0` for a positive initial loss (the classic recipes' ``10 *
+        initial_loss``) and a rise by :math:`(k - 1)|\ell_0|` for a negative one; inf while the
+        rule is off, the initial loss unknown, or 0 (no scale).
+        """
+        k, l0 = self.classic_factor, self.initial_loss
+        if k is None or math.isnan(l0) or l0 == 0.0:  # off, unknown, or no scale
+            return math.inf
+        return k * l0 if l0 > 0 else l0 + (k - 1.0) * -l0
+
+    def _check_classic(self, t: int, x: float, warm: bool, new: list[Event]) -> bool:
+        level = self.classic_level()
+        if not warm or level == math.inf:
+            self._classic_active = False
             return False
-        active = math.isfinite(x) and x > self.seeds_factor * self.initial_loss
-        if active and not self._seeds_active:
-            msg = (
-                f"loss unstable during warmup at step {t}: {_fmt(x)} is above"
-                f" {self.seeds_factor:g}x the initial loss ({_fmt(self.initial_loss)}): consider"
-                " a longer warmup"
+        active = math.isfinite(x) and x > level
+        if active and not self._classic_active:
+            k, l0 = self.classic_factor or math.nan, self.initial_loss  # k is set: level < inf
+            how = (
+                f"above {k:g}x the initial loss ({_fmt(l0)})"
+                if l0 > 0
+                else f"above {_fmt(level)}, the initial loss ({_fmt(l0)}) plus {k - 1:g}x its"
+                " magnitude"
             )
-            new.append(Event(t, "seeds_rule", x, self.initial_loss, warm, msg))
-        self._seeds_active = active
+            msg = (
+                f"loss unstable during warmup at step {t}: {_fmt(x)} is {how} (the classic rule:"
+                f" a warmup loss above {k:g}x its initial value): consider a longer warmup"
+            )
+            new.append(Event(t, "classic_rule", x, l0, warm, msg))
+        self._classic_active = active
         return active
 
     def _spike(self, t: int, x: float, warm: bool) -> Event:

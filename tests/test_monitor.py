@@ -702,3 +702,12 @@ def test_a_gradient_spike_from_zero_is_worded_as_a_rise() -> None:
     events = feed(Monitor(20), [1.0] * 9, [0.0] * 8 + [1.0])
     assert [e.kind for e in events] == ["grad_spike"]
     assert "spiked by +1 during warmup" in events[0].message
+
+
+def test_the_former_seeds_factor_keyword_still_works_and_warns() -> None:
+    """Monitor(seeds_factor=10) is classic_factor=10 with a DeprecationWarning; both is an error."""
+    with pytest.warns(DeprecationWarning, match="classic_factor"):
+        m = Monitor(seeds_factor=10)
+    assert m.classic_factor == 10
+    with pytest.raises(RampupError, match=r"seeds_factor=10 is invalid: expected None when"):
+        Monitor(seeds_factor=10, classic_factor=5)

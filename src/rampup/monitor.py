@@ -85,6 +85,7 @@ import itertools
 import json
 import math
 import numbers
+import warnings
 from array import array
 from collections import deque
 from dataclasses import asdict, dataclass
@@ -429,6 +430,7 @@ class Monitor:
             with 10).
         history: keep the per-step history (step, lr, loss, norms) for export; the decisions do
             not depend on it.
+        seeds_factor: the former name of ``classic_factor`` (deprecated; warns).
 
     """
 
@@ -449,8 +451,18 @@ class Monitor:
         divergence_patience: int = 5,
         classic_factor: float | None = None,
         history: bool = True,
+        seeds_factor: float | None = None,
     ) -> None:
         name = "Monitor"
+        if seeds_factor is not None:  # the 0.1 name of classic_factor, kept for old code
+            if classic_factor is not None:
+                raise fail(name, "seeds_factor", seeds_factor, "None when classic_factor is given")
+            warnings.warn(
+                "Monitor(seeds_factor=) is deprecated: use classic_factor=",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            classic_factor = seeds_factor
         self.warmup_steps = (
             None if warmup_steps is None else _count(name, "warmup_steps", warmup_steps, 1)
         )

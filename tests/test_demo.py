@@ -62,16 +62,16 @@ def test_quick_demo_prints_the_table_and_writes_the_report(tmp_path: Path) -> No
         assert f"]({png})" in md
 
 
-SEEDS = (0, 1, 2, 3)
+SEEDS = (0, 1, 2, 3, 4)
 
 
 @pytest.mark.training
 def test_warmup_decides_the_demo_over_seeds(tmp_path: Path) -> None:
-    """At the demo's lr, most no-warmup runs stall and most warmed-up ones train (4 seeds).
+    """At the demo's lr most no-warmup runs stall and the warmed-up ones train (5 seeds).
 
     Per CPU path single runs land on either side (AVX-512 trained seed 0 without warmup to 80 %
     exact match, AVX2 stalls it at 17 %), so the claim is a count with a wide margin: stalled is
-    below 50 % exact match, trained above 80 %.
+    below 50 % exact match, trained above 80 % (measured: 0-36.5 % and 92.5-100 %).
     """
     grid = make_grid([TASK], ["none", "linear"], [DEMO_LR], list(SEEDS), func="demo")
     recs, _ = run_grid(grid, tmp_path, workers=2)
@@ -79,8 +79,8 @@ def test_warmup_decides_the_demo_over_seeds(tmp_path: Path) -> None:
     for rec in recs:
         exact[rec["config"]["strategy"]].append(1 - rec["final"]["score"])
     assert all(len(v) == len(SEEDS) for v in exact.values())
-    assert sum(x < 0.5 for x in exact["none"]) >= 3, exact
-    assert sum(x > 0.8 for x in exact["linear"]) >= 3, exact
+    assert sum(x < 0.5 for x in exact["none"]) >= 3, exact  # a majority stalls
+    assert sum(x > 0.8 for x in exact["linear"]) >= 4, exact  # all but at most one train
     assert statistics.median(exact["linear"]) - statistics.median(exact["none"]) > 0.5, exact
 
 

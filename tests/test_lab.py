@@ -130,8 +130,8 @@ def test_grid_skips_adam_only_strategies_on_sgd_tasks() -> None:
 
 
 # -- tasks -------------------------------------------------------------------------------------
-def test_words_targets_are_the_seeds_digit_words() -> None:
-    """The seeds' mapping, fixed: every digit has its word (the seed's vocabulary stopped at 4)."""
+def test_words_targets_are_the_digit_words() -> None:
+    """Digits map to their words, all ten (the original toy example's vocabulary stopped at 4)."""
     assert words_of(123) == ["one", "two", "three"]
     assert words_of(907) == ["nine", "zero", "seven"]
     assert words_of(0) == ["zero"]

@@ -818,3 +818,14 @@ def test_lab_python_example(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> 
         for seed in (0, 1, 2)
     ]
     assert (ns["new_records"], ns["already_done"]) == ([], 0)
+
+
+def test_lab_docs_state_the_cpu_path_and_cite_no_issue_numbers() -> None:
+    """lab.md and results.md promise exactness only on the same CPU path and give the spread."""
+    lab, res = ((DOCS / name).read_text(encoding="utf-8") for name in ("lab.md", "results.md"))
+    assert "reproduce every number below exactly, on the same\nCPU path" in res
+    assert "## Across CPUs: the spread to expect" in res
+    assert "## Reproducibility across CPUs" in lab
+    for text in (lab, res):
+        assert not re.search(r"issue #\d", text)
+        assert "seeds'" not in text

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -127,8 +130,8 @@ def test_grid_skips_adam_only_strategies_on_sgd_tasks() -> None:
 
 
 # -- tasks -------------------------------------------------------------------------------------
-def test_words_targets_are_the_seeds_digit_words() -> None:
-    """The seeds' mapping, fixed: every digit has its word (the seed's vocabulary stopped at 4)."""
+def test_words_targets_are_the_digit_words() -> None:
+    """Digits map to their words, all ten (the original toy example's vocabulary stopped at 4)."""
     assert words_of(123) == ["one", "two", "three"]
     assert words_of(907) == ["nine", "zero", "seven"]
     assert words_of(0) == ["zero"]
@@ -227,7 +230,20 @@ def test_torn_last_line_is_skipped_and_fenced(tmp_path: Path) -> None:
     assert path.read_text().count("\n") == 3
 
 
+def test_platform_records_the_capability_set_by_the_environment() -> None:
+    """Under ATEN_CPU_CAPABILITY=default a run records DEFAULT, whatever the CPU offers."""
+    code = "from rampup.lab.train import platform_info; print(platform_info()['cpu_capability'])"
+    env = {**os.environ, "ATEN_CPU_CAPABILITY": "default"}
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=120,
+        env=env,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "DEFAULT"
+
+
 # -- one real run --------------------------------------------------------------------------------
+@pytest.mark.training
 def test_run_record_schema_and_determinism() -> None:
     """A short run's record has the schema, and the same seed gives identical numbers."""
     cfg = RunConfig("digits-largebatch", "linear(25%) >> cosine", 0.4, 3, steps=12)
@@ -243,6 +259,11 @@ def test_run_record_schema_and_determinism() -> None:
     assert [p["step"] for p in a["curve"]] == [0, 10, 12]
     assert set(a["final"]) == {"val_loss", "score", "train_loss"}
     assert a["versions"]["torch"]
+    import torch  # noqa: PLC0415  # the CPU path this process runs on, read independently
+
+    assert a["platform"]["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
+    assert a["platform"]["torch_threads"] == 1  # a run trains on one thread
+    assert a["platform"]["cpu_model"]
     # the lr actually applied: 25 % of 12 = 3 warmup steps, update 0 at 0.4 / 3
     assert a["lr_curve"][0] == [0, pytest.approx(0.4 / 3)]
     assert a["lr_curve"][2] == [2, pytest.approx(0.4)]
@@ -252,6 +273,7 @@ def test_run_record_schema_and_determinism() -> None:
     assert other["curve"] != a["curve"]
 
 
+@pytest.mark.training
 def test_markov_postln_pilot_reproduces() -> None:
     """The issue's pilot in kind: at 1e-2 no warmup sticks at the unigram level, 10 % does not."""
     bayes, unigram = markov_levels()
@@ -264,6 +286,7 @@ def test_markov_postln_pilot_reproduces() -> None:
     assert warm["final"]["val_loss"] < bayes + 0.15
 
 
+@pytest.mark.training
 @pytest.mark.parametrize("name", sorted(TASKS))
 def test_every_task_trains_and_evaluates(name: str) -> None:
     """Each task runs two updates and records a finite loss below 10 x its constant level."""
@@ -292,6 +315,7 @@ def test_auto_is_skipped_when_its_warmup_does_not_fit() -> None:
     assert [c.task for c in grid.cells] == ["digits-largebatch"]
 
 
+@pytest.mark.training
 def test_auto_runs_through_the_scheduler_and_its_guard() -> None:
     """The auto strategy starts on its schedule's step-0 value and is deterministic."""
     cfg = RunConfig("digits-largebatch", "auto", 0.4, 0, steps=20)

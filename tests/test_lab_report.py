@@ -10,7 +10,7 @@ import pytest
 
 from rampup.cli import main
 from rampup.lab import results
-from rampup.lab.report import aggregate, oracle_regret, outcome, sensitivity
+from rampup.lab.report import Stat, aggregate, fmt, oracle_regret, outcome, sensitivity
 
 INITIAL = 2.0
 
@@ -32,7 +32,8 @@ def _rec(strategy: str, lr: float, seed: int, final: float) -> dict[str, Any]:
         "diverged": diverged,
         "reason": "non-finite" if diverged else "",
         "wall_time": 1.0,
-        "versions": {},
+        "versions": {"torch": "2.13.0"},
+        "platform": {"cpu_capability": "AVX2", "torch_threads": 1, "cpu_model": "AMD EPYC"},
     }
 
 
@@ -102,3 +103,60 @@ def test_lab_report_command_writes_markdown_and_plots(tmp_path: Path) -> None:
     assert "| `B` | 0.575 | 50% |" in md  # sensitivity (0.85 + 2.0) / 2 - 0.85
     for png in ("t-loss-lr0.1.png", "t-loss-lr1.png", "t-vs-lr.png"):
         assert (tmp_path / png).read_bytes()[:4] == b"\x89PNG"
+    assert (
+        "Ran on: torch 2.13.0, CPU capability AVX2 (AMD EPYC), 1 torch thread per run (16 runs)."
+        in md
+    )
+
+
+@pytest.mark.parametrize(
+    ("values", "cell"),
+    [
+        ([1.0416], "1.042"),  # one seed: no spread
+        ([1.0416, math.nan], "1.042 (1 of 2 seeds)"),  # the other seed failed
+        ([0.5, 0.7], "0.600 ± 0.141"),  # sd sqrt(2 * 0.1^2 / 1)
+        ([0.5, 0.7, math.nan], "0.600 ± 0.141 (2 of 3 seeds)"),
+        ([1.0, 1.0, 0.6, 0.6], "0.800 ± 0.231"),  # sd sqrt(4 * 0.2^2 / 3)
+        ([math.nan, math.nan], "-"),
+    ],
+)
+def test_table_cells_give_no_spread_below_two_finite_values(
+    values: list[float], cell: str, tmp_path: Path
+) -> None:
+    """A cell is mean ± sd over two finite values or more, else the mean alone, with n of seeds."""
+    recs = [_rec("C", 0.5, seed, v) for seed, v in enumerate(values)]
+    (row,) = aggregate(recs)
+    assert fmt(row.loss) == cell
+    for rec in recs:
+        results.append(tmp_path / results.RESULTS_NAME, rec)
+    assert main(["lab", "report", str(tmp_path)]) == 0
+    md = (tmp_path / "report.md").read_text()
+    failed = sum(not math.isfinite(v) for v in values)
+    assert f"| `C` | 0.5 | {len(values)} | {cell} |" in md
+    assert f"| {failed}/{len(values)} |" in md
+
+
+def test_fmt_formats_a_scaled_stat_with_its_unit() -> None:
+    """The demo's exact-match cell: the unit follows the mean, the sd follows ±."""
+    assert fmt(Stat(95.0, 1.84, 3, 3), 1, " %") == "95.0 % ± 1.8"
+    assert fmt(Stat(95.0, math.nan, 1, 1), 1, " %") == "95.0 %"
+
+
+def test_records_without_a_platform_still_load_and_say_unknown(tmp_path: Path) -> None:
+    """A record written before the platform was recorded loads, and the report says unknown."""
+    path = tmp_path / results.RESULTS_NAME
+    old = _rec("A", 0.1, 0, 0.6)
+    del old["platform"]
+    results.append(path, old)
+    results.append(path, _rec("A", 0.1, 1, 0.7))
+    recs = list(results.read(path))
+    assert len(recs) == 2
+    assert recs[0]["platform"] == {
+        "cpu_capability": "unknown", "torch_threads": None, "cpu_model": "unknown"
+    }  # fmt: skip
+    assert main(["lab", "report", str(tmp_path)]) == 0
+    md = (tmp_path / "report.md").read_text()
+    assert (
+        "Ran on: torch 2.13.0, CPU capability unknown (1 run); "
+        "torch 2.13.0, CPU capability AVX2 (AMD EPYC), 1 torch thread per run (1 run)."
+    ) in md

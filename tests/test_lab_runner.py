@@ -13,14 +13,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
-from rampup.cli import main
+from rampup.cli import app, main
 from rampup.lab import results
 from rampup.lab.commands import _split
 from rampup.lab.runner import make_grid, run_grid
 from rampup.lab.train import RunConfig, run
 
 SPEC = "linear(25%) >> cosine"
+#: A valid, tiny grid's options, for tests that need the others right.
+GRID = ["--task", "digits-largebatch", "--strategy", "none", "--lr", "0.4"]
 
 
 def _numbers(rec: dict[str, Any]) -> tuple[Any, ...]:
@@ -39,6 +42,7 @@ def local_records(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, An
     return list(results.read(out / results.RESULTS_NAME))
 
 
+@pytest.mark.training
 def test_local_pool_equals_in_process_runs(local_records: list[dict[str, Any]]) -> None:
     """Each pool result equals the same cell trained in this process (the file is JSON)."""
     assert len(local_records) == 4
@@ -80,17 +84,18 @@ def test_ray_address_that_cannot_be_joined_is_one_clean_error(
 
     monkeypatch.setattr(ray, "is_initialized", lambda: False)
     monkeypatch.setattr(ray, "init", refuse)
-    argv = ["lab", "run", "--task", "digits-largebatch", "--strategy", "none", "--steps", "3"]
+    argv = ["lab", "run", "--task", "digits-largebatch", "--strategy", "none", "--lr", "0.4"]
+    argv += ["--steps", "3"]
     argv += ["--backend", "ray", "--address", "10.0.0.9:6379", "--out", str(tmp_path / "g")]
     code = main(argv)
     err = capsys.readouterr().err
     assert code == 2
     assert "Traceback" not in err
-    lines = [line for line in err.splitlines() if line.startswith("error:")]
+    lines = [line for line in err.splitlines() if "error:" in line]
     assert lines == [
-        "error: lab run(): address='10.0.0.9:6379' is invalid: expected the address of a running "
-        "Ray cluster that accepts this client (Ray: ConnectionError: Failed to connect to Ray "
-        "cluster at 10.0.0.9:6379)"
+        "rampup lab run: error: lab run(): address='10.0.0.9:6379' is invalid: expected the "
+        "address of a running Ray cluster that accepts this client (Ray: ConnectionError: "
+        "Failed to connect to Ray cluster at 10.0.0.9:6379)"
     ]
 
 
@@ -145,13 +150,14 @@ def test_killed_grid_resumes_without_touching_finished_lines(tmp_path: Path) -> 
 @pytest.mark.parametrize(
     ("argv", "fragment"),
     [
-        (["lab", "run", "--task", "nope"], "task='nope'"),
-        (["lab", "run", "--strategy", "linear(("], "strategy='linear(('"),
-        (["lab", "run", "--lr", "abc"], "lr='abc'"),
-        (["lab", "run", "--lr", "-1"], "peak_lr=-1.0"),
-        (["lab", "run", "--seed", "x"], "seed='x'"),
-        (["lab", "run", "--backend", "spark", "--steps", "1"], "backend='spark'"),
-        (["lab", "run", "--workers", "0", "--steps", "1"], "workers=0"),
+        (["lab", "run", *GRID[2:], "--task", "nope"], "task='nope'"),
+        (["lab", "run", *GRID[:2], *GRID[4:], "--strategy", "linear(("], "strategy='linear(('"),
+        (["lab", "run", *GRID[:4], "--lr", "abc"], "lr='abc'"),
+        (["lab", "run", *GRID[:4], "--lr", "-1"], "peak_lr=-1.0"),
+        (["lab", "run", *GRID, "--seed", "x"], "seed='x'"),
+        (["lab", "run", *GRID, "--backend", "spark", "--steps", "1"], "backend='spark'"),
+        (["lab", "run", *GRID, "--workers", "0", "--steps", "1"], "workers=0"),
+        (["lab", "run", *GRID[:4]], "--lr not given"),
         (["lab", "report", "/nonexistent/folder"], "folder="),
         (["demo", "--workers", "0"], "workers=0"),
     ],
@@ -159,12 +165,13 @@ def test_killed_grid_resumes_without_touching_finished_lines(tmp_path: Path) -> 
 def test_cli_bad_input_is_one_message_and_exit_2(
     argv: list[str], fragment: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    """A bad option prints one `error:` message naming the value, exits 2, no traceback."""
+    """A bad option prints one `rampup <command>: error:` line naming the value, exits 2."""
+    command = "lab run" if argv[:2] == ["lab", "run"] else " ".join(argv[: 1 + (argv[0] == "lab")])
     if argv[:2] == ["lab", "run"]:
         argv = [*argv, "--out", str(tmp_path)]
     assert main(argv) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: ")
+    assert err.startswith(f"rampup {command}: error: ")
     assert err.count("error") == 1  # one message (a spec error adds its caret lines)
     assert fragment in err
     assert "Traceback" not in err
@@ -176,3 +183,63 @@ def test_strategy_lists_keep_the_commas_of_a_spec() -> None:
     got = _split(["none,linear(10%, start=0.1) >> cosine", "hf"], [])
     assert got == ["none", "linear(10%, start=0.1) >> cosine", "hf"]
     assert _split(None, ["linear"]) == ["linear"]
+
+
+runner = CliRunner()
+
+
+def test_lab_run_without_a_grid_refuses_and_names_what_is_missing(tmp_path: Path) -> None:
+    """`lab run --out X` alone runs nothing: exit 2, one line naming --task, --strategy and --lr."""
+    result = runner.invoke(app, ["lab", "run", "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("rampup lab run: error: lab run(): --task, --strategy, --lr not given")
+    assert "there is no default grid" in line
+    assert "--task markov-postln --strategy none,linear --lr 1e-2" in line
+    assert not any(tmp_path.iterdir())
+
+
+def test_lab_run_help_shows_what_is_required_and_the_defaults() -> None:
+    """--help says which options are required and shows every default."""
+    result = runner.invoke(app, ["lab", "run", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    lines = {line.split()[1]: line for line in result.stdout.splitlines() if "│ --" in line}
+    for option in ("--task", "--strategy", "--lr"):
+        assert "required" in lines[option]
+    assert "[default: (0)]" in lines["--seed"]
+    assert "[default: rampup-lab]" in lines["--out"]
+    assert "[default: (the task's)]" in lines["--steps"]
+    assert "[default: 2]" in lines["--workers"]
+    assert "[default: local]" in lines["--backend"]
+    assert "[default: (start a local Ray instance)]" in lines["--address"]
+
+
+def test_lab_run_prints_the_grid_before_it_starts(tmp_path: Path) -> None:
+    """The grid's factors and run count come first; a rerun counts the runs already done."""
+    argv = ["lab", "run", "--out", str(tmp_path), *GRID, "--seed", "0,1", "--steps", "2"]
+    argv += ["--workers", "1"]
+    first = runner.invoke(app, argv)
+    assert first.exit_code == 0, first.stderr
+    plan = (
+        "grid: 2 runs = task digits-largebatch x strategy none x lr 0.4 x seed 0, 1 "
+        f"(2 updates each); 0 already in {tmp_path}"
+    )
+    assert first.stdout.splitlines()[0] == plan
+    again = runner.invoke(app, argv)
+    assert again.stdout.splitlines()[0] == plan.replace("; 0 already", "; 2 already")
+    assert f"0 runs done, 2 already in {tmp_path / 'results.jsonl'}" in again.stdout
+
+
+def test_lab_command_outputs_cite_no_issue_numbers() -> None:
+    """`lab tasks` and the lab's help texts say what things are: no issue number, no "seeds'"."""
+    outputs = []
+    for argv in (["lab", "tasks"], ["lab", "--help"], ["lab", "run", "--help"],
+                 ["lab", "report", "--help"], ["demo", "--help"]):  # fmt: skip
+        result = runner.invoke(app, argv, env={"COLUMNS": "200"})
+        assert result.exit_code == 0, argv
+        outputs.append(result.output)
+    for text in outputs:
+        assert "issue #" not in text.lower()
+        assert "seeds'" not in text.lower()
+    assert "auto: auto(beta2) >> cosine with its guard (the stability monitor's" in outputs[0]

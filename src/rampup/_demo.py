@@ -1,7 +1,7 @@
-"""``rampup demo``: the seeds' schedules side by side at their key steps.
+"""``rampup demo --schedules``: the classic recipes' schedules side by side at key steps.
 
-Until the lab's training demo lands, the main job shows what every schedule in the seed
-documents does, as rampup specs, in absolute learning rates.
+Each classic recipe (a manual linear loop, a constant warmup, LambdaLR + step, linear + cosine,
+Noam, WSD) as a rampup spec, in absolute learning rates; no training.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from rampup.schedule import Schedule
 from rampup.spec import parse
 
-# (column title, spec, peak learning rate the seed multiplies by)
+# (column title, spec, peak learning rate the recipe multiplies by)
 STEP_SYSTEMS: list[tuple[str, str, float]] = [
     ("manual loop", "linear(1000)", 1e-3),
     ("constant warmup", "constant(1000, 0.1) >> constant", 1e-3),
@@ -47,9 +47,9 @@ def render() -> str:
     return "\n\n".join(
         [
             _table(
-                "Seed schedules stepped per optimizer update (lr)", STEP_SYSTEMS, STEP_KEYS, "step"
+                "Classic recipes stepped per optimizer update (lr)", STEP_SYSTEMS, STEP_KEYS, "step"
             ),
-            _table("Seed schedules stepped per epoch (lr)", EPOCH_SYSTEMS, EPOCH_KEYS, "epoch"),
+            _table("Classic recipes stepped per epoch (lr)", EPOCH_SYSTEMS, EPOCH_KEYS, "epoch"),
         ]
     )
 

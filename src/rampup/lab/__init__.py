@@ -1,1 +1,1 @@
-"""The lab: small, real training experiments that measure what warmup does (issue #6)."""
+"""The lab: small, real training experiments that measure what warmup does."""

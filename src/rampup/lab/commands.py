@@ -1,7 +1,7 @@
 """The lab's commands of the ``rampup`` CLI: ``rampup demo`` and ``rampup lab run|report``.
 
 Thin wrappers over :mod:`rampup.lab` functions. A :class:`~rampup.RampupError` prints one line
-(``error: ...``) on stderr and exits with status 2, never a traceback.
+(``rampup lab run: error: ...``) on stderr and exits with status 2, never a traceback.
 """
 
 from __future__ import annotations
@@ -22,12 +22,16 @@ EXIT_USAGE = 2
 
 
 @contextmanager
-def _clean_errors() -> Iterator[None]:
-    """Turn a RampupError into one message on stderr and exit status 2."""
+def _clean_errors(command: str) -> Iterator[None]:
+    """A RampupError or a file-system error: ``rampup <command>: error: ...``, exit status 2."""
     try:
         yield
     except RampupError as e:
-        typer.echo(f"error: {e}", err=True)
+        typer.echo(f"rampup {command}: error: {e}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    except OSError as e:
+        where = e.filename or "the output folder"
+        typer.echo(f"rampup {command}: error: cannot write {where}: {e.strerror}", err=True)
         raise typer.Exit(EXIT_USAGE) from None
 
 
@@ -72,6 +76,34 @@ def _remember_command(out: Path, argv: list[str]) -> None:
             f.write(line + "\n")
 
 
+#: What ``rampup lab run`` needs to be told: there is no default grid.
+_REQUIRED = ("task", "strategy", "lr")
+_EXAMPLE = "--task markov-postln --strategy none,linear --lr 1e-2"
+
+
+def _require(given: dict[str, list[str] | None]) -> None:
+    """Refuse a grid whose task, strategy or lr was not given (no silent default grid)."""
+    missing = [f"--{name}" for name in _REQUIRED if not given[name]]
+    if missing:
+        raise RampupError(
+            f"lab run(): {', '.join(missing)} not given: expected each of --task, --strategy and "
+            f"--lr (the grid is task x strategy x lr x seed; there is no default grid), e.g. "
+            f"{_EXAMPLE}; `rampup lab tasks` lists the tasks and named strategies"
+        )
+
+
+def _describe(
+    runs: int, tasks: list[str], strategies: list[str], lrs: list[float], seeds: list[int],
+    steps: int | None,
+) -> str:  # fmt: skip
+    """The grid about to run, in one line: its factors and its number of runs."""
+    length = "each task's own length" if steps is None else f"{steps} updates each"
+    return (
+        f"grid: {runs} runs = task {', '.join(tasks)} x strategy {' | '.join(strategies)} "
+        f"x lr {', '.join(f'{x:g}' for x in lrs)} x seed {', '.join(map(str, seeds))} ({length})"
+    )
+
+
 def _lab_run(
     out: Path,
     task: list[str] | None,
@@ -88,10 +120,11 @@ def _lab_run(
     from rampup.lab.results import RESULTS_NAME, finished_keys  # noqa: PLC0415
     from rampup.lab.runner import check_backend, make_grid, run_grid  # noqa: PLC0415
 
-    with _clean_errors():
-        tasks = _split(task, ["markov-postln"])
-        strategies = _split(strategy, ["none", "linear"])
-        lrs = _numbers("lab run", "lr", _split(lr, ["1e-2"]), float)
+    with _clean_errors("lab run"):
+        _require({"task": task, "strategy": strategy, "lr": lr})
+        tasks = _split(task, [])
+        strategies = _split(strategy, [])
+        lrs = _numbers("lab run", "lr", _split(lr, []), float)
         seeds = [int(x) for x in _numbers("lab run", "seed", _split(seed, ["0"]), int)]
         grid = make_grid(tasks, strategies, lrs, seeds, steps=steps)
         argv = ["rampup", "lab", "run", "--out", str(out), "--task", ",".join(tasks)]
@@ -106,6 +139,8 @@ def _lab_run(
             typer.echo(f"skipped: strategy {s} on task {t}: {why}", err=True)
         have = finished_keys(out / RESULTS_NAME)
         done = sum(c.key() in have for c in grid.cells)
+        plan = _describe(len(grid.cells), tasks, strategies, lrs, seeds, steps)
+        typer.echo(f"{plan}; {done} already in {out}")
         try:
             with GridProgress(len(grid.cells), label="lab", completed=done) as bars:
                 new, skipped = run_grid(
@@ -136,17 +171,26 @@ def register(app: typer.Typer) -> None:
         ] = False,
         workers: Annotated[int, typer.Option(help="Worker processes.")] = 2,
         schedules: Annotated[
-            bool, typer.Option(help="Only print the seeds' schedules side by side (no training).")
+            bool,
+            typer.Option(
+                help="No training: print the classic recipes' schedules (manual linear, constant, "
+                "step, linear+cosine, Noam, WSD; per update and per epoch) side by side, in "
+                "absolute learning rates."
+            ),
         ] = False,
     ) -> None:
-        """Train the seeds' toy Transformer under each warmup strategy; print and save a report."""
+        """Train a toy Post-LN Transformer under each warmup strategy; print and save a report.
+
+        The task: integers 0-999 to their digit words; the default runs 6 strategies x 3 seeds
+        and a Pre-LN control (~1 min on 2 idle cores).
+        """
         if schedules:
             from rampup._demo import run_demo as print_schedules  # noqa: PLC0415
 
             raise typer.Exit(print_schedules())
         from rampup.lab.demo import run_demo  # noqa: PLC0415  # keep start-up light
 
-        with _clean_errors():
+        with _clean_errors("demo"):
             if workers < 1:
                 raise fail("demo", "workers", workers, "a positive number of worker processes")
             raise typer.Exit(run_demo(out, quick=quick, workers=workers))
@@ -163,24 +207,45 @@ def register(app: typer.Typer) -> None:
             "rampup-lab"
         ),
         task: Annotated[
-            list[str] | None, typer.Option("--task", "-t", help="Task(s); see `rampup lab tasks`.")
+            list[str] | None,
+            typer.Option(
+                "--task",
+                "-t",
+                help="Task(s), required, e.g. markov-postln; see `rampup lab tasks`.",
+            ),
         ] = None,
         strategy: Annotated[
             list[str] | None,
-            typer.Option("--strategy", "-s", help="Named strategy or rampup spec (repeatable)."),
+            typer.Option(
+                "--strategy",
+                "-s",
+                help="Named strategy or rampup spec (repeatable), required, e.g. none,linear.",
+            ),
         ] = None,
         lr: Annotated[
-            list[str] | None, typer.Option("--lr", help="Peak lr(s), e.g. 1e-3,1e-2.")
+            list[str] | None, typer.Option("--lr", help="Peak lr(s), required, e.g. 1e-3,1e-2.")
         ] = None,
         seed: Annotated[
-            list[str] | None, typer.Option("--seed", help="Seed(s), e.g. 0,1,2.")
+            list[str] | None, typer.Option("--seed", help="Seed(s), e.g. 0,1,2.", show_default="0")
         ] = None,
-        steps: Annotated[int | None, typer.Option(help="Override each task's length.")] = None,
+        steps: Annotated[
+            int | None,
+            typer.Option(
+                help="Updates per run, overriding each task's length.", show_default="the task's"
+            ),
+        ] = None,
         workers: Annotated[int, typer.Option(help="Parallel runs (one CPU each).")] = 2,
         backend: Annotated[str, typer.Option(help="local or ray.")] = "local",
-        address: Annotated[str | None, typer.Option(help="Ray cluster address.")] = None,
+        address: Annotated[
+            str | None,
+            typer.Option(help="Ray cluster address.", show_default="start a local Ray instance"),
+        ] = None,
     ) -> None:
-        """Run a grid; re-running the same command skips the runs already in the folder."""
+        """Run a grid of task x strategy x lr x seed into --out; prints the grid before it starts.
+
+        --task, --strategy and --lr are required (there is no default grid). Re-running the same
+        command skips the runs already in the folder.
+        """
         _lab_run(out, task, strategy, lr, seed, steps, workers, backend, address)
 
     @lab.command("report")
@@ -190,7 +255,7 @@ def register(app: typer.Typer) -> None:
         """Write report.md and PNGs (curves, loss vs lr, sensitivity, oracle regret)."""
         from rampup.lab.report import lab_report as write  # noqa: PLC0415
 
-        with _clean_errors():
+        with _clean_errors("lab report"):
             path = write(folder)
             typer.echo(f"Report: {path}")
 

@@ -1,9 +1,10 @@
-"""``rampup demo``: the seeds' toy Transformer trained under each warmup strategy, side by side.
+"""``rampup demo``: a toy Transformer trained under each warmup strategy, side by side.
 
-The task is the seeds' (integers 0-999 to their digit words, a Post-LN ``nn.Transformer``,
-generated on the fly), at a peak learning rate where warmup decides the outcome. It runs on the
-lab's local process pool, prints a table, and writes a report folder (``report.md``, the runs'
-``results.jsonl``, ``lr_curves.png``, ``loss_curves.png``).
+The task is a classic toy seq2seq (integers 0-999 to their digit words, a Post-LN
+``nn.Transformer`` as in Vaswani et al. 2017, generated on the fly), at a peak learning rate
+where warmup decides the outcome. It runs on the lab's local process pool, prints a table, and
+writes a report folder (``report.md``, the runs' ``results.jsonl``, ``lr_curves.png``,
+``loss_curves.png``).
 """
 
 from __future__ import annotations
@@ -58,8 +59,9 @@ def _rows(recs: list[dict[str, Any]]) -> list[tuple[str, report.Row]]:
 
 
 def _exact(row: report.Row) -> str:
-    mean, sd = row.score
-    return f"{100 * (1 - mean):.1f} % ± {100 * sd:.1f}"
+    """Exact match in percent, ``mean ± sd`` over seeds (no spread with one seed)."""
+    s = row.score
+    return report.fmt(report.Stat(100 * (1 - s.mean), 100 * s.sd, s.n, s.total), 1, " %")
 
 
 def _markdown_table(
@@ -95,8 +97,8 @@ def _findings(rows: list[tuple[str, report.Row]], lr: float) -> list[str]:
             f"({_exact(ctrl)} exact match): here the need for warmup comes with the Post-LN "
             "placement."
         )
-    ranked = sorted(rows, key=lambda item: item[1].score[0])
-    listed = ", ".join(f"{label} {100 * (1 - r.score[0]):.1f} %" for label, r in ranked)
+    ranked = sorted(rows, key=lambda item: item[1].score.mean)
+    listed = ", ".join(f"{label} {100 * (1 - r.score.mean):.1f} %" for label, r in ranked)
     out.append(f"- Ranking by exact match: {listed}.")
     failed = [(label, r) for label, r in rows if r.diverged]
     out += [
@@ -124,13 +126,18 @@ def write_report(folder: Path, recs: list[dict[str, Any]], lr: float, elapsed: f
     seeds = sorted({r["config"]["seed"] for r in recs})
     steps = recs[0]["config"]["steps"]
     text = [
-        "# rampup demo: warmup on the seeds' toy Transformer",
+        "# rampup demo: warmup on a toy Post-LN Transformer",
         "",
-        "Task: the seeds' toy seq2seq (integers 0-999 to their digit words, `123` -> "
+        "Task: a toy seq2seq (integers 0-999 to their digit words, `123` -> "
         "`one two three`), 800 numbers for training and 200 held out, a 3+3-layer Post-LN "
         "`nn.Transformer` (d_model 64, 4 heads, no dropout), Adam (0.9, 0.98) as in Vaswani et al. "
         f"2017, batch 32, {steps} updates, peak learning rate {lr:g}, seeds {seeds}. "
         "Exact match is greedy decoding of the held-out numbers.",
+        "",
+        f"Ran on: {results.platform_line(recs)}. The same command gives the same numbers on the "
+        "same CPU path; on another (AVX-512, AVX2, default kernels) float sums run in another "
+        "order, and a run at the edge of stability, as the no-warmup runs here are, can land on "
+        "either side.",
         "",
         *_markdown_table(rows, specs),
         "",
@@ -147,7 +154,8 @@ def write_report(folder: Path, recs: list[dict[str, Any]], lr: float, elapsed: f
         "inverse square root) or optimiser (RAdam); the others share the cosine decay.",
         "- `untuned-linear` uses Ma & Yarats (2019)'s rule for beta2 = 0.98: a 100-step warmup, "
         "i.e. a quarter of this short run. `auto` is the same length, run with the stability "
-        "monitor's guard (issue #5), which may hold or slow the warmup while training is unstable.",
+        "monitor's guard (rampup's `AdaptiveWarmup`), which may hold or slow the warmup while "
+        "training is unstable.",
         "",
         "![learning rates](lr_curves.png)",
         "",
@@ -200,6 +208,7 @@ def run_demo(out: Path, *, quick: bool = False, workers: int = 2, console: Any =
     order = {c.key(): i for i, c in enumerate(cells)}
     recs.sort(key=lambda r: order[r["key"]])
     console.print(_console_table(_rows(recs), DEMO_LR))
+    console.print(f"Ran on: {results.platform_line(recs)}")
     md = write_report(out, recs, DEMO_LR, elapsed)
     console.print(f"Report: {md}  (and {out / 'lr_curves.png'}, {out / 'loss_curves.png'})")
     return 0

@@ -24,7 +24,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 #: The file of a lab folder listing the ``rampup lab run`` commands that filled it.
 COMMANDS_NAME = "commands.txt"
@@ -32,7 +32,9 @@ COMMANDS_NAME = "commands.txt"
 __all__ = [
     "COMMANDS_NAME",
     "Row",
+    "Stat",
     "aggregate",
+    "fmt",
     "lab_report",
     "oracle_regret",
     "outcome",
@@ -65,11 +67,21 @@ def outcome(rec: dict[str, Any]) -> float:
     return min(final, initial) if math.isfinite(final) else initial
 
 
-def _mean_sd(xs: Sequence[float]) -> tuple[float, float]:
+class Stat(NamedTuple):
+    """A mean over seeds: ``sd`` is NaN below two finite values; ``n`` of ``total`` are finite."""
+
+    mean: float
+    sd: float
+    n: int
+    total: int
+
+
+def _stat(xs: Sequence[float]) -> Stat:
     finite = [x for x in xs if math.isfinite(x)]
     if not finite:
-        return math.nan, math.nan
-    return statistics.fmean(finite), statistics.stdev(finite) if len(finite) > 1 else 0.0
+        return Stat(math.nan, math.nan, 0, len(xs))
+    sd = statistics.stdev(finite) if len(finite) > 1 else math.nan
+    return Stat(statistics.fmean(finite), sd, len(finite), len(xs))
 
 
 @dataclass(frozen=True)
@@ -80,8 +92,8 @@ class Row:
     strategy: str
     peak_lr: float
     seeds: int
-    loss: tuple[float, float]  # mean, sd of the final validation loss (finite runs)
-    score: tuple[float, float]  # mean, sd of the final error (failed runs count as 1)
+    loss: Stat  # final validation loss over the runs where it is finite
+    score: Stat  # final error (failed runs count as 1, so over every seed)
     diverged: int
     wall: float  # mean wall time per run, seconds
     per_seed: tuple[float, ...]  # final validation loss per seed (nan if none)
@@ -101,7 +113,7 @@ def aggregate(records: Iterable[dict[str, Any]]) -> list[Row]:
         scores = [s if math.isfinite(s) else 1.0 for s in scores]
         rows.append(
             Row(
-                task, strat, lr, len(recs), _mean_sd(losses), _mean_sd(scores),
+                task, strat, lr, len(recs), _stat(losses), _stat(scores),
                 sum(bool(r["diverged"]) for r in recs),
                 statistics.fmean(float(r["wall_time"]) for r in recs), tuple(losses),
             )
@@ -109,12 +121,20 @@ def aggregate(records: Iterable[dict[str, Any]]) -> list[Row]:
     return rows
 
 
-def fmt(ms: tuple[float, float], digits: int = 3) -> str:
-    """``mean ± sd`` (or ``-`` when nothing finite)."""
-    mean, sd = ms
-    if not math.isfinite(mean):
+def fmt(stat: Stat, digits: int = 3, unit: str = "") -> str:
+    """A table cell: ``mean ± sd`` over two finite values or more, else the mean alone.
+
+    Where some runs have no finite value the cell says how many the mean is over:
+    ``1.042 (1 of 2 seeds)``, ``0.800 ± 0.231 (2 of 3 seeds)``; ``-`` when none is finite.
+    """
+    if stat.n == 0 or not math.isfinite(stat.mean):
         return "-"
-    return f"{mean:.{digits}f} ± {sd:.{digits}f}"
+    text = f"{stat.mean:.{digits}f}{unit}"
+    if stat.n > 1:
+        text += f" ± {stat.sd:.{digits}f}"
+    if stat.n < stat.total:
+        text += f" ({stat.n} of {stat.total} seeds)"
+    return text
 
 
 # -- plots -------------------------------------------------------------------------------------
@@ -332,11 +352,19 @@ def lab_report(folder: Path) -> Path:
     commands = folder / COMMANDS_NAME
     if commands.exists():
         lines = commands.read_text(encoding="utf-8").splitlines()
-        out += ["Reproduce with:", "", "```", *lines, f"rampup lab report {folder}", "```", ""]
+        out += [
+            "Reproduce with (exactly, on the same CPU path: another CPU capability sums floats "
+            "in another order, and a run at the edge of stability can land on either side):",
+            "", "```", *lines, f"rampup lab report {folder}", "```", "",
+        ]  # fmt: skip
     out += [
+        f"Ran on: {results.platform_line(recs)}.",
+        "",
         f"{len(recs)} runs. Failed = non-finite, blown up, or collapsed to the constant "
-        "predictor (final validation loss >= 0.98 x the constant level). Outcomes for the "
-        "sensitivity and oracle columns are capped at the untrained model's value.",
+        "predictor (final validation loss >= 0.98 x the constant level). Cells are mean ± sd "
+        "over seeds (no spread below two finite values; `k of n seeds` where some runs have no "
+        "finite loss). Outcomes for the sensitivity and oracle columns are capped at the "
+        "untrained model's value.",
         "",
     ]
     for task, trecs in by_task.items():

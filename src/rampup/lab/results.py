@@ -12,11 +12,22 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["RECORD_KEYS", "RESULTS_NAME", "append", "encode", "finished_keys", "read"]
+__all__ = [
+    "RECORD_KEYS",
+    "REQUIRED_KEYS",
+    "RESULTS_NAME",
+    "UNKNOWN_PLATFORM",
+    "append",
+    "encode",
+    "finished_keys",
+    "platform_line",
+    "read",
+]
 
 #: The results file inside a lab folder.
 RESULTS_NAME = "results.jsonl"
@@ -25,9 +36,20 @@ RESULTS_NAME = "results.jsonl"
 RECORD_KEYS = frozenset(
     {
         "key", "config", "task", "spec", "curve", "lr_curve", "final", "diverged", "reason",
-        "wall_time", "versions",
+        "wall_time", "versions", "platform",
     }
 )  # fmt: skip
+
+#: Keys a line must have to be read as a record: records written before ``platform`` was
+#: recorded still load, with :data:`UNKNOWN_PLATFORM`.
+REQUIRED_KEYS = RECORD_KEYS - {"platform"}
+
+#: The ``platform`` of a record that did not record one.
+UNKNOWN_PLATFORM: dict[str, Any] = {
+    "cpu_capability": "unknown",
+    "torch_threads": None,
+    "cpu_model": "unknown",
+}
 
 
 def _clean(value: Any) -> Any:
@@ -66,7 +88,10 @@ def append(path: Path, record: dict[str, Any]) -> None:
 
 
 def read(path: Path) -> Iterator[dict[str, Any]]:
-    """The complete records of ``path`` in file order (torn or foreign lines are skipped)."""
+    """The complete records of ``path`` in file order (torn or foreign lines are skipped).
+
+    A record without ``platform`` (written by an older rampup) gets :data:`UNKNOWN_PLATFORM`.
+    """
     if not path.exists():
         return
     with path.open(encoding="utf-8") as f:
@@ -77,10 +102,43 @@ def read(path: Path) -> Iterator[dict[str, Any]]:
                 rec = json.loads(line)
             except json.JSONDecodeError:
                 continue
-            if isinstance(rec, dict) and rec.keys() >= RECORD_KEYS:
+            if isinstance(rec, dict) and rec.keys() >= REQUIRED_KEYS:
+                if not isinstance(rec.get("platform"), dict):
+                    rec["platform"] = dict(UNKNOWN_PLATFORM)
                 yield rec
 
 
 def finished_keys(path: Path) -> set[str]:
     """The cell keys already in ``path``: a resumed grid skips them."""
     return {rec["key"] for rec in read(path)}
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def _where(rec: dict[str, Any]) -> str:
+    """One record's CPU path, e.g. ``torch 2.13.0, CPU capability AVX2 (AMD EPYC), 1 thread``."""
+    plat = rec.get("platform")
+    plat = {**UNKNOWN_PLATFORM, **(plat if isinstance(plat, dict) else {})}
+    versions = rec.get("versions")
+    torch = versions.get("torch", "unknown") if isinstance(versions, dict) else "unknown"
+    threads = plat["torch_threads"]
+    text = f"torch {torch}, CPU capability {plat['cpu_capability']}"
+    if plat["cpu_model"] != "unknown":
+        text += f" ({plat['cpu_model']})"
+    if isinstance(threads, int):
+        text += f", {_plural(threads, 'torch thread')} per run"
+    return text
+
+
+def platform_line(records: Iterable[dict[str, Any]]) -> str:
+    """Where the runs ran, for a report: torch version, CPU capability, threads, run counts.
+
+    Float kernels differ between CPU capabilities (AVX-512, AVX2, default), so the same command
+    reproduces a number exactly only on the same CPU path. One entry per distinct path, e.g.
+    ``torch 2.13.0, CPU capability AVX2 (AMD EPYC), 1 torch thread per run (12 runs)``; records
+    written before the platform was recorded say ``CPU capability unknown``.
+    """
+    counts = Counter(_where(rec) for rec in records)
+    return "; ".join(f"{where} ({_plural(n, 'run')})" for where, n in counts.items())

@@ -16,10 +16,11 @@ Named strategies (``NAMED``):
   (``untuned(beta2)`` over ``2 / (1 - beta2)`` steps, or its exponential form), multiplied onto
   the shared decay. The rule's warmup may be longer than a short run: it is not shortened.
 - ``radam``: ``torch.optim.RAdam`` (its own rectified warmup) with the shared decay, no warmup.
-- ``noam``: the seeds' Noam formula (``rampup.noam``) with a 10 % warmup ``W``, scaled so its
-  peak is 1: ``noam(d_model=W, warmup=W, factor=W)`` (the model width only scales the peak).
-- ``auto``: the stability monitor's adaptive warmup (issue #5): ``auto(beta2) >> cosine`` run
-  with its guard (:func:`auto_hook`).
+- ``noam``: the Noam formula of Vaswani et al. 2017 (``rampup.noam``) with a 10 % warmup ``W``,
+  scaled so its peak is 1: ``noam(d_model=W, warmup=W, factor=W)`` (the model width only scales
+  the peak).
+- ``auto``: the stability monitor's adaptive warmup (``rampup.AdaptiveWarmup``):
+  ``auto(beta2) >> cosine`` run with its guard (:func:`auto_hook`).
 
 Adam-only strategies (untuned, radam) do not apply to SGD tasks, nor ``auto`` to a run shorter than
 its warmup: :func:`not_applicable` says why.
@@ -61,7 +62,8 @@ NAMED: dict[str, str] = {
     "untuned-exp": "untuned(beta2, shape=exp) * cosine(to=0) (Ma & Yarats 2019)",
     "radam": "torch.optim.RAdam, no warmup: cosine(to=0)",
     "noam": "noam(d_model=W, warmup=W, factor=W), W = 10 % of the run: peak 1 (Vaswani et al.)",
-    "auto": "auto(beta2) >> cosine with its guard, the monitor's adaptive warmup (issue #5)",
+    "auto": "auto(beta2) >> cosine with its guard (the stability monitor's adaptive warmup, "
+    "which holds or slows the warmup while training is unstable)",
 }
 _ADAM_ONLY = frozenset({"untuned-linear", "untuned-exp", "radam"})
 
@@ -102,7 +104,7 @@ def applies(name: str, task: Task, total_steps: int) -> bool:
 
 
 def auto_hook(task: Task, total_steps: int) -> Strategy:
-    """The ``auto`` strategy: the monitor's adaptive warmup (issue #5), then the shared decay.
+    """The ``auto`` strategy: the monitor's adaptive warmup, then the shared decay.
 
     ``auto(beta2) >> cosine`` (Adam tasks: the untuned length, held or slowed by its guard while
     training is unstable) or ``auto(optimizer=sgd) >> cosine`` (SGD: 5 % of the run). The trainer

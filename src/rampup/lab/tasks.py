@@ -17,7 +17,7 @@ Tasks (``TASKS``):
 - ``digits-largebatch`` / ``digits-largebatch-nobn``: scikit-learn's ``load_digits``, a residual
   MLP with batch norm (and its control without), SGD momentum 0.9, batch 1024, 100 steps.
 - ``digits-plainmlp``: an 8-layer MLP without normalisation (the negative control).
-- ``digits-words`` / ``digits-words-preln``: the seeds' toy seq2seq (integers 0-999 to their
+- ``digits-words`` / ``digits-words-preln``: a classic toy seq2seq (integers 0-999 to their
   digit words) with a Post-LN ``nn.Transformer`` (and its Pre-LN control), Adam (0.9, 0.98).
 """
 
@@ -365,7 +365,7 @@ def _build_digits(seed: int, *, kind: str) -> Setup:
     return Setup(model, train_loss, evaluate)
 
 
-# -- digits-words: the seeds' toy seq2seq ------------------------------------------------------
+# -- digits-words: a toy seq2seq, numbers to digit words -----------------------------------------
 WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 _W_PAD, _W_SOS, _W_EOS = 0, 1, 2  # target vocabulary: pad, sos, eos, then the ten words
 _W_SRC_PAD = 10  # source vocabulary: the ten digits, then pad
@@ -373,7 +373,7 @@ _W_BATCH, _W_VAL = 32, 200
 
 
 def words_of(n: int) -> list[str]:
-    """The seeds' target for ``n``: its decimal digits as words (123 -> one two three)."""
+    """The target for ``n``: its decimal digits as words (123 -> one two three)."""
     return [WORDS[int(c)] for c in str(n)]
 
 
@@ -521,7 +521,7 @@ def _words_task(name: str, pre_ln: bool, control: str | None, steps: int = 400) 
     ln = "Pre-LN" if pre_ln else "Post-LN"
     return Task(
         name=name,
-        summary=f"the seeds' toy seq2seq (0-999 to digit words), 3+3-layer {ln} nn.Transformer, "
+        summary=f"toy seq2seq (0-999 to digit words), 3+3-layer {ln} nn.Transformer, "
         f"Adam (0.9, 0.98), {steps} steps",
         steps=steps,
         eval_every=40,

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from rampup.schedule import Schedule
 
-__all__ = ["RunConfig", "check_lr", "library_versions", "run"]
+__all__ = ["RunConfig", "check_lr", "library_versions", "platform_info", "run"]
 
 #: A training loss above this many times the constant level (or non-finite) stops the run early.
 _BLOWUP = 1000.0
@@ -69,6 +69,35 @@ def library_versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
     out.update({d: one(d) for d in ("rampup", "torch", "numpy", "scikit-learn")})
     return out
+
+
+def _cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo`` on Linux), else ``platform.processor()``."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.partition(":")[2].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def platform_info() -> dict[str, Any]:
+    """The CPU path of this process: torch's CPU capability, its thread count, the CPU model.
+
+    The capability (``torch.backends.cpu.get_cpu_capability()``: ``AVX512``, ``AVX2``,
+    ``DEFAULT``, ...; ``ATEN_CPU_CAPABILITY`` lowers it) picks torch's own float kernels, whose sums
+    run in different orders; the BLAS library (MKL) picks its kernels from the CPU model. The same
+    seed gives the same numbers only on the same CPU path.
+    """
+    import torch  # noqa: PLC0415
+
+    return {
+        "cpu_capability": str(torch.backends.cpu.get_cpu_capability()),
+        "torch_threads": torch.get_num_threads(),
+        "cpu_model": _cpu_model(),
+    }
 
 
 def _optimizer(task: Task, strategy: Strategy, params: Any, lr: float) -> torch.optim.Optimizer:
@@ -191,7 +220,7 @@ def run(
     ``progress(step, total)`` is called after each update (for progress bars). The record holds
     the config, the resolved spec, the validation curve at the eval points, the final metrics,
     whether the run failed (non-finite, blown up, or collapsed to the constant predictor), the
-    wall time and the library versions.
+    wall time, the library versions and the platform (CPU capability, torch threads).
     """
     import torch  # noqa: PLC0415
 
@@ -212,6 +241,7 @@ def _run(config: RunConfig, progress: Callable[[int, int], None] | None) -> dict
     strategy = resolve(config.strategy, task, steps, func="run")
     const = constant_level(task)
 
+    ran_on = platform_info()
     start = time.perf_counter()
     setup = task.build(config.seed)
     opt = _optimizer(task, strategy, setup.model.parameters(), lr)
@@ -238,4 +268,5 @@ def _run(config: RunConfig, progress: Callable[[int, int], None] | None) -> dict
         "reason": reason,
         "wall_time": wall,
         "versions": library_versions(),
+        "platform": ran_on,
     }

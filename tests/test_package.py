@@ -54,7 +54,7 @@ def test_import_works_without_torch() -> None:
 
 
 def test_demo_prints_the_seed_schedules() -> None:
-    """`rampup demo --schedules` prints both seed tables (lr 1e-4 at iteration 100)."""
+    """`rampup demo --schedules` prints both tables of classic recipes (1e-4 at iteration 100)."""
     out = subprocess.run(
         [sys.executable, "-m", "rampup", "demo", "--schedules"],
         capture_output=True,
@@ -65,6 +65,6 @@ def test_demo_prints_the_seed_schedules() -> None:
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     row_99 = next(line for line in lines if line.split()[:1] == ["99"])
-    # Update 99 is the seeds' iteration 100: (99 + 1) / 1000 * 1e-3 = 1e-4.
+    # Update 99 is the classic loop's iteration 100: (99 + 1) / 1000 * 1e-3 = 1e-4.
     assert row_99.split()[1] == "1.0000e-04"
     assert "noam(d_model=128" in out.stdout

@@ -417,20 +417,10 @@ def test_torch_state_dict_example_is_the_state_at_update_4200() -> None:
 
 
 def test_torch_atomic_checkpoint_example_writes_whole_checkpoints(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, renames: list[tuple[str, str]]
 ) -> None:
     """Both writes rename a temporary file of the same directory over ckpt.pt, which then loads."""
-    import os  # noqa: PLC0415
-
     monkeypatch.chdir(tmp_path)
-    renames: list[tuple[str, str]] = []
-    replace = os.replace
-
-    def recording_replace(src: str, dst: str) -> None:
-        renames.append((src, dst))
-        replace(src, dst)
-
-    monkeypatch.setattr(os, "replace", recording_replace)
     model = Tiny()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     scheduler = rampup.torch.Scheduler(optimizer, "linear(4)")

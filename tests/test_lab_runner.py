@@ -204,15 +204,29 @@ def test_lab_run_help_shows_what_is_required_and_the_defaults() -> None:
     """--help says which options are required and shows every default."""
     result = runner.invoke(app, ["lab", "run", "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
-    lines = {line.split()[1]: line for line in result.stdout.splitlines() if "│ --" in line}
-    for option in ("--task", "--strategy", "--lr"):
-        assert "required" in lines[option]
-    assert "[default: (0)]" in lines["--seed"]
-    assert "[default: rampup-lab]" in lines["--out"]
-    assert "[default: (the task's)]" in lines["--steps"]
-    assert "[default: 2]" in lines["--workers"]
-    assert "[default: local]" in lines["--backend"]
-    assert "[default: (start a local Ray instance)]" in lines["--address"]
+    # click's plain help: one entry per option, its help wrapped onto the following lines
+    entries: dict[str, str] = {}
+    name = ""
+    for line in result.stdout.split("Options:", 1)[1].splitlines():
+        words = line.split()
+        if words and words[0].startswith("-"):
+            name = next(w.rstrip(",") for w in words if w.startswith("--"))
+            entries[name] = line
+        elif name:
+            entries[name] += " " + line.strip()
+    for option, metavar in (("--task", "TASK"), ("--strategy", "STRATEGY"), ("--lr", "LR")):
+        assert f"{option} {metavar}" in entries[option]  # a value, named; not '<list[str]>'
+        assert "required" in entries[option]
+    assert "[default: (0)]" in entries["--seed"]
+    assert "[default: rampup-lab]" in entries["--out"]
+    assert "[default: (the task's)]" in entries["--steps"]
+    assert "[default: 2]" in entries["--workers"]
+    assert "[default: local]" in entries["--backend"]
+    assert "[default: (start a local Ray instance)]" in entries["--address"]
+    assert "<" not in result.stdout  # no '<int>', '<path>' type placeholders
+    demo = runner.invoke(app, ["demo", "--help"], env={"COLUMNS": "200"}).stdout
+    assert "--quick " in demo
+    assert "--no-quick" not in demo  # a flag, not a --x/--no-x pair with a default to read
 
 
 def test_lab_run_prints_the_grid_before_it_starts(tmp_path: Path) -> None:

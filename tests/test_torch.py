@@ -1757,19 +1757,9 @@ def test_recovery_through_a_nan_runs_every_update_at_the_schedules_value(
 
 # -- atomic checkpoints ---------------------------------------------------------------------------
 def test_save_atomic_writes_through_a_temporary_file_in_the_same_directory(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, renames: list[tuple[str, str]]
 ) -> None:
     """The checkpoint is written beside its target and renamed over it; nothing stays behind."""
-    import os  # noqa: PLC0415
-
-    renames: list[tuple[str, str]] = []
-    replace = os.replace
-
-    def recording_replace(src: str, dst: str) -> None:
-        renames.append((src, dst))
-        replace(src, dst)
-
-    monkeypatch.setattr(os, "replace", recording_replace)
     target = tmp_path / "ckpt.pt"
     rt.save_atomic({"w": torch.arange(3.0)}, target)
     [(src, dst)] = renames

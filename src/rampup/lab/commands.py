@@ -165,17 +165,20 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def demo(
-        out: Annotated[Path, typer.Option(help="Report folder.")] = Path("rampup-demo"),
+        out: Annotated[Path, typer.Option(metavar="DIR", help="Report folder.")] = Path(
+            "rampup-demo"
+        ),
         quick: Annotated[
-            bool, typer.Option(help="One seed, no warmup vs linear warmup (~20 s, CI).")
+            bool, typer.Option("--quick", help="One seed, no warmup vs linear warmup (~20 s, CI).")
         ] = False,
-        workers: Annotated[int, typer.Option(help="Worker processes.")] = 2,
+        workers: Annotated[int, typer.Option(metavar="N", help="Worker processes.")] = 2,
         schedules: Annotated[
             bool,
             typer.Option(
+                "--schedules",
                 help="No training: print the classic recipes' schedules (manual linear, constant, "
                 "step, linear+cosine, Noam, WSD; per update and per epoch) side by side, in "
-                "absolute learning rates."
+                "absolute learning rates.",
             ),
         ] = False,
     ) -> None:
@@ -203,14 +206,15 @@ def register(app: typer.Typer) -> None:
 
     @lab.command("run")
     def lab_run(
-        out: Annotated[Path, typer.Option(help="Output folder (results.jsonl, resumable).")] = Path(
-            "rampup-lab"
-        ),
+        out: Annotated[
+            Path, typer.Option(metavar="DIR", help="Output folder (results.jsonl, resumable).")
+        ] = Path("rampup-lab"),
         task: Annotated[
             list[str] | None,
             typer.Option(
                 "--task",
                 "-t",
+                metavar="TASK",
                 help="Task(s), required, e.g. markov-postln; see `rampup lab tasks`.",
             ),
         ] = None,
@@ -219,26 +223,37 @@ def register(app: typer.Typer) -> None:
             typer.Option(
                 "--strategy",
                 "-s",
+                metavar="STRATEGY",
                 help="Named strategy or rampup spec (repeatable), required, e.g. none,linear.",
             ),
         ] = None,
         lr: Annotated[
-            list[str] | None, typer.Option("--lr", help="Peak lr(s), required, e.g. 1e-3,1e-2.")
+            list[str] | None,
+            typer.Option("--lr", metavar="LR", help="Peak lr(s), required, e.g. 1e-3,1e-2."),
         ] = None,
         seed: Annotated[
-            list[str] | None, typer.Option("--seed", help="Seed(s), e.g. 0,1,2.", show_default="0")
+            list[str] | None,
+            typer.Option("--seed", metavar="SEED", help="Seed(s), e.g. 0,1,2.", show_default="0"),
         ] = None,
         steps: Annotated[
             int | None,
             typer.Option(
-                help="Updates per run, overriding each task's length.", show_default="the task's"
+                metavar="N",
+                help="Updates per run, overriding each task's length.",
+                show_default="the task's",
             ),
         ] = None,
-        workers: Annotated[int, typer.Option(help="Parallel runs (one CPU each).")] = 2,
-        backend: Annotated[str, typer.Option(help="local or ray.")] = "local",
+        workers: Annotated[
+            int, typer.Option(metavar="N", help="Parallel runs (one CPU each).")
+        ] = 2,
+        backend: Annotated[str, typer.Option(metavar="NAME", help="local or ray.")] = "local",
         address: Annotated[
             str | None,
-            typer.Option(help="Ray cluster address.", show_default="start a local Ray instance"),
+            typer.Option(
+                metavar="HOST:PORT",
+                help="Ray cluster address.",
+                show_default="start a local Ray instance",
+            ),
         ] = None,
     ) -> None:
         """Run a grid of task x strategy x lr x seed into --out; prints the grid before it starts.
@@ -250,7 +265,9 @@ def register(app: typer.Typer) -> None:
 
     @lab.command("report")
     def lab_report(
-        folder: Annotated[Path, typer.Argument(help="A folder written by `rampup lab run`.")],
+        folder: Annotated[
+            Path, typer.Argument(metavar="FOLDER", help="A folder written by `rampup lab run`.")
+        ],
     ) -> None:
         """Write report.md and PNGs (curves, loss vs lr, sensitivity, oracle regret)."""
         from rampup.lab.report import lab_report as write  # noqa: PLC0415

@@ -8,6 +8,12 @@ A schedule is a pure, closed-form function of the training step::
     (0.01, 1.0, 1.0)
 
 Values are multipliers of each parameter group's own learning rate (the peak is 1).
+
+This package root is the public surface of the core: it imports the core only (the standard
+library, numpy and rampup's core modules). The tools (``Monitor``, ``AdaptiveWarmup``, ``plot``,
+``suggest``, ``Suggestion``) are loaded on first use through a lazy table, and the adapters
+(``rampup.torch``, ``rampup.optax``, ``rampup.keras``) only when imported. The layers and their
+import rules: the README's Layout section.
 """
 
 from __future__ import annotations

@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 import rampup
 import rampup.torch
 from rampup import Monitor, RampupError
-from rampup.adaptive import Action, AdaptiveWarmup, Auto, RestoreRequired
+from rampup.adaptive import Action, AdaptiveWarmup, RestoreRequired
+from rampup.auto_warmup import Auto
 from rampup.clock import ClockController
 
 torch.set_num_threads(1)

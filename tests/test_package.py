@@ -8,7 +8,10 @@ import textwrap
 from importlib.metadata import version
 from pathlib import Path
 
+import pytest
+
 import rampup
+import rampup.adaptive
 
 
 def test_all_is_sorted_and_complete() -> None:
@@ -68,3 +71,57 @@ def test_demo_prints_the_seed_schedules() -> None:
     # Update 99 is the classic loop's iteration 100: (99 + 1) / 1000 * 1e-3 = 1e-4.
     assert row_99.split()[1] == "1.0000e-04"
     assert "noam(d_model=128" in out.stdout
+
+
+def test_dir_shows_only_the_public_names() -> None:
+    """dir(rampup) is __all__: no typing helper, import helper, version function or submodule."""
+    assert dir(rampup) == sorted(rampup.__all__)
+    for leak in ("Any", "TYPE_CHECKING", "import_module", "version", "annotations", "shapes"):
+        assert leak not in dir(rampup), leak
+    for helper in ("Any", "TYPE_CHECKING", "import_module", "version", "PackageNotFoundError"):
+        assert not hasattr(rampup, helper), helper
+
+
+def test_import_loads_no_tool() -> None:
+    """`import rampup` loads the core only; rampup.Monitor and the others load their tool on use."""
+    code = textwrap.dedent(
+        """
+        import sys
+        import rampup
+        tools = ("monitor", "adaptive", "plotting", "rules", "cli", "lab", "advice", "callbacks")
+        def loaded():
+            return sorted(m for m in sys.modules if m.split(".")[:2][-1] in tools
+                          and m.startswith("rampup."))
+        assert loaded() == [], loaded()
+        s = rampup.parse("auto(0.98) >> cosine").bind(total_steps=400)
+        assert s(0) == 0.01 and loaded() == [], loaded()
+        assert rampup.Monitor.__module__ == "rampup.monitor"
+        assert rampup.AdaptiveWarmup.__module__ == "rampup.adaptive"
+        assert callable(rampup.suggest) and callable(rampup.plot)
+        assert "rampup.monitor" in sys.modules and "rampup.adaptive" in sys.modules
+        print("ok")
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"
+
+
+def test_unknown_attribute_is_an_attribute_error() -> None:
+    """A name that is neither public nor a lazy tool raises AttributeError (hasattr works)."""
+    with pytest.raises(AttributeError, match="no_such_name"):
+        rampup.no_such_name  # noqa: B018  # the access is the test
+    assert not hasattr(rampup, "no_such_name")
+
+
+def test_rampup_error_invalid_is_the_house_wording() -> None:
+    """RampupError.invalid(func, param, value, expected) words the error as every check does."""
+    err = rampup.RampupError.invalid("lab run", "seed", -1, "an int >= 0")
+    assert type(err) is rampup.RampupError
+    assert isinstance(err, ValueError)
+    assert str(err) == "lab run(): seed=-1 is invalid: expected an int >= 0"
+    restore = rampup.adaptive.RestoreRequired.invalid("f", "p", "x", "y")
+    assert type(restore) is rampup.adaptive.RestoreRequired
+    assert str(restore) == "f(): p='x' is invalid: expected y"

@@ -8,18 +8,21 @@ A schedule is a pure, closed-form function of the training step::
     (0.01, 1.0, 1.0)
 
 Values are multipliers of each parameter group's own learning rate (the peak is 1).
+
+This package root is the public surface of the core: it imports the core only (the standard
+library, numpy and rampup's core modules). The tools (``Monitor``, ``AdaptiveWarmup``, ``plot``,
+``suggest``, ``Suggestion``) are loaded on first use through a lazy table, and the adapters
+(``rampup.torch``, ``rampup.optax``, ``rampup.keras``) only when imported. The layers and their
+import rules: the README's Layout section.
 """
 
 from __future__ import annotations
 
-from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rampup._errors import RampupError
-from rampup.adaptive import AdaptiveWarmup
-from rampup.adaptive import Auto as auto
-from rampup.monitor import Monitor
+from rampup.auto_warmup import Auto as auto
 from rampup.recipes import tri_stage, warmup_cosine, warmup_linear, wsd
 from rampup.schedule import Schedule
 from rampup.shapes import (
@@ -70,25 +73,37 @@ from rampup.shapes import (
 from rampup.spec import from_dict, parse
 
 if TYPE_CHECKING:
+    from rampup.adaptive import AdaptiveWarmup
+    from rampup.monitor import Monitor
     from rampup.plotting import plot
     from rampup.rules import Suggestion, suggest
 
-#: Tools loaded on first use, so ``import rampup`` stays light (no matplotlib).
+#: The tools, loaded on first use: ``import rampup`` loads the core only (no monitor, no
+#: matplotlib); ``rampup.Monitor`` imports :mod:`rampup.monitor` when it is first read.
 _LAZY = {
+    "AdaptiveWarmup": "rampup.adaptive",
+    "Monitor": "rampup.monitor",
     "Suggestion": "rampup.rules",
     "plot": "rampup.plotting",
     "suggest": "rampup.rules",
 }
 
 
-def __getattr__(name: str) -> Any:
-    """Load the tools of :data:`_LAZY` on first access."""
+def __getattr__(name: str) -> object:
+    """Load the tools of :data:`_LAZY` on first access (PEP 562)."""
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'rampup' has no attribute {name!r}")
+    from importlib import import_module  # noqa: PLC0415  # only on a tool's first use
+
     value = getattr(import_module(module), name)
     globals()[name] = value
     return value
+
+
+def __dir__() -> list[str]:
+    """Only the public names (``__all__``): no helper, typing name or submodule."""
+    return sorted(__all__)
 
 
 try:
@@ -128,3 +143,6 @@ __all__ = [
     "warmup_linear",
     "wsd",
 ]
+
+# helper names of this module, not part of its surface (``from __future__`` binds one too)
+del PackageNotFoundError, TYPE_CHECKING, annotations, version

@@ -13,7 +13,19 @@ class RampupError(ValueError):
     The message names the public function that was called, the parameter, the value received and
     what was expected, e.g. ``linear(): length=-5 is invalid: expected a positive step count``.
     It is a :class:`ValueError`, so code that already catches ``ValueError`` keeps working.
+    Code built on rampup (the lab, a user's own integration) words its errors the same way with
+    :meth:`RampupError.invalid`.
     """
+
+    @classmethod
+    def invalid(cls, func: str, param: str, value: object, expected: str) -> RampupError:
+        """Build (not raise) the error for a bad argument, in the house wording.
+
+        ``raise RampupError.invalid("linear", "length", -5, "a positive step count")`` reads
+        ``linear(): length=-5 is invalid: expected a positive step count``; a subclass builds
+        itself.
+        """
+        return cls(f"{func}(): {param}={shown(value)} is invalid: expected {expected}")
 
 
 _REPR = reprlib.Repr()
@@ -51,4 +63,4 @@ def fail(func: str, param: str, value: object, expected: str) -> RampupError:
     ``raise fail("linear", "length", -5, "a positive step count")`` reads
     ``linear(): length=-5 is invalid: expected a positive step count``.
     """
-    return RampupError(f"{func}(): {param}={shown(value)} is invalid: expected {expected}")
+    return RampupError.invalid(func, param, value, expected)

@@ -43,8 +43,10 @@ reduces the signals across ranks with one ``all_reduce(MAX)``: the largest loss 
 rank, and non-finite on any rank is non-finite everywhere; every rank feeds its monitor the same
 numbers, so every rank takes the same decisions and keeps the same clock.
 
-The ``auto`` warmup (:class:`Auto`, spec ``auto >> cosine``) is the untuned warmup of Ma & Yarats
-(2019), linear over :math:`2 / (1 - \beta_2)` updates, meant to run with this guard.
+The ``auto`` warmup (spec ``auto >> cosine``) is the untuned warmup of Ma & Yarats (2019),
+linear over :math:`2 / (1 - \beta_2)` updates, meant to run with this guard. It is a core phase,
+:class:`rampup.auto_warmup.Auto` (also importable from here); its :meth:`~Auto.guard` builds this
+controller.
 """
 
 from __future__ import annotations
@@ -53,78 +55,19 @@ import inspect
 import math
 import sys
 from collections.abc import Callable
-from dataclasses import KW_ONLY, asdict, dataclass
-from typing import Any, ClassVar, Literal
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
 
-from rampup._checks import check_choice, check_number
-from rampup._errors import RampupError, fail, shown
-from rampup._ops import Formula, Ops
-from rampup.monitor import Monitor, _Fields, _number
-from rampup.schedule import Bound, Phase, PhaseContext, Schedule, iter_phases
-from rampup.units import Span
+from rampup import RampupError
+from rampup.auto_warmup import SGD_WARMUP, Auto
+from rampup.checks import check_number, check_real, shown
+from rampup.monitor import Monitor, _Fields
+from rampup.schedule import Schedule, iter_phases
+from rampup.spec import parse
 
-__all__ = ["Action", "AdaptiveWarmup", "Auto", "RestoreRequired", "reduce_max"]
+__all__ = ["SGD_WARMUP", "Action", "AdaptiveWarmup", "Auto", "RestoreRequired", "reduce_max"]
 
 _STATE_VERSION = 1
-#: The warmup of ``auto(optimizer=sgd)``: 5 % of the run (Goyal et al. 2017 warm up large-batch
-#: SGD for 5 of 90 epochs, about 5.6 %).
-SGD_WARMUP = "5%"
-
-
-# ---------------------------------------------------------------------------------------------
-@dataclass(frozen=True, eq=True, repr=False)
-class Auto(Phase):
-    r"""The ``auto`` warmup: untuned length, linear shape, meant to run with the guard.
-
-    ``optimizer="adam"`` (default): linear over :math:`W = \mathrm{round}(2 / (1 - \beta_2))`
-    updates (Ma & Yarats 2019; 2000 for ``beta2=0.999``, 100 for 0.98); update ``t`` uses
-    ``(t + 1) / W`` and the peak is reached on update ``W - 1``, as ``linear(W)``.
-    ``optimizer="sgd"``: SGD has no :math:`\beta_2`; the warmup is 5 % of the run (needs
-    ``total_steps``), after Goyal et al. (2017). Pair it with :class:`AdaptiveWarmup` (see
-    :meth:`AdaptiveWarmup.for_schedule`), which holds or slows it while training is unstable.
-
-    >>> import rampup
-    >>> s = rampup.parse("auto(0.98) >> cosine").bind(total_steps=400)
-    >>> s(0), s(99), s(100)
-    (0.01, 1.0, 1.0)
-    """
-
-    beta2: float = 0.999
-    _: KW_ONLY
-    optimizer: str = "adam"
-    spec_name: ClassVar[str] = "auto"
-    positional: ClassVar[tuple[str, ...]] = ("beta2",)
-
-    def _validate(self) -> None:
-        b2 = check_number(
-            "auto", "beta2", self.beta2, low=0.0, high=1.0, low_open=True, high_open=True,
-            what="Adam's beta2 in (0, 1), e.g. 0.999",
-        )  # fmt: skip
-        object.__setattr__(self, "beta2", b2)
-        check_choice("auto", "optimizer", self.optimizer, ("adam", "sgd"))
-
-    def guard(self, schedule: Schedule) -> AdaptiveWarmup:
-        """The controller this warmup runs with: :class:`AdaptiveWarmup` for ``schedule``.
-
-        ``rampup.torch.Scheduler`` attaches it on its own when the learning-rate schedule
-        starts with ``auto`` and no controller is given; feed it with
-        ``scheduler.controller.observe(loss)`` before each ``scheduler.step()``.
-        """
-        total = schedule.total_steps if isinstance(schedule, Bound) else None
-        return AdaptiveWarmup.for_schedule(schedule, total_steps=total)
-
-    def _length_span(self) -> Span:
-        if self.optimizer == "sgd":
-            return Span(float(SGD_WARMUP[:-1]), "percent")
-        return Span(float(max(1, round(2.0 / (1.0 - self.beta2)))), "steps")
-
-    def _formula(
-        self, length: int | None, pc: PhaseContext
-    ) -> tuple[Callable[[Ops], Formula], float]:
-        if length is None:  # pragma: no cover - the length span is always set
-            raise RampupError(f"{self}: the auto warmup has no length")
-        n = float(length)
-        return (lambda xp: lambda t: (t + 1.0) / n), 1.0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -221,42 +164,50 @@ class AdaptiveWarmup:
     ) -> None:
         name = "AdaptiveWarmup"
         if isinstance(warmup_steps, bool) or not isinstance(warmup_steps, int) or warmup_steps < 1:
-            raise fail(name, "warmup_steps", warmup_steps, "a positive int (steps on the clock)")
+            raise RampupError.invalid(
+                name, "warmup_steps", warmup_steps, "a positive int (steps on the clock)"
+            )
         self.warmup_steps = warmup_steps
         if monitor is None:
             monitor = Monitor(warmup_steps)
         elif not isinstance(monitor, Monitor):
-            raise fail(name, "monitor", monitor, "a rampup.Monitor or None")
+            raise RampupError.invalid(name, "monitor", monitor, "a rampup.Monitor or None")
         self.monitor = monitor
         self.slow = check_number(name, "slow", slow, low=0.0, high=1.0, low_open=True)
         if isinstance(cooldown, bool) or not isinstance(cooldown, int) or cooldown < 0:
-            raise fail(name, "cooldown", cooldown, "an int >= 0")
+            raise RampupError.invalid(name, "cooldown", cooldown, "an int >= 0")
         self.cooldown = cooldown
         if max_hold is not None and (
             isinstance(max_hold, bool) or not isinstance(max_hold, int) or max_hold < 1
         ):
-            raise fail(name, "max_hold", max_hold, "None or a positive int")
+            raise RampupError.invalid(name, "max_hold", max_hold, "None or a positive int")
         self.max_hold = max_hold
         self.stretch = check_number(name, "stretch", stretch, low=1.0)
         self.max_stretch = check_number(name, "max_stretch", max_stretch, low=1.0)
         if total_steps is not None and (
             isinstance(total_steps, bool) or not isinstance(total_steps, int) or total_steps < 1
         ):
-            raise fail(name, "total_steps", total_steps, "None or a positive int (the whole run)")
+            raise RampupError.invalid(
+                name, "total_steps", total_steps, "None or a positive int (the whole run)"
+            )
         self.total_steps = total_steps
         if not isinstance(catch_up, bool):
-            raise fail(name, "catch_up", catch_up, "True or False")
+            raise RampupError.invalid(name, "catch_up", catch_up, "True or False")
         if catch_up and total_steps is None:
-            raise fail(
+            raise RampupError.invalid(
                 name, "catch_up", catch_up, "False without total_steps (give the run length)"
             )
         self.catch_up = catch_up
         if distributed is not None and not isinstance(distributed, bool):
-            raise fail(name, "distributed", distributed, "None (auto), True or False")
+            raise RampupError.invalid(
+                name, "distributed", distributed, "None (auto), True or False"
+            )
         self.distributed = distributed
         self.group = group
         if on_restore is not None and not callable(on_restore):
-            raise fail(name, "on_restore", on_restore, "a callable taking the Action, or None")
+            raise RampupError.invalid(
+                name, "on_restore", on_restore, "a callable taking the Action, or None"
+            )
         self.on_restore = on_restore
         self._reset()
 
@@ -285,21 +236,25 @@ class AdaptiveWarmup:
         """
         func = "AdaptiveWarmup.for_schedule"
         if isinstance(schedule, str):
-            from rampup.spec import parse  # noqa: PLC0415  # spec imports this module
-
             schedule = parse(schedule)
         if not isinstance(schedule, Schedule):
-            raise fail(func, "schedule", schedule, "a rampup schedule or a spec string")
+            raise RampupError.invalid(
+                func, "schedule", schedule, "a rampup schedule or a spec string"
+            )
         if total_steps is not None:
             schedule = schedule.bind(total_steps=total_steps)
         phases = list(iter_phases(schedule))
         bounds = schedule.bounds
         if not phases or not bounds:
-            raise fail(func, "schedule", str(schedule), "a schedule that starts with a warmup")
+            raise RampupError.invalid(
+                func, "schedule", str(schedule), "a schedule that starts with a warmup"
+            )
         known = set(inspect.signature(cls).parameters) - {"warmup_steps", "total_steps"}
         for key, value in kwargs.items():
             if key not in known:
-                raise fail(func, key, value, f"one of the arguments {', '.join(sorted(known))}")
+                raise RampupError.invalid(
+                    func, key, value, f"one of the arguments {', '.join(sorted(known))}"
+                )
         return cls(bounds[0], total_steps=total_steps, **kwargs)
 
     # -- observing -------------------------------------------------------------------------------
@@ -317,10 +272,10 @@ class AdaptiveWarmup:
         checkpoint), else None. Never raises for a number; a wrong type is a RampupError.
         """
         func = "AdaptiveWarmup.observe"
-        x = _number(func, "loss", loss)
-        g = None if grad_norm is None else _number(func, "grad_norm", grad_norm)
-        u = None if update_norm is None else _number(func, "update_norm", update_norm)
-        rate = None if lr is None else _number(func, "lr", lr)  # checked before any reduction
+        x = check_real(func, "loss", loss)
+        g = None if grad_norm is None else check_real(func, "grad_norm", grad_norm)
+        u = None if update_norm is None else check_real(func, "update_norm", update_norm)
+        rate = None if lr is None else check_real(func, "lr", lr)  # checked before any reduction
         if self._reduce_now():
             x, g, u = self._reduced(x, g, u)
         # the warmup is where the clock is, not where the update count is: held or stretched,
@@ -358,7 +313,7 @@ class AdaptiveWarmup:
             return False
         active = _distributed_active()
         if self.distributed is True and not active:
-            raise fail(
+            raise RampupError.invalid(
                 "AdaptiveWarmup.observe",
                 "distributed",
                 True,
@@ -480,7 +435,7 @@ class AdaptiveWarmup:
         if type(f.get("version")) is not int or f.get("version") != _STATE_VERSION:
             raise f.bad("version", f"{_STATE_VERSION} (a state made by {maker})")
         if f.get("config") != self._config():
-            raise fail(
+            raise RampupError.invalid(
                 func,
                 f.name("config"),
                 f.get("config"),
@@ -517,7 +472,7 @@ class AdaptiveWarmup:
         if fresh and monitor.step < 0:
             raise f.bad("fresh", "False: the monitor state has seen no loss yet")
         if action is not None and action.step > monitor.step:
-            raise fail(
+            raise RampupError.invalid(
                 func,
                 f.sub("pending", "Action.to_dict").name("step"),
                 action.step,

@@ -79,12 +79,10 @@ from __future__ import annotations
 
 import bisect
 import csv
-import decimal
 import io
 import itertools
 import json
 import math
-import numbers
 import warnings
 from array import array
 from collections import deque
@@ -92,7 +90,16 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias, cast
 
-from rampup._errors import RampupError, fail, shown
+from rampup import RampupError
+from rampup.checks import (
+    check_count,
+    check_number,
+    check_optional_real,
+    check_real,
+    check_switch,
+    check_writable,
+    shown,
+)
 
 if TYPE_CHECKING:
     from rampup.plotting import Curve
@@ -194,7 +201,7 @@ class _Fields:
     def __init__(self, func: str, path: str, data: object, maker: str) -> None:
         self.func, self.path = func, path
         if not isinstance(data, dict):
-            raise fail(func, path, data, f"a dict made by {maker}")
+            raise RampupError.invalid(func, path, data, f"a dict made by {maker}")
         self.data: dict[str, Any] = data
         self.maker = maker
 
@@ -202,11 +209,11 @@ class _Fields:
         return f"{self.path}[{key!r}]"
 
     def bad(self, key: str, expected: str) -> RampupError:
-        return fail(self.func, self.name(key), self.data.get(key), expected)
+        return RampupError.invalid(self.func, self.name(key), self.data.get(key), expected)
 
     def get(self, key: str) -> Any:
         if key not in self.data:
-            raise fail(
+            raise RampupError.invalid(
                 self.func, self.path, self.data, f"a dict made by {self.maker} (no key {key!r})"
             )
         return self.data[key]
@@ -281,80 +288,9 @@ def _unplain(x: object) -> float:
     return float(x)
 
 
-def _number(func: str, param: str, value: object) -> float:
-    """Any real number as a float (never raises for one: too large is ±inf); else RampupError.
-
-    Accepts Python and numpy numbers, :class:`decimal.Decimal` and one-element tensors or arrays
-    (anything with ``item()`` that gives a real number), which covers ``loss.detach()`` without
-    importing a framework.
-    """
-    if isinstance(value, float):
-        return value
-    if isinstance(value, decimal.Decimal):  # a number, though not a numbers.Real
-        return math.nan if value.is_nan() else float(value)  # float() refuses a signalling NaN
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        item = getattr(value, "item", None)
-        if item is None or isinstance(value, bool | str | bytes):
-            raise fail(func, param, value, "a real number (a float, an int, a 0-d tensor)")
-        try:
-            value = item()
-        except Exception:  # a multi-element tensor, a failing user object
-            raise fail(
-                func, param, value, "a real number (a float, an int, a one-element tensor)"
-            ) from None
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise fail(func, param, value, "a real number (a float, an int, a 0-d tensor)")
-    try:
-        return float(value)
-    except OverflowError:  # an int or a Fraction beyond the float range
-        return math.inf if value > 0 else -math.inf  # type: ignore[operator]  # a Real compares
-
-
-def _optional_number(func: str, param: str, value: object) -> float:
-    """Like :func:`_number`; None (not measured) is NaN in the history."""
-    return math.nan if value is None else _number(func, param, value)
-
-
-def _count(func: str, param: str, value: object, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise fail(func, param, value, f"an int >= {low}")
-    return value
-
-
-def _factor(func: str, param: str, value: object, low: float) -> float | None:
-    """None (the rule is off) or a finite number > ``low``."""
-    if value is None:
-        return None
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not math.isfinite(value)
-        or not value > low
-    ):
-        raise fail(func, param, value, f"None (off) or a finite number > {low:g}")
-    return float(value)
-
-
-def _nonnegative(func: str, param: str, value: object) -> float:
-    """A finite number >= 0."""
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not math.isfinite(value)
-        or value < 0
-    ):
-        raise fail(func, param, value, "a finite number >= 0")
-    return float(value)
-
-
-def _writable(func: str, path: object) -> Path:
-    """``path`` as a Path to write, checked first: a str or Path in an existing directory."""
-    if not isinstance(path, str | Path):
-        raise fail(func, "path", path, "a file path (str or Path), or None")
-    p = Path(path)
-    if not p.parent.is_dir():
-        raise fail(func, "path", str(path), "a path in an existing directory")
-    return p
+#: The former private name of :func:`rampup.checks.check_real`, still imported by
+#: ``rampup.callbacks`` (another layer's module): remove once it imports ``rampup.checks``.
+_number = check_real
 
 
 def _fmt(x: float) -> str:
@@ -456,7 +392,9 @@ class Monitor:
         name = "Monitor"
         if seeds_factor is not None:  # the 0.1 name of classic_factor, kept for old code
             if classic_factor is not None:
-                raise fail(name, "seeds_factor", seeds_factor, "None when classic_factor is given")
+                raise RampupError.invalid(
+                    name, "seeds_factor", seeds_factor, "None when classic_factor is given"
+                )
             warnings.warn(
                 "Monitor(seeds_factor=) is deprecated: use classic_factor=",
                 DeprecationWarning,
@@ -464,35 +402,49 @@ class Monitor:
             )
             classic_factor = seeds_factor
         self.warmup_steps = (
-            None if warmup_steps is None else _count(name, "warmup_steps", warmup_steps, 1)
+            None
+            if warmup_steps is None
+            else check_count(name, "warmup_steps", warmup_steps, 1, "an int >= 1")
         )
-        self.window = _count(name, "window", window, 3)
-        self.warm_start = _count(name, "warm_start", warm_start, 1)
+        self.window = check_count(name, "window", window, 3, "an int >= 3")
+        self.warm_start = check_count(name, "warm_start", warm_start, 1, "an int >= 1")
         if self.warm_start > self.window:
-            raise fail(name, "warm_start", warm_start, f"an int <= window={self.window}")
-        self.spike_factor = _factor(name, "spike_factor", spike_factor, 1.0)
-        self.spike_mads = _nonnegative(name, "spike_mads", spike_mads)
-        self.spike_floor = _nonnegative(name, "spike_floor", spike_floor)
-        self.grad_spike_factor = _factor(name, "grad_spike_factor", grad_spike_factor, 1.0)
-        self.grad_spike_mads = _nonnegative(name, "grad_spike_mads", grad_spike_mads)
-        self.grad_spike_floor = _nonnegative(name, "grad_spike_floor", grad_spike_floor)
+            raise RampupError.invalid(
+                name, "warm_start", warm_start, f"an int <= window={self.window}"
+            )
+        self.spike_factor = check_switch(name, "spike_factor", spike_factor, 1.0)
+        self.spike_mads = check_number(
+            name, "spike_mads", spike_mads, low=0.0, what="a finite number >= 0"
+        )
+        self.spike_floor = check_number(
+            name, "spike_floor", spike_floor, low=0.0, what="a finite number >= 0"
+        )
+        self.grad_spike_factor = check_switch(name, "grad_spike_factor", grad_spike_factor, 1.0)
+        self.grad_spike_mads = check_number(
+            name, "grad_spike_mads", grad_spike_mads, low=0.0, what="a finite number >= 0"
+        )
+        self.grad_spike_floor = check_number(
+            name, "grad_spike_floor", grad_spike_floor, low=0.0, what="a finite number >= 0"
+        )
         if grad_spike_recent is not None and (
             isinstance(grad_spike_recent, bool)
             or not isinstance(grad_spike_recent, int)
             or not 1 <= grad_spike_recent <= self.window
         ):
-            raise fail(
+            raise RampupError.invalid(
                 name,
                 "grad_spike_recent",
                 grad_spike_recent,
                 f"None (off) or an int in [1, window={self.window}]",
             )
         self.grad_spike_recent = grad_spike_recent
-        self.divergence_factor = _factor(name, "divergence_factor", divergence_factor, 0.0)
-        self.divergence_patience = _count(name, "divergence_patience", divergence_patience, 1)
-        self.classic_factor = _factor(name, "classic_factor", classic_factor, 1.0)
+        self.divergence_factor = check_switch(name, "divergence_factor", divergence_factor, 0.0)
+        self.divergence_patience = check_count(
+            name, "divergence_patience", divergence_patience, 1, "an int >= 1"
+        )
+        self.classic_factor = check_switch(name, "classic_factor", classic_factor, 1.0)
         if not isinstance(history, bool):
-            raise fail(name, "history", history, "True or False")
+            raise RampupError.invalid(name, "history", history, "True or False")
         self.keep_history = history
         self.reset()
 
@@ -516,12 +468,12 @@ class Monitor:
     @classmethod
     def _classic(cls, func: str, warmup_steps: int, factor: float) -> Monitor:
         return cls(
-            _count(func, "warmup_steps", warmup_steps, 1),
+            check_count(func, "warmup_steps", warmup_steps, 1, "an int >= 1"),
             warm_start=1,
             spike_factor=None,
             grad_spike_factor=None,
             divergence_factor=None,
-            classic_factor=_factor(func, "factor", factor, 1.0),
+            classic_factor=check_switch(func, "factor", factor, 1.0),
         )
 
     # -- state ---------------------------------------------------------------------------------
@@ -615,7 +567,7 @@ class Monitor:
             config = {_V1_CONFIG.get(k, k): v for k, v in config.items()}
             config.setdefault("grad_spike_recent", self.grad_spike_recent)
         if config != self._config():
-            raise fail(
+            raise RampupError.invalid(
                 func,
                 f.name("config"),
                 config,
@@ -672,7 +624,7 @@ class Monitor:
         for i, e in enumerate(fresh.events):
             if e.step > step:
                 where = f"{f.name('events')}[{i}]['step']"
-                raise fail(func, where, e.step, f"a step <= the state's step {step}")
+                raise RampupError.invalid(func, where, e.step, f"a step <= the state's step {step}")
         if self.keep_history and "history" in f.data:
             fresh._steps, fresh._cols = self._history(f.sub("history", maker), step)
         return fresh
@@ -755,10 +707,10 @@ class Monitor:
         clock), so the warmup rules watch the whole warmup, however many updates it takes.
         """
         func = "Monitor.update"
-        x = _number(func, "loss", loss)
-        g = _optional_number(func, "grad_norm", grad_norm)
-        u = _optional_number(func, "update_norm", update_norm)
-        rate = _optional_number(func, "lr", lr)
+        x = check_real(func, "loss", loss)
+        g = check_optional_real(func, "grad_norm", grad_norm)
+        u = check_optional_real(func, "update_norm", update_norm)
+        rate = check_optional_real(func, "lr", lr)
         if step is None:
             t = self.step + 1
         else:
@@ -767,10 +719,14 @@ class Monitor:
                 or not isinstance(step, int)
                 or not self.step < step < _MAX_STEP
             ):
-                raise fail(func, "step", step, f"an int > {self.step} (the last step fed), < 2**63")
+                raise RampupError.invalid(
+                    func, "step", step, f"an int > {self.step} (the last step fed), < 2**63"
+                )
             t = step
         if in_warmup is not None and not isinstance(in_warmup, bool):
-            raise fail(func, "in_warmup", in_warmup, "True, False or None (step < warmup_steps)")
+            raise RampupError.invalid(
+                func, "in_warmup", in_warmup, "True, False or None (step < warmup_steps)"
+            )
         self.step = t
         if self.keep_history:
             self._record(t, rate, x, g, u)
@@ -949,7 +905,9 @@ class Monitor:
 
         for c in columns:
             if c not in _COLUMNS[1:]:
-                raise fail("Monitor.curves", "columns", columns, f"names among {_COLUMNS[1:]}")
+                raise RampupError.invalid(
+                    "Monitor.curves", "columns", columns, f"names among {_COLUMNS[1:]}"
+                )
         import numpy as np  # noqa: PLC0415  # with plotting only
 
         marks = tuple(sorted({e.step for e in self.events}))
@@ -983,7 +941,7 @@ class Monitor:
             w.writerow(row)
         text = buf.getvalue()
         if path is not None:
-            _writable("Monitor.to_csv", path).write_text(text, encoding="utf-8")
+            check_writable("Monitor.to_csv", path).write_text(text, encoding="utf-8")
         return text
 
     def to_json(self, path: str | Path | None = None) -> str:
@@ -997,7 +955,7 @@ class Monitor:
         }
         text = json.dumps(data, allow_nan=False)
         if path is not None:
-            _writable("Monitor.to_json", path).write_text(text, encoding="utf-8")
+            check_writable("Monitor.to_json", path).write_text(text, encoding="utf-8")
         return text
 
     def __repr__(self) -> str:

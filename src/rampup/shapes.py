@@ -51,6 +51,7 @@ __all__ = [
     "Sqrt",
     "Step",
     "Untuned",
+    "untuned_steps",
 ]
 
 _PI = math.pi
@@ -758,6 +759,20 @@ class Noam(Phase):
         return make, final
 
 
+def untuned_steps(beta2: float) -> int:
+    r"""The untuned warmup's length in steps for Adam's ``beta2`` (Ma & Yarats 2019).
+
+    .. math:: W = \max\big(1, \mathrm{round}(2 / (1 - \beta_2))\big)
+
+    The warmup lasts about as long as Adam's second-moment average needs to
+    settle. The one place the rule is written (``untuned``, ``auto`` and the lab use it).
+
+    >>> untuned_steps(0.999), untuned_steps(0.98)
+    (2000, 100)
+    """
+    return max(1, round(2.0 / (1.0 - beta2)))
+
+
 def _check_beta2(func: str, beta2: object) -> float:
     return check_number(
         func, "beta2", beta2, low=0.0, high=1.0, low_open=True, high_open=True,
@@ -795,7 +810,7 @@ class Untuned(Phase):
     @property
     def warmup_steps(self) -> int:
         """The rule's warmup length in steps: round(2 / (1 - beta2)) (linear shape)."""
-        return max(1, round(2.0 / (1.0 - self.beta2)))
+        return untuned_steps(self.beta2)
 
     def _length_span(self) -> Span | None:
         if self.shape == "exp":

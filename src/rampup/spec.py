@@ -37,7 +37,7 @@ from dataclasses import MISSING, dataclass, fields
 from functools import cache
 from typing import Any
 
-from rampup import adaptive, compat, recipes, shapes
+from rampup import auto_warmup, compat, recipes, shapes
 from rampup._errors import RampupError, shown
 from rampup.schedule import Bound, Chain, Phase, Product, Schedule
 
@@ -69,7 +69,7 @@ _PHASE_CLASSES: tuple[type[Phase], ...] = (
     shapes.Untuned,
     shapes.RAdam,
     *compat.PHASES,
-    adaptive.Auto,
+    auto_warmup.Auto,
 )
 _PHASES: dict[str, type[Phase]] = {cls.spec_name: cls for cls in _PHASE_CLASSES}
 _RECIPES: dict[str, Callable[..., Schedule]] = {

@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from rampup._errors import RampupError, fail
+from rampup import RampupError
 from rampup.lab.report import COMMANDS_NAME
 
 #: Exit status of a command given a bad input (as typer's own usage errors).
@@ -58,7 +58,9 @@ def _number(func: str, param: str, value: str, cast: Callable[[str], float]) -> 
     try:
         return cast(value)
     except ValueError:
-        raise fail(func, param, value, "numbers, e.g. 1e-3,3e-3 (seeds: 0,1,2)") from None
+        raise RampupError.invalid(
+            func, param, value, "numbers, e.g. 1e-3,3e-3 (seeds: 0,1,2)"
+        ) from None
 
 
 def _numbers(func: str, param: str, values: list[str], cast: Callable[[str], float]) -> list[float]:
@@ -188,14 +190,16 @@ def register(app: typer.Typer) -> None:
         and a Pre-LN control (~1 min on 2 idle cores).
         """
         if schedules:
-            from rampup._demo import run_demo as print_schedules  # noqa: PLC0415
+            from rampup.lab.classic import run_demo as print_schedules  # noqa: PLC0415
 
             raise typer.Exit(print_schedules())
         from rampup.lab.demo import run_demo  # noqa: PLC0415  # keep start-up light
 
         with _clean_errors("demo"):
             if workers < 1:
-                raise fail("demo", "workers", workers, "a positive number of worker processes")
+                raise RampupError.invalid(
+                    "demo", "workers", workers, "a positive number of worker processes"
+                )
             raise typer.Exit(run_demo(out, quick=quick, workers=workers))
 
     lab = typer.Typer(

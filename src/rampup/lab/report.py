@@ -337,12 +337,12 @@ def lab_report(folder: Path) -> Path:
 
     The commands recorded in ``folder/commands.txt`` are listed as the way to reproduce it.
     """
-    from rampup._errors import fail  # noqa: PLC0415
+    from rampup import RampupError  # noqa: PLC0415
     from rampup.lab import results  # noqa: PLC0415
 
     recs = list(results.read(folder / results.RESULTS_NAME))
     if not recs:
-        raise fail(
+        raise RampupError.invalid(
             "lab report", "folder", str(folder), f"a folder with a non-empty {results.RESULTS_NAME}"
         )
     by_task: dict[str, list[dict[str, Any]]] = defaultdict(list)

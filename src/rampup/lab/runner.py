@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rampup._errors import fail
+from rampup import RampupError
 from rampup.lab import results
 from rampup.lab.strategies import not_applicable, resolve
 from rampup.lab.tasks import get_task
@@ -51,14 +51,14 @@ def make_grid(
     """Validate the options and list the grid's cells (task-major, seed-minor order)."""
     for name, values in (("tasks", tasks), ("strategies", strategies), ("lrs", lrs)):
         if not values:
-            raise fail(func, name, list(values), "at least one value")
+            raise RampupError.invalid(func, name, list(values), "at least one value")
     if not seeds:
-        raise fail(func, "seeds", list(seeds), "at least one seed")
+        raise RampupError.invalid(func, "seeds", list(seeds), "at least one seed")
     for s in seeds:
         if isinstance(s, bool) or not isinstance(s, int) or s < 0:
-            raise fail(func, "seeds", s, "non-negative integers")
+            raise RampupError.invalid(func, "seeds", s, "non-negative integers")
     if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 1):
-        raise fail(func, "steps", steps, "a positive number of updates")
+        raise RampupError.invalid(func, "steps", steps, "a positive number of updates")
     lr_values = [check_lr(lr, func=func) for lr in lrs]
     task_objs = [get_task(t, func=func) for t in tasks]
     cells: list[RunConfig] = []
@@ -75,7 +75,9 @@ def make_grid(
                 RunConfig(task.name, strat, lr, seed, steps) for lr in lr_values for seed in seeds
             )
     if not cells:
-        raise fail(func, "strategies", list(strategies), "at least one that applies to the tasks")
+        raise RampupError.invalid(
+            func, "strategies", list(strategies), "at least one that applies to the tasks"
+        )
     return Grid(tuple(cells), tuple(skipped))
 
 
@@ -183,7 +185,9 @@ def _run_ray(
     try:
         import ray  # noqa: PLC0415
     except ImportError:
-        raise fail("lab run", "backend", "ray", "Ray installed (pip install rampup[ray])") from None
+        raise RampupError.invalid(
+            "lab run", "backend", "ray", "Ray installed (pip install rampup[ray])"
+        ) from None
     started = False
     if not ray.is_initialized():
         if address is None:
@@ -193,7 +197,7 @@ def _run_ray(
                 ray.init(address=address, log_to_driver=False)
             except Exception as exc:  # Ray's errors for a cluster it cannot join vary
                 said = str(exc).strip().splitlines()
-                raise fail(
+                raise RampupError.invalid(
                     "lab run",
                     "address",
                     address,
@@ -235,9 +239,9 @@ def _ray_task(config: RunConfig) -> dict[str, Any]:
 def check_backend(workers: object, backend: object, *, func: str = "lab run") -> None:
     """Check the ``workers`` count and the ``backend`` name."""
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise fail(func, "workers", workers, "a positive number of worker processes")
+        raise RampupError.invalid(func, "workers", workers, "a positive number of worker processes")
     if backend not in BACKENDS:
-        raise fail(func, "backend", backend, "one of " + ", ".join(BACKENDS))
+        raise RampupError.invalid(func, "backend", backend, "one of " + ", ".join(BACKENDS))
 
 
 def run_grid(

@@ -32,9 +32,10 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from rampup._errors import RampupError, fail
+from rampup import RampupError
 from rampup.lab.tasks import Task
 from rampup.schedule import Schedule
+from rampup.shapes import untuned_steps
 from rampup.spec import parse
 
 __all__ = [
@@ -92,7 +93,7 @@ def not_applicable(name: str, task: Task, total_steps: int) -> str | None:
     if name in _ADAM_ONLY and task.beta2 is None:
         return f"it needs Adam's beta2 and {task.name} uses SGD"
     if name == "auto" and task.beta2 is not None:
-        w = max(1, round(2.0 / (1.0 - task.beta2)))
+        w = untuned_steps(task.beta2)
         if w >= total_steps:
             return f"its warmup of {w} updates (beta2 {task.beta2}) does not fit {total_steps}"
     return None
@@ -121,7 +122,7 @@ def _check_spec(func: str, spec: str, total_steps: int) -> None:
     try:
         parse(spec).bind(total_steps=total_steps)
     except RampupError as e:
-        raise fail(
+        raise RampupError.invalid(
             func, "strategy", spec, f"a named strategy ({', '.join(NAMED)}) or a valid spec: {e}"
         ) from None
 
@@ -129,10 +130,14 @@ def _check_spec(func: str, spec: str, total_steps: int) -> None:
 def resolve(name: object, task: Task, total_steps: int, *, func: str = "resolve") -> Strategy:
     """Resolve a strategy name or spec string for ``task`` and a run of ``total_steps``."""
     if not isinstance(name, str) or not name.strip():
-        raise fail(func, "strategy", name, f"a named strategy ({', '.join(NAMED)}) or a spec")
+        raise RampupError.invalid(
+            func, "strategy", name, f"a named strategy ({', '.join(NAMED)}) or a spec"
+        )
     why = not_applicable(name, task, total_steps)
     if why is not None:
-        raise fail(func, "strategy", name, f"a strategy that applies to {task.name}: {why}")
+        raise RampupError.invalid(
+            func, "strategy", name, f"a strategy that applies to {task.name}: {why}"
+        )
     b2 = task.beta2
     if name == "none":
         return Strategy(name, DECAY)

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from rampup._errors import fail
+from rampup import RampupError
 
 if TYPE_CHECKING:
     import torch
@@ -569,7 +569,7 @@ TASKS: dict[str, Task] = {
 def get_task(name: object, *, func: str = "get_task") -> Task:
     """The task called ``name``; a :class:`~rampup.RampupError` naming the known ones otherwise."""
     if not isinstance(name, str) or name not in TASKS:
-        raise fail(func, "task", name, "one of " + ", ".join(TASKS))
+        raise RampupError.invalid(func, "task", name, "one of " + ", ".join(TASKS))
     return TASKS[name]
 
 

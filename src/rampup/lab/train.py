@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from rampup._errors import fail
+from rampup import RampupError
 from rampup.lab.strategies import Strategy, resolve, schedule
 from rampup.lab.tasks import Setup, Task, constant_level, get_task
 
@@ -52,7 +52,9 @@ def check_lr(value: object, *, func: str = "run") -> float:
         or not math.isfinite(value)
         or value <= 0
     ):
-        raise fail(func, "peak_lr", value, "a positive finite learning rate, e.g. 1e-3")
+        raise RampupError.invalid(
+            func, "peak_lr", value, "a positive finite learning rate, e.g. 1e-3"
+        )
     return float(value)
 
 
@@ -237,7 +239,7 @@ def _run(config: RunConfig, progress: Callable[[int, int], None] | None) -> dict
     lr = check_lr(config.peak_lr)
     steps = config.steps if config.steps is not None else task.steps
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise fail("run", "steps", steps, "a positive number of updates")
+        raise RampupError.invalid("run", "steps", steps, "a positive number of updates")
     strategy = resolve(config.strategy, task, steps, func="run")
     const = constant_level(task)
 

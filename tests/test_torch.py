@@ -1805,7 +1805,7 @@ def test_a_writer_killed_mid_save_leaves_the_previous_checkpoint_readable(
     import signal  # noqa: PLC0415
 
     path = tmp_path / "ckpt.pt"
-    env = {**os.environ, "PYTHONPATH": str(Path(rt.__file__).parents[1])}
+    env = {**os.environ, "PYTHONPATH": str(Path(rampup.__file__).parents[1])}
     child = subprocess.Popen(
         [sys.executable, "-c", KILLED_WRITER, str(path), mode],
         stdout=subprocess.PIPE,

@@ -1,4 +1,11 @@
-"""What a state of each of torch's built-in schedulers may hold: one rule per entry.
+"""The state checks: what a rampup scheduler's state and a torch scheduler's state may hold.
+
+A state is checked completely before anything loads it, one rule per entry, so that a refused
+state changes nothing. :func:`check_state_shape` checks a :class:`~rampup.torch.Scheduler`
+state (its format, its entries, their types and ranges, and the specs parsing back), and
+:func:`mismatch` refuses a state made by another schedule.
+
+The states of torch's built-in schedulers (the ``after`` of :func:`~rampup.torch.warmup`):
 
 torch's schedulers load any dict (``self.__dict__.update(state)``) and fail, if ever, at a later
 ``step()``: a ``gamma`` of NaN makes every later lr NaN, a ``step_size`` of 0 raises
@@ -13,15 +20,30 @@ what was expected (the text of a :class:`~rampup.RampupError`).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeAlias
 
 from torch import Tensor
 from torch.optim import lr_scheduler as L  # noqa: N812  # torch's own short name
 
-from rampup._errors import shown
+from rampup._errors import RampupError, fail, shown
+from rampup.schedule import Schedule
+from rampup.spec import parse
 
-__all__ = ["MAX_COUNT", "Rule", "after_state_problem", "finite", "int_rule", "real_rule"]
+__all__ = [
+    "MAX_COUNT",
+    "VERSION",
+    "Rule",
+    "after_state_problem",
+    "check_state_shape",
+    "finite",
+    "int_rule",
+    "mismatch",
+    "real_rule",
+]
+
+#: The version of a Scheduler state.
+VERSION = 1
 
 #: A rule: (value, number of param groups) -> None if valid, else what was expected.
 Rule: TypeAlias = Callable[[object, int], "str | None"]
@@ -326,3 +348,128 @@ def _nested_problem(scheduler: Any, state: Mapping[str, Any], n: int) -> str | N
         if problem is not None:
             return f"its '_schedulers'[{i}] (a torch {type(child).__name__}): {problem}"
     return None
+
+
+# -- the state of a rampup Scheduler ----------------------------------------------------------
+def _parse_spec(func: str, key: str, spec: str | None) -> Schedule | None:
+    """A state's spec string parsed (its type is checked already)."""
+    if spec is None:
+        return None
+    try:
+        return parse(spec)
+    except RampupError as exc:
+        raise fail(
+            func, f"state_dict[{key!r}]", spec, f"a spec string that parses: {exc}"
+        ) from None
+
+
+def mismatch(func: str, what: str, theirs: Schedule | None, mine: Schedule | None) -> None:
+    """Refuse a state made by another schedule, naming both and how to re-bind on purpose."""
+    raise RampupError(
+        f"{func}(): the state was made by another schedule: its {what} is"
+        f" {str(theirs)!r}, this scheduler's is {str(mine)!r}. Expected a state of the same"
+        " schedule; to continue the run under the new one on purpose (e.g. a longer run),"
+        " pass rebind=True: the clock carries over and the new schedule applies from it"
+    )
+
+
+def _is_rate(value: object) -> bool:
+    x = finite(value)
+    return x is not None and x >= 0.0
+
+
+def _is_spec(value: object) -> bool:
+    return value is None or isinstance(value, str)
+
+
+def _one_per_group(ok: Callable[[object], bool], what: str) -> Callable[[object, int], str | None]:
+    """A check of a list holding one item per param group, each passing ``ok``."""
+
+    def check(value: object, n: int) -> str | None:
+        if isinstance(value, list) and len(value) == n and all(ok(x) for x in value):
+            return None
+        return f"a list with one item per param group ({n}): {what}"
+
+    return check
+
+
+def _check_version(value: object, n: int) -> str | None:
+    return None if type(value) is int and value == VERSION else f"the int {VERSION}"
+
+
+def _check_hyper(value: object, n: int) -> str | None:
+    one = _one_per_group(_is_spec, "")
+    if isinstance(value, dict) and all(
+        isinstance(k, str) and one(v, n) is None for k, v in value.items()
+    ):
+        return None
+    return f"a dict from param-group key to a list of spec strings (or None), one per group ({n})"
+
+
+def _check_clock(value: object, n: int) -> str | None:
+    x = finite(value)
+    return None if x is not None and 0.0 <= x <= MAX_COUNT else "a number in [0, 2**53]"
+
+
+def _check_controller(value: object, n: int) -> str | None:
+    return None if value is None or isinstance(value, dict) else "a dict (or None: no controller)"
+
+
+#: Every entry of a Scheduler state and its check: None if valid, else what was expected.
+_STATE_FIELDS: dict[str, Callable[[object, int], str | None]] = {
+    "version": _check_version,
+    "lr": _one_per_group(_is_spec, "spec strings (or None: not scheduled)"),
+    "lr_absolute": _one_per_group(lambda x: isinstance(x, bool), "bools"),
+    "hyper": _check_hyper,
+    "base_lrs": _one_per_group(_is_rate, "finite rates >= 0"),
+    "last_epoch": int_rule(-1, what=": the updates taken (-1: not started)"),
+    "clock": _check_clock,
+    "controller": _check_controller,
+}
+
+
+def check_state_shape(
+    func: str, fmt: str, state: object, n: int, has_controller: bool, extra: Sequence[str] = ()
+) -> tuple[list[Schedule | None], list[bool], dict[str, list[Schedule | None]], Any]:
+    """Check every entry of a state dict; return its parsed specs and controller state.
+
+    Each entry is checked by its own rule (``_STATE_FIELDS``); the error names the entry, its
+    value and what was expected. ``extra`` names the subclass's own entries (checked by it).
+    """
+    if not isinstance(state, Mapping) or state.get("format") != fmt:
+        found = state.get("format") if isinstance(state, Mapping) else None
+        got = f"format {found!r}" if found is not None else "no rampup 'format' key"
+        raise fail(func, "state_dict", state, f"a {fmt} state_dict(), got {got}")
+    known = {"format", *_STATE_FIELDS, *extra}
+    unknown = sorted(str(k) for k in state if k not in known)
+    missing = sorted(k for k in known if k not in state)
+    if unknown or missing:
+        raise fail(
+            func,
+            "state_dict",
+            state,
+            f"a {fmt} state with the entries {sorted(known)}: missing {missing}, unknown {unknown}",
+        )
+    for key, check in _STATE_FIELDS.items():
+        expected = check(state[key], n)
+        if expected is not None:
+            raise fail(func, f"state_dict[{key!r}]", state[key], f"{expected} (a {fmt} state)")
+    last, clock, controller_state = state["last_epoch"], state["clock"], state["controller"]
+    if last == -1 and (float(clock) != 0.0 or controller_state is not None):
+        raise fail(
+            func,
+            "state_dict['clock']",
+            clock,
+            "0 and no controller state when not started ('last_epoch' -1)",
+        )
+    if controller_state is None and not has_controller and float(clock) != max(last, 0):
+        raise fail(
+            func,
+            "state_dict['clock']",
+            clock,
+            f"the 'last_epoch' ({last}) without a controller: the clock counts updates",
+        )
+    parsed = [_parse_spec(func, "lr", x) for x in state["lr"]]
+    hyper = state["hyper"]
+    parsed_hyper = {k: [_parse_spec(func, "hyper", x) for x in v] for k, v in hyper.items()}
+    return parsed, state["lr_absolute"], parsed_hyper, controller_state

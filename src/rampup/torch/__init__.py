@@ -18,8 +18,8 @@ Modules, one concept each:
 - ``wrap``: :class:`Warmup` (``warmup``), the warmup factor over another torch scheduler;
 - ``planning``: the per-group plan (which schedule drives which key of which group), validated
   before anything in the optimizer changes, and the writes into the groups;
-- ``states``: the state checks, of a rampup scheduler's state and of every built-in torch
-  scheduler's;
+- ``states``: the checks of a rampup scheduler's state; ``torch_states``: those of every
+  built-in torch scheduler's state (what a warmup's ``after`` may load);
 - ``amp``: :func:`scaler_step`; ``checkpoint``: :func:`save_atomic`;
 - ``callbacks``: the Lightning and Hugging Face Trainer callbacks (public as ``rampup.callbacks``;
   they import their framework on first use).

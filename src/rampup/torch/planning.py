@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeAlias
 
 from torch import Tensor
@@ -268,9 +268,7 @@ def plan(
     hyper: object,
     total_steps: int | None,
     steps_per_epoch: float | None,
-) -> tuple[
-    list[Schedule | None], list[bool], list[tuple[str, str, int | None, list[Schedule | None]]]
-]:
+) -> tuple[list[Schedule | None], list[bool], list[HyperSlot]]:
     """Every group's lr schedule (and whether absolute) and the hyperparameter schedules."""
     n = len(groups)
     made: dict[object, Schedule] = {}  # the same spec for several groups: one schedule, shared
@@ -285,7 +283,7 @@ def plan(
 
     lr: list[Schedule | None] = [None] * n
     absolute: list[bool] = [False] * n
-    hyper_slots: list[tuple[str, str, int | None, list[Schedule | None]]] = []
+    hyper_slots: list[HyperSlot] = []
     if schedule is not None:
         for i, item in enumerate(_per_group(func, "schedule", schedule, groups, complete=True)):
             if item is not None:
@@ -296,27 +294,9 @@ def plan(
             raise fail(func, "hyper", hyper, "a dict from param-group key to schedules")
         for key, value in hyper.items():
             name, index = _check_key(func, key)
-            items = _per_group(func, f"hyper[{key!r}]", value, groups, complete=False)
-            scheds: list[Schedule | None] = [None] * n
-            for i, item in enumerate(items):
-                if item is None:
-                    continue
-                _check_group_value(func, key, name, index, groups, i)
-                one = isinstance(value, Schedule | str)
-                scheds[i] = make(f"hyper[{key!r}]" + ("" if one else f"[{i!r}]"), item)
+            scheds = _plan_key(func, groups, key, name, index, value, make)
             if name == "lr" and index is None:
-                for i, s_abs in enumerate(scheds):
-                    if s_abs is None:
-                        continue
-                    if lr[i] is not None:
-                        raise fail(
-                            func,
-                            "hyper['lr']",
-                            str(s_abs),
-                            f"no absolute lr for {_group_label(groups, i)}, whose lr"
-                            f" multiplier is already given by schedule={str(lr[i])!r}",
-                        )
-                    lr[i], absolute[i] = s_abs, True
+                _absolute_lr(func, groups, scheds, lr, absolute)
             else:
                 hyper_slots.append((key, name, index, scheds))
     if all(s is None for s in lr) and not hyper_slots:
@@ -327,6 +307,49 @@ def plan(
             "a schedule for the lr of at least one group, or hyper={...} ('constant' holds the lr)",
         )
     return lr, absolute, hyper_slots
+
+
+def _plan_key(
+    func: str,
+    groups: Sequence[Mapping[str, Any]],
+    key: str,
+    name: str,
+    index: int | None,
+    value: object,
+    make: Callable[[str, object], Schedule],
+) -> list[Schedule | None]:
+    """The schedules of one ``hyper`` key, one per group (None: not scheduled)."""
+    items = _per_group(func, f"hyper[{key!r}]", value, groups, complete=False)
+    scheds: list[Schedule | None] = [None] * len(groups)
+    for i, item in enumerate(items):
+        if item is None:
+            continue
+        _check_group_value(func, key, name, index, groups, i)
+        one = isinstance(value, Schedule | str)
+        scheds[i] = make(f"hyper[{key!r}]" + ("" if one else f"[{i!r}]"), item)
+    return scheds
+
+
+def _absolute_lr(
+    func: str,
+    groups: Sequence[Mapping[str, Any]],
+    scheds: list[Schedule | None],
+    lr: list[Schedule | None],
+    absolute: list[bool],
+) -> None:
+    """``hyper['lr']``: absolute learning rates, for groups without an lr multiplier."""
+    for i, s_abs in enumerate(scheds):
+        if s_abs is None:
+            continue
+        if lr[i] is not None:
+            raise fail(
+                func,
+                "hyper['lr']",
+                str(s_abs),
+                f"no absolute lr for {_group_label(groups, i)}, whose lr"
+                f" multiplier is already given by schedule={str(lr[i])!r}",
+            )
+        lr[i], absolute[i] = s_abs, True
 
 
 # -- writing values into param groups ---------------------------------------------------------

@@ -23,7 +23,6 @@ one. The per-group plan is made by :mod:`rampup.torch.planning`, states are chec
 from __future__ import annotations
 
 import copy
-import math
 import weakref
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -45,7 +44,12 @@ from rampup.torch.planning import (
     put,
     put_item,
 )
-from rampup.torch.states import VERSION, check_state_shape, mismatch
+from rampup.torch.states import (
+    VERSION,
+    check_state_shape,
+    check_values,
+    refuse_another_schedule,
+)
 
 __all__ = ["Scheduler"]
 
@@ -475,61 +479,18 @@ class Scheduler(LRScheduler):
         checked = check_state_shape(
             func, self._FORMAT, state, n, self._controller is not None, self._EXTRA_KEYS
         )
-        parsed, absolute, theirs_hyper, controller_state = checked
         if isinstance(state, Mapping):  # always, after the check above
             self._check_extra(func, state)
             self._check_values(func, state["base_lrs"], float(state["clock"]))
-        if rebind:
-            return
-        if (controller_state is None) != (self._controller is None):
-            has = "has" if controller_state is not None else "has no"
-            ours = "this one has none" if self._controller is None else "this one has one"
-            raise fail(
-                func,
-                "state_dict",
-                state,
-                f"a state of the same kind of clock: it {has} controller state, {ours} (pass"
-                " rebind=True to continue anyway)",
+        if not rebind:
+            mine = {key: scheds for key, _, _, scheds in self._hyper}
+            refuse_another_schedule(
+                func, state, checked, self._lr, self._absolute, mine, self._controller is not None
             )
-        for i, (theirs, mine) in enumerate(zip(parsed, self._lr, strict=True)):
-            if theirs != mine or absolute[i] != self._absolute[i]:
-                mismatch(func, f"lr of group {i}", theirs, mine)
-        mine_hyper = {key: scheds for key, _, _, scheds in self._hyper}
-        if set(theirs_hyper) != set(mine_hyper):
-            raise fail(
-                func,
-                "state_dict",
-                state,
-                f"a state of the same hyperparameters: it schedules {sorted(theirs_hyper)}, this"
-                f" scheduler {sorted(mine_hyper)} (pass rebind=True to continue anyway)",
-            )
-        for key, scheds in theirs_hyper.items():
-            for i, (theirs, mine) in enumerate(zip(scheds, mine_hyper[key], strict=True)):
-                if theirs != mine:
-                    mismatch(func, f"{key} of group {i}", theirs, mine)
 
     def _check_values(self, func: str, bases: list[float], clock: float) -> None:
         """Every value this scheduler would write at ``clock`` from ``bases`` must be finite."""
-        for i, (b, fn, absolute) in enumerate(
-            zip(bases, self._lr_fns, self._absolute, strict=True)
-        ):
-            if fn is not None and not math.isfinite(fn(clock) if absolute else b * fn(clock)):
-                raise fail(
-                    func,
-                    "state_dict['base_lrs']",
-                    bases,
-                    f"rates whose scheduled lr is finite: group {i}'s is not at clock {clock!r}",
-                )
-        for name, index, fns in self._hyper_fns:
-            for i, fn in enumerate(fns):
-                if fn is not None and not math.isfinite(fn(clock)):
-                    key = name if index is None else f"{name}[{index}]"
-                    raise fail(
-                        func,
-                        "state_dict['clock']",
-                        clock,
-                        f"a clock at which every value is finite: {key} of group {i} is not",
-                    )
+        check_values(func, bases, clock, self._lr_fns, self._absolute, self._hyper_fns)
 
     # hooks for Warmup
     def _check_extra(self, func: str, state: Mapping[str, Any]) -> None:

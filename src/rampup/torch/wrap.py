@@ -22,7 +22,7 @@ from rampup._errors import fail
 from rampup.clock import ClockController, checked_clock
 from rampup.torch.planning import PerGroup, as_float, put
 from rampup.torch.scheduler import Scheduler
-from rampup.torch.states import after_state_problem
+from rampup.torch.torch_states import after_state_problem
 
 __all__ = ["Warmup"]
 

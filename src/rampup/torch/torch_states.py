@@ -1,5 +1,6 @@
 """What a state of each of torch's built-in schedulers may hold: one rule per entry.
 
+These check the state of the torch scheduler a :func:`~rampup.torch.warmup` wraps (``after``).
 torch's schedulers load any dict (``self.__dict__.update(state)``) and fail, if ever, at a later
 ``step()``: a ``gamma`` of NaN makes every later lr NaN, a ``step_size`` of 0 raises
 ``ZeroDivisionError`` there. :func:`after_state_problem` checks a state before anything loads it:

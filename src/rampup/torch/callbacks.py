@@ -1,0 +1,325 @@
+"""Callbacks for Lightning and the Hugging Face Trainer that feed the stability monitor.
+
+Public as :mod:`rampup.callbacks` (which re-exports them from here, lazily).
+
+Each callback, once per optimizer update:
+
+- feeds the :class:`~rampup.Monitor` (or the :class:`~rampup.adaptive.AdaptiveWarmup` guard, whose
+  monitor it is) with the training loss, the gradient norm and the learning rate;
+- logs ``lr/<group>`` and ``momentum/<group>`` (SGD's ``momentum`` or Adam's ``betas[0]``) for
+  every param group, named by the group's ``"name"`` key or its index, and one
+  ``rampup/<kind>`` metric per event (its value: the offending loss or norm) to the trainer's
+  loggers;
+- writes every event's message to the Python logger ``"rampup"`` as a warning (an error for a
+  non-finite loss);
+- on a non-finite loss under a guard, stops training (``trainer.should_stop`` /
+  ``control.should_training_stop``) with an error telling which checkpoint to restore: it never
+  silently continues from NaN weights.
+
+The frameworks are imported when a callback class is first used, never by ``import rampup``::
+
+    from rampup.callbacks import LightningCallback          # imports lightning
+    trainer = lightning.Trainer(callbacks=[LightningCallback(guard=guard)])
+
+    from rampup.callbacks import HFCallback            # imports transformers
+    trainer = transformers.Trainer(..., callbacks=[HFCallback(guard=guard)])
+
+Gradient accumulation. Lightning calls ``on_train_batch_end`` after every micro-batch; the
+callback feeds once per optimizer update (when the trainer's ``global_step`` moved), with the
+sum of the micro-batch losses Lightning reports (each divided by the number accumulated), i.e.
+the loss of the update. The HF Trainer's ``on_log`` already comes once per update.
+
+Timing. Both frameworks step the learning-rate scheduler before the hooks that see an update's
+loss (Lightning's ``on_train_batch_end``, the HF Trainer's ``on_log``), so a guard's decision
+applies from the update after the next one: it lags by one update. The HF Trainer reports the loss
+averaged over ``logging_steps`` (set ``logging_steps=1`` to feed every update) and hides a NaN loss
+unless ``logging_nan_inf_filter=False``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from rampup._errors import fail
+from rampup.adaptive import Action, AdaptiveWarmup
+from rampup.monitor import Event, Monitor, _number
+
+__all__ = ["HFCallback", "LightningCallback", "group_values"]  # noqa: F822  # see __getattr__
+
+#: Where events are written (warnings; errors for non-finite values).
+logger = logging.getLogger("rampup")
+
+
+def group_values(optimizers: Iterable[Any]) -> dict[str, float]:
+    """``lr/<name>`` and ``momentum/<name>`` of every param group of ``optimizers``.
+
+    A group's name is its ``"name"`` key, else its index; with several optimizers the index of
+    the optimizer comes first (``lr/1.0``). Momentum is ``momentum`` (SGD, RMSprop) or
+    ``betas[0]`` (Adam and its kin); a group with neither logs no momentum.
+    """
+    out: dict[str, float] = {}
+    opts = list(optimizers)
+    for j, opt in enumerate(opts):
+        for i, group in enumerate(getattr(opt, "param_groups", [])):
+            name = str(group.get("name", i))
+            if len(opts) > 1:
+                name = f"{j}.{name}"
+            lr = group.get("lr")
+            if lr is not None:
+                out[f"lr/{name}"] = float(lr)
+            momentum = group.get("momentum")
+            if momentum is None and isinstance(group.get("betas"), tuple | list):
+                momentum = group["betas"][0]
+            if momentum is not None:
+                out[f"momentum/{name}"] = float(momentum)
+    return out
+
+
+class _Feeder:
+    """What both callbacks do, framework-free: feed, turn events into metrics and log lines."""
+
+    def __init__(self, func: str, monitor: Monitor | None, guard: AdaptiveWarmup | None) -> None:
+        if guard is not None and not isinstance(guard, AdaptiveWarmup):
+            raise fail(func, "guard", guard, "a rampup.adaptive.AdaptiveWarmup or None")
+        if monitor is not None and not isinstance(monitor, Monitor):
+            raise fail(func, "monitor", monitor, "a rampup.Monitor or None")
+        if monitor is not None and guard is not None and monitor is not guard.monitor:
+            raise fail(func, "monitor", monitor, "None with a guard (the guard has its monitor)")
+        self.guard = guard
+        self.monitor = guard.monitor if guard is not None else (monitor or Monitor())
+
+    def feed(
+        self, loss: object, grad_norm: object, lr: object
+    ) -> tuple[list[Event], Action | None]:
+        """Feed one update; return its events and the guard's action (if any)."""
+        n = len(self.monitor.events)
+        action = None
+        if self.guard is not None:
+            action = self.guard.observe(loss, grad_norm=grad_norm, lr=lr)
+        else:
+            self.monitor.update(loss, grad_norm=grad_norm, lr=lr)
+        events = self.monitor.events[n:]
+        for e in events:
+            level = logging.ERROR if e.kind.startswith("nonfinite") else logging.WARNING
+            logger.log(level, "rampup: %s", e.message)
+        if action is not None:
+            logger.error("rampup: training stopped: %s", action.message)
+        return events, action
+
+    @staticmethod
+    def metrics(events: list[Event]) -> dict[str, float]:
+        """One ``rampup/<kind>`` metric per event: the offending value (NaN/inf as they are)."""
+        return {f"rampup/{e.kind}": e.value for e in events}
+
+
+def _flag(func: str, param: str, value: object) -> bool:
+    """``value`` if it is True or False, else a RampupError (no truthiness guessing)."""
+    if not isinstance(value, bool):
+        raise fail(func, param, value, "True or False")
+    return value
+
+
+def _grad_norm(parameters: Iterable[Any]) -> float:
+    """The total 2-norm of the gradients (NaN or inf if any gradient is)."""
+    total = 0.0
+    for p in parameters:
+        g = getattr(p, "grad", None)
+        if g is not None:
+            total += float(g.detach().double().pow(2).sum())
+    return math.sqrt(total) if math.isfinite(total) else total
+
+
+def _missing(what: str, extra: str, exc: ImportError) -> ImportError:
+    """The adapters' one import-error style: what is needed, the extra that installs it, why."""
+    return ImportError(f"rampup.callbacks needs {what}: pip install 'rampup[{extra}]' ({exc})")
+
+
+def _lightning_class() -> type:
+    try:
+        from lightning.pytorch import Callback  # noqa: PLC0415  # the framework, on first use
+    except ImportError as exc:
+        raise _missing("Lightning", "lightning", exc) from exc
+
+    class LightningCallback(Callback):
+        """Feeds the monitor (or guard) from Lightning; logs lr/momentum per group and events.
+
+        Args:
+            monitor: the Monitor to feed (default: a new one), or None with ``guard``.
+            guard: an AdaptiveWarmup (the scheduler's controller) to feed instead.
+            grad_norm: also feed the total gradient norm (measured before each optimizer step).
+            log_groups: log ``lr/<group>`` and ``momentum/<group>`` every update.
+
+        """
+
+        def __init__(
+            self,
+            monitor: Monitor | None = None,
+            *,
+            guard: AdaptiveWarmup | None = None,
+            grad_norm: bool = True,
+            log_groups: bool = True,
+        ) -> None:
+            super().__init__()
+            self.feeder = _Feeder("LightningCallback", monitor, guard)
+            self.monitor = self.feeder.monitor
+            self.grad_norm = _flag("LightningCallback", "grad_norm", grad_norm)
+            self.log_groups = _flag("LightningCallback", "log_groups", log_groups)
+            self._norm: float | None = None
+            self._step: int | None = None  # the trainer's global_step at the last update fed
+            self._micro: list[float] = []  # losses of the micro-batches since then
+
+        def on_train_start(self, trainer: Any, pl_module: Any) -> None:
+            self._step, self._micro = trainer.global_step, []
+
+        def on_before_optimizer_step(self, trainer: Any, pl_module: Any, optimizer: Any) -> None:
+            if self.grad_norm:
+                self._norm = _grad_norm(pl_module.parameters())
+
+        def on_train_batch_end(
+            self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int
+        ) -> None:
+            loss = outputs.get("loss") if isinstance(outputs, Mapping) else outputs
+            if loss is None:
+                return
+            detach = getattr(loss, "detach", None)
+            self._micro.append(
+                _number("LightningCallback", "loss", detach() if callable(detach) else loss)
+            )
+            if trainer.global_step == (self._step or 0):
+                return  # gradient accumulation: no optimizer update after this micro-batch
+            self._step = trainer.global_step
+            # Lightning divides each micro-batch loss by the number accumulated: their sum is
+            # the loss the update's gradient comes from (the plain loss without accumulation).
+            total, self._micro = math.fsum(self._micro), []
+            lr = None
+            if trainer.optimizers and trainer.optimizers[0].param_groups:
+                lr = trainer.optimizers[0].param_groups[0].get("lr")
+            events, action = self.feeder.feed(total, self._norm, lr)
+            self._norm = None
+            metrics = group_values(trainer.optimizers) if self.log_groups else {}
+            metrics.update(self.feeder.metrics(events))
+            if metrics:
+                for lg in trainer.loggers:
+                    lg.log_metrics(metrics, step=trainer.global_step)
+            if action is not None:
+                trainer.should_stop = True
+
+        def state_dict(self) -> dict[str, Any]:
+            # with a guard, the scheduler's state already holds the monitor
+            return {} if self.feeder.guard is not None else self.monitor.state_dict()
+
+        def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+            if state_dict and self.feeder.guard is None:
+                self.monitor.load_state_dict(state_dict)
+
+    return LightningCallback
+
+
+def _hf_class() -> type:
+    try:
+        from transformers import TrainerCallback  # noqa: PLC0415  # the framework, on use
+    except ImportError as exc:
+        raise _missing("Hugging Face transformers", "hf", exc) from exc
+
+    class HFCallback(TrainerCallback):
+        """Feeds the monitor (or guard) from the HF Trainer's logs; adds lr/momentum and events.
+
+        Reads ``loss``, ``grad_norm`` and ``learning_rate`` from each ``on_log``; adds
+        ``lr/<group>``, ``momentum/<group>`` and ``rampup/<kind>`` to the logs (and to
+        ``state.log_history``). Use ``logging_steps=1`` and ``logging_nan_inf_filter=False``:
+        at the start of training it warns, on the ``rampup`` logger, of any setting that hides
+        updates or non-finite losses from it.
+
+        Args:
+            monitor: the Monitor to feed (default: a new one), or None with ``guard``.
+            guard: an AdaptiveWarmup (the scheduler's controller) to feed instead.
+            log_groups: add ``lr/<group>`` and ``momentum/<group>`` to every log.
+
+        """
+
+        def __init__(
+            self,
+            monitor: Monitor | None = None,
+            *,
+            guard: AdaptiveWarmup | None = None,
+            log_groups: bool = True,
+        ) -> None:
+            super().__init__()
+            self.feeder = _Feeder("HFCallback", monitor, guard)
+            self.monitor = self.feeder.monitor
+            self.log_groups = _flag("HFCallback", "log_groups", log_groups)
+
+        def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            for problem in _hf_logging_problems(args):
+                logger.warning("HFCallback: %s", problem)
+
+        def on_log(
+            self,
+            args: Any,
+            state: Any,
+            control: Any,
+            logs: dict[str, Any] | None = None,
+            **kwargs: Any,
+        ) -> None:
+            if logs is None or "loss" not in logs:
+                return
+            events, action = self.feeder.feed(
+                logs["loss"], logs.get("grad_norm"), logs.get("learning_rate")
+            )
+            extra: dict[str, float] = {}
+            optimizer = kwargs.get("optimizer")
+            if self.log_groups and optimizer is not None:
+                extra.update(group_values([optimizer]))
+            extra.update(self.feeder.metrics(events))
+            logs.update(extra)
+            if state.log_history and state.log_history[-1].get("loss") == logs["loss"]:
+                state.log_history[-1].update(extra)
+            if action is not None:
+                control.should_training_stop = True
+
+    return HFCallback
+
+
+def _hf_logging_problems(args: Any) -> list[str]:
+    """What in the HF ``TrainingArguments`` keeps the monitor from seeing every update's loss."""
+    problems = []
+    strategy = str(getattr(args, "logging_strategy", "steps"))
+    strategy = strategy.rsplit(".", 1)[-1].lower()  # an IntervalStrategy member or its value
+    steps = getattr(args, "logging_steps", 1)
+    fix = "set logging_strategy='steps' and logging_steps=1 to feed every update"
+    if strategy != "steps":
+        seen = (
+            "reports the loss once per epoch" if strategy == "epoch" else "never reports the loss"
+        )
+        problems.append(
+            f"logging_strategy={strategy!r}: the Trainer {seen}, so the monitor misses (nearly) "
+            f"every update; {fix}"
+        )
+    elif steps != 1:
+        problems.append(
+            f"logging_steps={steps!r}: the monitor sees the loss averaged over several updates, "
+            f"once per log, so spikes are diluted and found late; {fix}"
+        )
+    if getattr(args, "logging_nan_inf_filter", False):
+        problems.append(
+            "logging_nan_inf_filter=True: the Trainer leaves NaN and inf losses out of what it "
+            "logs, so a divergence is never seen; set logging_nan_inf_filter=False"
+        )
+    return problems
+
+
+_BUILDERS = {"LightningCallback": _lightning_class, "HFCallback": _hf_class}
+_BUILT: dict[str, type] = {}
+
+
+def __getattr__(name: str) -> Any:
+    """Build the callback classes on first access (importing their framework then)."""
+    build = _BUILDERS.get(name)
+    if build is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if name not in _BUILT:
+        _BUILT[name] = build()
+    return _BUILT[name]

@@ -6,7 +6,7 @@ import torch
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
 
-from rampup._errors import fail
+from rampup import RampupError
 
 __all__ = ["scaler_step"]
 
@@ -34,15 +34,15 @@ def scaler_step(scaler: torch.amp.GradScaler, optimizer: Optimizer, scheduler: L
     """
     func = "scaler_step"
     if not isinstance(scaler, torch.amp.GradScaler):
-        raise fail(func, "scaler", scaler, "a torch.amp.GradScaler")
+        raise RampupError.invalid(func, "scaler", scaler, "a torch.amp.GradScaler")
     if not isinstance(optimizer, Optimizer):
-        raise fail(func, "optimizer", optimizer, "a torch.optim.Optimizer")
+        raise RampupError.invalid(func, "optimizer", optimizer, "a torch.optim.Optimizer")
     if not isinstance(scheduler, LRScheduler) or isinstance(scheduler, ReduceLROnPlateau):
-        raise fail(
+        raise RampupError.invalid(
             func, "scheduler", scheduler, "a torch scheduler stepped per update (not a plateau)"
         )
     if scheduler.optimizer is not optimizer:
-        raise fail(func, "scheduler", scheduler, "a scheduler of the same optimizer")
+        raise RampupError.invalid(func, "scheduler", scheduler, "a scheduler of the same optimizer")
     before = scaler.get_scale()
     scaler.step(optimizer)
     scaler.update()

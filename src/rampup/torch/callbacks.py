@@ -43,9 +43,10 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from rampup._errors import fail
+from rampup import RampupError
 from rampup.adaptive import Action, AdaptiveWarmup
-from rampup.monitor import Event, Monitor, _number
+from rampup.checks import check_real
+from rampup.monitor import Event, Monitor
 
 __all__ = ["HFCallback", "LightningCallback", "group_values"]  # noqa: F822  # see __getattr__
 
@@ -83,11 +84,15 @@ class _Feeder:
 
     def __init__(self, func: str, monitor: Monitor | None, guard: AdaptiveWarmup | None) -> None:
         if guard is not None and not isinstance(guard, AdaptiveWarmup):
-            raise fail(func, "guard", guard, "a rampup.adaptive.AdaptiveWarmup or None")
+            raise RampupError.invalid(
+                func, "guard", guard, "a rampup.adaptive.AdaptiveWarmup or None"
+            )
         if monitor is not None and not isinstance(monitor, Monitor):
-            raise fail(func, "monitor", monitor, "a rampup.Monitor or None")
+            raise RampupError.invalid(func, "monitor", monitor, "a rampup.Monitor or None")
         if monitor is not None and guard is not None and monitor is not guard.monitor:
-            raise fail(func, "monitor", monitor, "None with a guard (the guard has its monitor)")
+            raise RampupError.invalid(
+                func, "monitor", monitor, "None with a guard (the guard has its monitor)"
+            )
         self.guard = guard
         self.monitor = guard.monitor if guard is not None else (monitor or Monitor())
 
@@ -118,7 +123,7 @@ class _Feeder:
 def _flag(func: str, param: str, value: object) -> bool:
     """``value`` if it is True or False, else a RampupError (no truthiness guessing)."""
     if not isinstance(value, bool):
-        raise fail(func, param, value, "True or False")
+        raise RampupError.invalid(func, param, value, "True or False")
     return value
 
 
@@ -186,7 +191,7 @@ def _lightning_class() -> type:
                 return
             detach = getattr(loss, "detach", None)
             self._micro.append(
-                _number("LightningCallback", "loss", detach() if callable(detach) else loss)
+                check_real("LightningCallback", "loss", detach() if callable(detach) else loss)
             )
             if trainer.global_step == (self._step or 0):
                 return  # gradient accumulation: no optimizer update after this micro-batch

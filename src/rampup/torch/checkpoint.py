@@ -8,7 +8,7 @@ import secrets
 
 import torch
 
-from rampup._errors import fail
+from rampup import RampupError
 
 __all__ = ["save_atomic"]
 
@@ -33,11 +33,11 @@ def save_atomic(obj: object, path: str | os.PathLike[str]) -> None:
     """
     func = "save_atomic"
     if not isinstance(path, str | os.PathLike) or isinstance(os.fspath(path), bytes):
-        raise fail(func, "path", path, "a file path (str or os.PathLike)")
+        raise RampupError.invalid(func, "path", path, "a file path (str or os.PathLike)")
     target = os.path.abspath(os.fspath(path))
     directory = os.path.dirname(target)
     if not os.path.isdir(directory) or os.path.isdir(target):
-        raise fail(func, "path", path, "a file path in an existing directory")
+        raise RampupError.invalid(func, "path", path, "a file path in an existing directory")
     name = os.path.basename(target)
     tmp = os.path.join(directory, f".{name}.{secrets.token_hex(6)}.tmp")
     # O_EXCL: a fresh file of our own; mode 0o666 under the umask, as torch.save would create

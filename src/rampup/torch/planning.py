@@ -19,8 +19,8 @@ from typing import Any, TypeAlias
 from torch import Tensor
 from torch.optim import Optimizer
 
-from rampup._checks import check_number
-from rampup._errors import RampupError, fail, shown
+from rampup import RampupError
+from rampup.checks import check_number, shown
 from rampup.clock import ClockController
 from rampup.schedule import Bound, Schedule, iter_phases
 from rampup.spec import parse
@@ -87,7 +87,9 @@ def _to_schedule(
         except RampupError as exc:
             raise RampupError(f"{func}(): {param}: {exc}") from None
     if not isinstance(value, Schedule):
-        raise fail(func, param, value, "a rampup schedule or a spec string such as 'linear(5%)'")
+        raise RampupError.invalid(
+            func, param, value, "a rampup schedule or a spec string such as 'linear(5%)'"
+        )
     schedule: Schedule = value
     try:
         if total_steps is not None or steps_per_epoch is not None:
@@ -102,7 +104,7 @@ def _to_schedule(
     except RampupError as exc:
         raise RampupError(f"{func}(): {param}={given!r} is invalid: {exc}") from None
     if not math.isfinite(first):
-        raise fail(func, param, given, "a schedule with a finite value at step 0")
+        raise RampupError.invalid(func, param, given, "a schedule with a finite value at step 0")
     return schedule
 
 
@@ -123,7 +125,7 @@ def _per_group(
         for key, item in value.items():
             index = _group_index(func, param, key, groups)
             if index in named:
-                raise fail(
+                raise RampupError.invalid(
                     func,
                     param,
                     key,
@@ -134,7 +136,7 @@ def _per_group(
         missing = [i for i in range(n) if i not in named]
         if complete and missing:
             labels = ", ".join(_group_label(groups, i) for i in missing)
-            raise fail(
+            raise RampupError.invalid(
                 func,
                 param,
                 value,
@@ -143,11 +145,11 @@ def _per_group(
         return out
     if isinstance(value, Sequence) and not isinstance(value, bytes | bytearray):
         if len(value) != n:
-            raise fail(
+            raise RampupError.invalid(
                 func, param, value, f"one schedule (or None) per param group: {n}, got {len(value)}"
             )
         return list(value)
-    raise fail(
+    raise RampupError.invalid(
         func,
         param,
         value,
@@ -161,7 +163,7 @@ def _group_index(func: str, param: str, key: object, groups: Sequence[Mapping[st
     if isinstance(key, int) and not isinstance(key, bool):
         if 0 <= key < n:
             return key
-        raise fail(func, param, {key: "..."}, f"a group index in [0, {n})")
+        raise RampupError.invalid(func, param, {key: "..."}, f"a group index in [0, {n})")
     if isinstance(key, str):
         found = [i for i, g in enumerate(groups) if g.get("name") == key]
         if len(found) == 1:
@@ -169,24 +171,32 @@ def _group_index(func: str, param: str, key: object, groups: Sequence[Mapping[st
         names = [g["name"] for g in groups if isinstance(g.get("name"), str)]
         if not found:
             have = ", ".join(repr(x) for x in names) if names else "none (no group has a 'name')"
-            raise fail(func, param, {key: "..."}, f"the 'name' of a param group: names are {have}")
-        raise fail(func, param, {key: "..."}, f"a group name used once: groups {found} share it")
-    raise fail(func, param, {key: "..."}, "keys that are group indices (int) or names (str)")
+            raise RampupError.invalid(
+                func, param, {key: "..."}, f"the 'name' of a param group: names are {have}"
+            )
+        raise RampupError.invalid(
+            func, param, {key: "..."}, f"a group name used once: groups {found} share it"
+        )
+    raise RampupError.invalid(
+        func, param, {key: "..."}, "keys that are group indices (int) or names (str)"
+    )
 
 
 def check_optimizer(func: str, optimizer: object) -> list[dict[str, Any]]:
     """The optimizer's param groups: at least one, each with a finite ``lr`` >= 0."""
     if not isinstance(optimizer, Optimizer):
-        raise fail(func, "optimizer", optimizer, "a torch.optim.Optimizer")
+        raise RampupError.invalid(func, "optimizer", optimizer, "a torch.optim.Optimizer")
     groups = optimizer.param_groups
     if not groups:
-        raise fail(func, "optimizer", optimizer, "an optimizer with at least one param group")
+        raise RampupError.invalid(
+            func, "optimizer", optimizer, "an optimizer with at least one param group"
+        )
     for i, g in enumerate(groups):
         lr = g.get("lr")
         base = g.get("initial_lr", lr)
         for name, v in (("lr", lr), ("initial_lr", base)):
             if not (is_number(v) and 0.0 <= as_float(v) < math.inf):  # type: ignore[arg-type]
-                raise fail(
+                raise RampupError.invalid(
                     func,
                     "optimizer",
                     optimizer,
@@ -200,7 +210,7 @@ def check_lengths(func: str, total_steps: object, steps_per_epoch: object) -> No
     if total_steps is not None and (
         isinstance(total_steps, bool) or not isinstance(total_steps, int) or total_steps < 1
     ):
-        raise fail(
+        raise RampupError.invalid(
             func, "total_steps", total_steps, "a positive int (the whole run, in updates) or None"
         )
     if steps_per_epoch is not None:
@@ -218,7 +228,7 @@ def _check_key(func: str, key: object) -> tuple[str, int | None]:
     """Split a hyperparameter key: ``'momentum'`` -> ('momentum', None), ``'betas[0]'`` -> 0."""
     match = _KEY.fullmatch(key) if isinstance(key, str) else None
     if match is None or match.group(1) in _NOT_SCHEDULABLE:
-        raise fail(
+        raise RampupError.invalid(
             func,
             "hyper",
             {key: "..."},
@@ -241,7 +251,7 @@ def _check_group_value(
             for k, v in group.items()
             if k not in _NOT_SCHEDULABLE and (is_number(v) or isinstance(v, tuple | list))
         )
-        raise fail(
+        raise RampupError.invalid(
             func,
             "hyper",
             shown_key,
@@ -251,12 +261,12 @@ def _check_group_value(
     if index is None:
         if not is_number(value):
             hint = f": schedule '{name}[0]' or '{name}[1]'" if isinstance(value, tuple) else ""
-            raise fail(
+            raise RampupError.invalid(
                 func, "hyper", shown_key, f"a numeric entry of {label}, got {shown(value)}{hint}"
             )
         return
     if not isinstance(value, tuple | list) or index >= len(value) or not is_number(value[index]):
-        raise fail(
+        raise RampupError.invalid(
             func, "hyper", shown_key, f"a numeric item of a tuple in {label}, got {shown(value)}"
         )
 
@@ -291,7 +301,9 @@ def plan(
                 lr[i] = make("schedule" if one else f"schedule[{i!r}]", item)
     if hyper is not None:
         if not isinstance(hyper, Mapping):
-            raise fail(func, "hyper", hyper, "a dict from param-group key to schedules")
+            raise RampupError.invalid(
+                func, "hyper", hyper, "a dict from param-group key to schedules"
+            )
         for key, value in hyper.items():
             name, index = _check_key(func, key)
             scheds = _plan_key(func, groups, key, name, index, value, make)
@@ -300,7 +312,7 @@ def plan(
             else:
                 hyper_slots.append((key, name, index, scheds))
     if all(s is None for s in lr) and not hyper_slots:
-        raise fail(
+        raise RampupError.invalid(
             func,
             "schedule",
             schedule,
@@ -342,7 +354,7 @@ def _absolute_lr(
         if s_abs is None:
             continue
         if lr[i] is not None:
-            raise fail(
+            raise RampupError.invalid(
                 func,
                 "hyper['lr']",
                 str(s_abs),

@@ -31,7 +31,8 @@ from torch import Tensor
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
-from rampup._errors import RampupError, fail, shown
+from rampup import RampupError
+from rampup.checks import shown
 from rampup.clock import ClockController, checked_clock
 from rampup.schedule import Schedule
 from rampup.torch.planning import (
@@ -133,14 +134,14 @@ class Scheduler(LRScheduler):
         if controller is None:
             controller = default_controller(lr)
         if controller is not None and not isinstance(controller, ClockController):
-            raise fail(
+            raise RampupError.invalid(
                 func,
                 "controller",
                 controller,
                 "a ClockController (advance, state_dict and load_state_dict methods) or None",
             )
         if not isinstance(rebind, bool):
-            raise fail(func, "rebind", rebind, "True or False")
+            raise RampupError.invalid(func, "rebind", rebind, "True or False")
         # -- everything is valid: only now touch the optimizer ---------------------------------
         initial_lrs: list[float] = []
         for g in groups:
@@ -305,9 +306,13 @@ class Scheduler(LRScheduler):
     def _seek(self, epoch: object) -> None:
         func = f"{type(self).__name__}.step"
         if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
-            raise fail(func, "epoch", epoch, "an int >= 0: the number of updates taken")
+            raise RampupError.invalid(
+                func, "epoch", epoch, "an int >= 0: the number of updates taken"
+            )
         if self._controller is not None:
-            raise fail(func, "epoch", epoch, "no epoch with a controller: its clock is not a count")
+            raise RampupError.invalid(
+                func, "epoch", epoch, "no epoch with a controller: its clock is not a count"
+            )
         self._write(epoch)
         self.last_epoch = epoch
         self._step_count = epoch + 1
@@ -436,7 +441,7 @@ class Scheduler(LRScheduler):
         if rebind is None:
             rebind = self._rebind
         elif not isinstance(rebind, bool):
-            raise fail(func, "rebind", rebind, "True, False or None")
+            raise RampupError.invalid(func, "rebind", rebind, "True, False or None")
         self._check_state(func, state_dict, rebind)
         self._groups(func)
         controller_state = state_dict["controller"]

@@ -14,7 +14,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeAlias
 
-from rampup._errors import RampupError, fail
+from rampup import RampupError
 from rampup.schedule import Schedule
 from rampup.spec import parse
 from rampup.torch.torch_states import MAX_COUNT, finite, int_rule
@@ -38,7 +38,7 @@ def _parse_spec(func: str, key: str, spec: str | None) -> Schedule | None:
     try:
         return parse(spec)
     except RampupError as exc:
-        raise fail(
+        raise RampupError.invalid(
             func, f"state_dict[{key!r}]", spec, f"a spec string that parses: {exc}"
         ) from None
 
@@ -119,12 +119,12 @@ def check_state_shape(
     if not isinstance(state, Mapping) or state.get("format") != fmt:
         found = state.get("format") if isinstance(state, Mapping) else None
         got = f"format {found!r}" if found is not None else "no rampup 'format' key"
-        raise fail(func, "state_dict", state, f"a {fmt} state_dict(), got {got}")
+        raise RampupError.invalid(func, "state_dict", state, f"a {fmt} state_dict(), got {got}")
     known = {"format", *_STATE_FIELDS, *extra}
     unknown = sorted(str(k) for k in state if k not in known)
     missing = sorted(k for k in known if k not in state)
     if unknown or missing:
-        raise fail(
+        raise RampupError.invalid(
             func,
             "state_dict",
             state,
@@ -133,17 +133,19 @@ def check_state_shape(
     for key, check in _STATE_FIELDS.items():
         expected = check(state[key], n)
         if expected is not None:
-            raise fail(func, f"state_dict[{key!r}]", state[key], f"{expected} (a {fmt} state)")
+            raise RampupError.invalid(
+                func, f"state_dict[{key!r}]", state[key], f"{expected} (a {fmt} state)"
+            )
     last, clock, controller_state = state["last_epoch"], state["clock"], state["controller"]
     if last == -1 and (float(clock) != 0.0 or controller_state is not None):
-        raise fail(
+        raise RampupError.invalid(
             func,
             "state_dict['clock']",
             clock,
             "0 and no controller state when not started ('last_epoch' -1)",
         )
     if controller_state is None and not has_controller and float(clock) != max(last, 0):
-        raise fail(
+        raise RampupError.invalid(
             func,
             "state_dict['clock']",
             clock,
@@ -174,7 +176,7 @@ def check_values(
     """
     for i, (b, fn, absolute_i) in enumerate(zip(bases, lr_fns, absolute, strict=True)):
         if fn is not None and not math.isfinite(fn(clock) if absolute_i else b * fn(clock)):
-            raise fail(
+            raise RampupError.invalid(
                 func,
                 "state_dict['base_lrs']",
                 bases,
@@ -184,7 +186,7 @@ def check_values(
         for i, fn in enumerate(fns):
             if fn is not None and not math.isfinite(fn(clock)):
                 key = name if index is None else f"{name}[{index}]"
-                raise fail(
+                raise RampupError.invalid(
                     func,
                     "state_dict['clock']",
                     clock,
@@ -211,7 +213,7 @@ def refuse_another_schedule(
     if (controller_state is None) == has_controller:
         has = "has" if controller_state is not None else "has no"
         ours = "this one has one" if has_controller else "this one has none"
-        raise fail(
+        raise RampupError.invalid(
             func,
             "state_dict",
             state,
@@ -222,7 +224,7 @@ def refuse_another_schedule(
         if their_lr != mine or their_absolute[i] != absolute[i]:
             mismatch(func, f"lr of group {i}", their_lr, mine)
     if set(theirs_hyper) != set(hyper):
-        raise fail(
+        raise RampupError.invalid(
             func,
             "state_dict",
             state,

@@ -18,7 +18,7 @@ from typing import Any, SupportsFloat
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
 
-from rampup._errors import fail
+from rampup import RampupError
 from rampup.clock import ClockController, checked_clock
 from rampup.torch.planning import PerGroup, as_float, put
 from rampup.torch.scheduler import Scheduler
@@ -71,16 +71,18 @@ class Warmup(Scheduler):
         func = "warmup"
         if after is not None:
             if not isinstance(after, LRScheduler):
-                raise fail(
+                raise RampupError.invalid(
                     func,
                     "after",
                     after,
                     "a torch scheduler (an LRScheduler or ReduceLROnPlateau) or None",
                 )
             if after.optimizer is not optimizer:
-                raise fail(func, "after", after, "a scheduler of the same optimizer")
+                raise RampupError.invalid(func, "after", after, "a scheduler of the same optimizer")
         if warmup is None:
-            raise fail(func, "warmup", warmup, "a warmup schedule or spec, e.g. 'linear(1000)'")
+            raise RampupError.invalid(
+                func, "warmup", warmup, "a warmup schedule or spec, e.g. 'linear(1000)'"
+            )
         self._after = after
         super().__init__(
             optimizer,
@@ -112,7 +114,7 @@ class Warmup(Scheduler):
         self._groups("Warmup.step")  # before anything moves: nothing half-applied
         if metrics is not None:
             if not plateau:
-                raise fail(
+                raise RampupError.invalid(
                     "Warmup.step",
                     "metrics",
                     metrics,
@@ -123,7 +125,7 @@ class Warmup(Scheduler):
                     raise TypeError  # float("0.5") works, but a text is no metric
                 value = float(metrics)
             except (TypeError, ValueError, RuntimeError):  # RuntimeError: a many-element tensor
-                raise fail(
+                raise RampupError.invalid(
                     "Warmup.step", "metrics", metrics, "a number (the metric to watch) or None"
                 ) from None
             self._step_after(value)
@@ -158,7 +160,9 @@ class Warmup(Scheduler):
         self._bases = [as_float(g["lr"]) for g in groups]
 
     def _seek(self, epoch: object) -> None:
-        raise fail("Warmup.step", "epoch", epoch, "no epoch: a warmup counts updates")
+        raise RampupError.invalid(
+            "Warmup.step", "epoch", epoch, "no epoch: a warmup counts updates"
+        )
 
     def _update_lr(self, epoch: int | None = None) -> None:
         """Torch's internal step: one update, or (a ``SequentialLR`` milestone) refused."""
@@ -178,7 +182,7 @@ class Warmup(Scheduler):
         if (after is None) != (self._after is None) or not (
             after is None or isinstance(after, dict)
         ):
-            raise fail(
+            raise RampupError.invalid(
                 func,
                 "state_dict",
                 state,
@@ -189,7 +193,7 @@ class Warmup(Scheduler):
         # torch's schedulers load any dict (``__dict__.update``): check every entry here
         problem = after_state_problem(self._after, after, len(self._bases))
         if problem is not None:
-            raise fail(
+            raise RampupError.invalid(
                 func,
                 "state_dict['after']",
                 after,

@@ -288,11 +288,6 @@ def _unplain(x: object) -> float:
     return float(x)
 
 
-#: The former private name of :func:`rampup.checks.check_real`, still imported by
-#: ``rampup.callbacks`` (another layer's module): remove once it imports ``rampup.checks``.
-_number = check_real
-
-
 def _fmt(x: float) -> str:
     return f"{x:.4g}"
 

@@ -1,4 +1,4 @@
-"""rampup.rules: the `show` table (summarize) and the warmup advice (suggest).
+"""rampup.advice: the `show` table (summarize) and the warmup advice (suggest).
 
 Every expected number is derived by hand in the test from the rule it checks (the formulas of
 docs/conventions.md, the classic recipes' table, 2 / (1 - beta2), the linear scaling rule), never
@@ -16,8 +16,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import rampup
-from rampup import rules
-from rampup.rules import Boundary, Suggestion, suggest, summarize
+from rampup.advice import suggestion, summary
+from rampup.advice.suggestion import Suggestion, suggest
+from rampup.advice.summary import Boundary, summarize
 from rampup.spec import SpecError
 
 
@@ -135,7 +136,7 @@ def test_long_runs_are_scanned_in_chunks_exactly(monkeypatch: pytest.MonkeyPatch
     """Scanning in chunks of 7 steps gives the same table as one pass (chunk edges are exact)."""
     spec = "linear(10, start=0.0, endpoint=false) >> constant(23) >> cosine(to=0, endpoint=true)"
     whole = summarize(spec, total_steps=100)
-    monkeypatch.setattr(rules, "_CHUNK", 7)
+    monkeypatch.setattr(summary, "_CHUNK", 7)
     chunked = summarize(spec, total_steps=100)
     assert chunked.peak_step == whole.peak_step == 10
     assert chunked.effective_warmup == pytest.approx(whole.effective_warmup)
@@ -365,7 +366,7 @@ def test_suggestion_to_dict_has_a_stable_schema() -> None:
 
 
 def test_suggest_is_exported_lazily() -> None:
-    """rampup.suggest and rampup.Suggestion are the rules module's objects."""
+    """rampup.suggest and rampup.Suggestion are the advice package's objects."""
     assert rampup.suggest is suggest
     assert rampup.Suggestion is Suggestion
 
@@ -374,9 +375,9 @@ def test_suggest_is_exported_lazily() -> None:
 @given(
     total=st.integers(2, 2_000_000),
     batch=st.integers(1, 65536),
-    optimizer=st.sampled_from(rules.OPTIMIZERS),
-    model=st.sampled_from(rules.MODELS),
-    size=st.sampled_from(rules.SIZES),
+    optimizer=st.sampled_from(suggestion.OPTIMIZERS),
+    model=st.sampled_from(suggestion.MODELS),
+    size=st.sampled_from(suggestion.SIZES),
     spe=st.one_of(st.none(), st.floats(1, 5000)),
 )
 def test_suggestion_invariants(

@@ -1,4 +1,4 @@
-"""rampup.plotting: the matplotlib figure and the terminal plot.
+"""rampup.cli.plots and rampup.cli.terminal: the matplotlib figure and the terminal plot.
 
 The plotted values are checked against the closed forms of docs/conventions.md, computed here
 with plain Python math (linear warmup (t + 1) / W, cosine decay 0.5 (1 + cos(pi (t - W) / D))).
@@ -20,8 +20,12 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 import rampup
-from rampup import plotting
-from rampup.plotting import Curve, plot, render_terminal, sample_steps, save, terminal_plot
+from rampup.cli import curves as plotting_curves
+from rampup.cli import plots as plotting
+from rampup.cli import terminal
+from rampup.cli.curves import Curve, sample_steps
+from rampup.cli.plots import plot, save
+from rampup.cli.terminal import render_terminal, terminal_plot
 from rampup.spec import SpecError
 
 
@@ -54,7 +58,7 @@ def _boundary_lines(fig: Figure) -> list[Line2D]:
 
 # -- the figure -----------------------------------------------------------------------------------
 def test_plot_is_exported_lazily() -> None:
-    """rampup.plot is the plotting module's function."""
+    """rampup.plot is the plots module's function."""
     assert rampup.plot is plot
 
 
@@ -255,7 +259,7 @@ def test_terminal_plot_defaults_to_the_terminal_width(monkeypatch: pytest.Monkey
 
 @settings(max_examples=60, deadline=None)
 @given(
-    st.integers(plotting.MIN_WIDTH, 300),
+    st.integers(terminal.MIN_WIDTH, 300),
     st.integers(4, 20),
     st.integers(10, 10**15),
     st.booleans(),
@@ -295,12 +299,12 @@ def test_a_terminal_narrower_than_the_minimum_gets_the_minimum(
     """COLUMNS=12: the plot is MIN_WIDTH (20) wide, the narrowest it can be drawn."""
     monkeypatch.setenv("COLUMNS", "12")
     text = render_terminal("linear(5%) >> cosine", total_steps=1000)
-    assert max(len(line) for line in text.splitlines()) == plotting.MIN_WIDTH == 20
+    assert max(len(line) for line in text.splitlines()) == terminal.MIN_WIDTH == 20
 
 
 def test_constant_draws_one_line_on_the_top_row() -> None:
     """A constant 1 over 100 steps: the top row is all top dots (⠉), the others empty."""
-    tp = plotting.terminal_schedules("constant", 100, None, None, 40, 4, False)
+    tp = terminal.terminal_schedules("constant", 100, None, None, 40, 4, False)
     rows = str(tp).splitlines()[1:5]
     plot_area = [row.split("┤", 1)[1] if "┤" in row else row.split("│", 1)[1] for row in rows]
     assert set(plot_area[0]) == {"⠉"}  # dots 1 and 4: the top of each cell
@@ -317,7 +321,7 @@ def test_boundaries_are_marked_on_the_axis() -> None:
 
 def test_terminal_segments_name_their_curve() -> None:
     """The TerminalPlot tags each curve's cells with its index, for colouring."""
-    tp = plotting.terminal_schedules(
+    tp = terminal.terminal_schedules(
         ["linear(10)", "constant(5, 0.5)"], 20, None, None, 60, 6, False
     )
     tags = {tag for line in tp.lines for _, tag in line}
@@ -410,7 +414,9 @@ def test_an_absolute_rate_beside_multipliers_is_drawn_to_their_peak() -> None:
 
 def test_curves_within_a_factor_of_ten_keep_their_values() -> None:
     """0.2 * constant beside constant (5x apart) and any log plot: nothing is rescaled."""
-    items, notes = plotting.one_scale(plotting.curves(["constant", "0.2 * constant"], 10))
+    items, notes = plotting_curves.one_scale(
+        plotting_curves.curves(["constant", "0.2 * constant"], 10)
+    )
     assert notes == []
     assert [c.values.tolist() for c in items] == [[1.0] * 10, [0.2] * 10]
     fig = plot(["constant", "noam(d_model=512, warmup=4)"], total_steps=10, log=True)
@@ -419,15 +425,17 @@ def test_curves_within_a_factor_of_ten_keep_their_values() -> None:
         "noam(d_model=512, warmup=4)",
     ]
     # a curve of zeros has nothing to scale
-    items, notes = plotting.one_scale(plotting.curves(["constant", "0 * constant"], 10))
+    items, notes = plotting_curves.one_scale(
+        plotting_curves.curves(["constant", "0 * constant"], 10)
+    )
     assert notes == []
     assert items[1].values.tolist() == [0.0] * 10
 
 
 def test_one_scale_notes_each_rescaled_curve() -> None:
     """Two absolute rates beside a multiplier: both drawn to the peak 1, one note each."""
-    items, notes = plotting.one_scale(
-        plotting.curves(["linear(10)", "0.01 * constant", "0.001 * linear(10)"], 20)
+    items, notes = plotting_curves.one_scale(
+        plotting_curves.curves(["linear(10)", "0.01 * constant", "0.001 * linear(10)"], 20)
     )
     assert [c.label for c in items] == [
         "linear(10)",
@@ -442,7 +450,7 @@ def test_one_scale_notes_each_rescaled_curve() -> None:
 
 def test_terminal_plot_rescales_too_and_keeps_the_notes() -> None:
     """The terminal plot draws noam up to the top row and keeps the note for the command."""
-    tp = plotting.terminal_schedules(
+    tp = terminal.terminal_schedules(
         ["linear(5%) >> cosine", "noam(d_model=512, warmup=400)"], 1000, None, None, 60, 6, False
     )
     top_row = tp.lines[1]
@@ -462,8 +470,8 @@ def test_plain_text_gives_each_curve_its_own_glyph() -> None:
     assert set(area[1]) == {" "}
     assert set(area[2]) == {"+"}
     assert set(area[3]) == {"x"}
-    tp = plotting.terminal_schedules(["constant", "0.5 * constant"], 50, None, None, 40, 4, False)
+    tp = terminal.terminal_schedules(["constant", "0.5 * constant"], 50, None, None, 40, 4, False)
     braille = tp.text(markers=False)
     assert "+" not in braille
     assert [ln[:4] for ln in braille.splitlines()[-2:]] == ["  ⣿ ", "  ⣿ "]
-    assert plotting.MARKERS[:2] == ("+", "x")
+    assert terminal.MARKERS[:2] == ("+", "x")

@@ -1,4 +1,4 @@
-"""rampup.plotting: the matplotlib figure and the terminal plot.
+"""rampup.cli.curves and rampup.cli.plots: the curves of schedules and the matplotlib figure.
 
 The plotted values are checked against the closed forms of docs/conventions.md, computed here
 with plain Python math (linear warmup (t + 1) / W, cosine decay 0.5 (1 + cos(pi (t - W) / D))).
@@ -13,15 +13,16 @@ from typing import Any
 import matplotlib.image
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 import rampup
-from rampup import plotting
-from rampup.plotting import Curve, plot, render_terminal, sample_steps, save, terminal_plot
+from rampup.cli import curves as plotting_curves
+from rampup.cli import plots as plotting
+from rampup.cli.curves import Curve, sample_steps
+from rampup.cli.plots import plot, save
+from rampup.cli.terminal import render_terminal, terminal_plot
 from rampup.spec import SpecError
 
 
@@ -54,7 +55,7 @@ def _boundary_lines(fig: Figure) -> list[Line2D]:
 
 # -- the figure -----------------------------------------------------------------------------------
 def test_plot_is_exported_lazily() -> None:
-    """rampup.plot is the plotting module's function."""
+    """rampup.plot is the plots module's function."""
     assert rampup.plot is plot
 
 
@@ -232,120 +233,6 @@ def test_spec_errors_keep_their_column() -> None:
     assert info.value.column == 14
 
 
-# -- the terminal ---------------------------------------------------------------------------------
-@pytest.mark.parametrize("width", [30, 41, 80, 137, 250])
-def test_terminal_plot_fits_the_width(width: int) -> None:
-    """No line is wider than the width asked for, long legend labels included."""
-    specs = [
-        "linear(5%) >> cosine(to=0.01)",
-        "constant(100, 0.1) >> " + "constant(10) >> " * 8 + "cosine",
-    ]
-    text = render_terminal(specs, total_steps=5000, width=width, height=6)
-    lines = text.splitlines()
-    assert max(len(line) for line in lines) <= width
-    assert len(lines) == 1 + 6 + 2 + 2 + 1  # title, rows, axis, x labels, legend, boundary key
-
-
-def test_terminal_plot_defaults_to_the_terminal_width(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Without a width, the terminal's (COLUMNS) is used."""
-    monkeypatch.setenv("COLUMNS", "57")
-    text = render_terminal("linear(5%) >> cosine", total_steps=1000)
-    assert max(len(line) for line in text.splitlines()) == 57
-
-
-@settings(max_examples=60, deadline=None)
-@given(
-    st.integers(plotting.MIN_WIDTH, 300),
-    st.integers(4, 20),
-    st.integers(10, 10**15),
-    st.booleans(),
-    st.one_of(st.none(), st.floats(1e-9, 1e9)),
-)
-def test_terminal_plot_fits_any_width(
-    width: int, height: int, total: int, log: bool, peak: float | None
-) -> None:
-    """Any width, height, run length, peak and scale: every line fits, the height is as asked."""
-    text = render_terminal(
-        "linear(10%) >> cosine", total, width=width, height=height, log=log, peak=peak
-    )
-    lines = text.splitlines()
-    assert max(len(line) for line in lines) <= width
-    assert sum(1 for line in lines if line[-1:] and ("┤" in line or "│" in line)) >= height
-
-
-def test_long_axis_labels_are_shortened_to_fit() -> None:
-    """Width 20, steps to 4e14, a y label of 9 characters: 9 columns left for the plot.
-
-    The last step, 400,000,000,000,000, does not fit: it is written 4e+14, the 'step' label
-    (which needs 4 + 2 spaces) is left out, and the line is exactly the 9 columns.
-    """
-    c = Curve("loss", np.arange(5.0) * 1e14, np.array([-1.2345e-5, -3e-6, -2e-7, 1.0, 2.0]))
-    lines = str(terminal_plot([c], width=20, height=4)).splitlines()
-    assert max(len(line) for line in lines) <= 20
-    axis = next(i for i, line in enumerate(lines) if "└" in line)
-    assert lines[axis + 1] == " " * 11 + "0   4e+14"
-    wide = str(terminal_plot([c], width=40, height=4)).splitlines()
-    axis = next(i for i, line in enumerate(wide) if "└" in line)
-    assert wide[axis + 1].split() == ["0", "step", "400,000,000,000,000"]
-
-
-def test_a_terminal_narrower_than_the_minimum_gets_the_minimum(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """COLUMNS=12: the plot is MIN_WIDTH (20) wide, the narrowest it can be drawn."""
-    monkeypatch.setenv("COLUMNS", "12")
-    text = render_terminal("linear(5%) >> cosine", total_steps=1000)
-    assert max(len(line) for line in text.splitlines()) == plotting.MIN_WIDTH == 20
-
-
-def test_constant_draws_one_line_on_the_top_row() -> None:
-    """A constant 1 over 100 steps: the top row is all top dots (⠉), the others empty."""
-    tp = plotting.terminal_schedules("constant", 100, None, None, 40, 4, False)
-    rows = str(tp).splitlines()[1:5]
-    plot_area = [row.split("┤", 1)[1] if "┤" in row else row.split("│", 1)[1] for row in rows]
-    assert set(plot_area[0]) == {"⠉"}  # dots 1 and 4: the top of each cell
-    assert all(set(r) <= {" "} for r in plot_area[1:])
-
-
-def test_boundaries_are_marked_on_the_axis() -> None:
-    """One ┴ per boundary inside the run, at its column; the legend lists each spec."""
-    text = render_terminal("linear(25%) >> constant(25%) >> cosine", 1000, width=60, height=4)
-    axis = next(line for line in text.splitlines() if "└" in line)
-    assert axis.count("┴") == 2
-    assert "linear(25%) >> constant(25%) >> cosine" in text
-
-
-def test_terminal_segments_name_their_curve() -> None:
-    """The TerminalPlot tags each curve's cells with its index, for colouring."""
-    tp = plotting.terminal_schedules(
-        ["linear(10)", "constant(5, 0.5)"], 20, None, None, 60, 6, False
-    )
-    tags = {tag for line in tp.lines for _, tag in line}
-    assert tags == {None, 0, 1}
-
-
-def test_terminal_plot_of_generic_curves() -> None:
-    """terminal_plot draws any labelled curves (e.g. a loss) and checks its arguments."""
-    loss = Curve("loss", np.arange(50.0), np.linspace(3.0, 0.5, 50))
-    text = str(terminal_plot([loss], width=50, height=5, title="loss"))
-    assert text.splitlines()[0] == "loss"
-    assert "3 ┤" in text
-    with pytest.raises(rampup.RampupError, match=r"^terminal_plot\(\): width=10 "):
-        terminal_plot([loss], width=10)
-    with pytest.raises(rampup.RampupError, match=r"^terminal_plot\(\): height=1 "):
-        terminal_plot([loss], height=1)
-    with pytest.raises(rampup.RampupError, match=r"^terminal_plot\(\): items=\[\] "):
-        terminal_plot([])
-
-
-def test_render_terminal_names_itself_in_errors() -> None:
-    """A too-narrow width through render_terminal() is reported under render_terminal()."""
-    with pytest.raises(rampup.RampupError, match=r"^render_terminal\(\): width=5 "):
-        render_terminal("linear(5)", 10, width=5)
-    with pytest.raises(rampup.RampupError, match=r"^render_terminal\(\): log=1 "):
-        render_terminal("linear(5)", 10, log=1)  # type: ignore[arg-type]  # bad on purpose
-
-
 def test_plot_curves_draws_any_labelled_curves() -> None:
     """plot_curves (for the monitor and the lab) draws given curves with their labels and bounds."""
     loss = Curve("loss", np.arange(5.0), np.array([3.0, 2.0, 1.5, 1.2, 1.1]), bounds=(2,))
@@ -410,7 +297,9 @@ def test_an_absolute_rate_beside_multipliers_is_drawn_to_their_peak() -> None:
 
 def test_curves_within_a_factor_of_ten_keep_their_values() -> None:
     """0.2 * constant beside constant (5x apart) and any log plot: nothing is rescaled."""
-    items, notes = plotting.one_scale(plotting.curves(["constant", "0.2 * constant"], 10))
+    items, notes = plotting_curves.one_scale(
+        plotting_curves.curves(["constant", "0.2 * constant"], 10)
+    )
     assert notes == []
     assert [c.values.tolist() for c in items] == [[1.0] * 10, [0.2] * 10]
     fig = plot(["constant", "noam(d_model=512, warmup=4)"], total_steps=10, log=True)
@@ -419,15 +308,17 @@ def test_curves_within_a_factor_of_ten_keep_their_values() -> None:
         "noam(d_model=512, warmup=4)",
     ]
     # a curve of zeros has nothing to scale
-    items, notes = plotting.one_scale(plotting.curves(["constant", "0 * constant"], 10))
+    items, notes = plotting_curves.one_scale(
+        plotting_curves.curves(["constant", "0 * constant"], 10)
+    )
     assert notes == []
     assert items[1].values.tolist() == [0.0] * 10
 
 
 def test_one_scale_notes_each_rescaled_curve() -> None:
     """Two absolute rates beside a multiplier: both drawn to the peak 1, one note each."""
-    items, notes = plotting.one_scale(
-        plotting.curves(["linear(10)", "0.01 * constant", "0.001 * linear(10)"], 20)
+    items, notes = plotting_curves.one_scale(
+        plotting_curves.curves(["linear(10)", "0.01 * constant", "0.001 * linear(10)"], 20)
     )
     assert [c.label for c in items] == [
         "linear(10)",
@@ -438,32 +329,3 @@ def test_one_scale_notes_each_rescaled_curve() -> None:
     assert items[2].values.tolist() == pytest.approx([min(t + 1, 10) / 10 for t in range(20)])
     assert len(notes) == 2
     assert notes[1].startswith("0.001 * linear(10) peaks at 0.001, far below the largest peak (1)")
-
-
-def test_terminal_plot_rescales_too_and_keeps_the_notes() -> None:
-    """The terminal plot draws noam up to the top row and keeps the note for the command."""
-    tp = plotting.terminal_schedules(
-        ["linear(5%) >> cosine", "noam(d_model=512, warmup=400)"], 1000, None, None, 60, 6, False
-    )
-    top_row = tp.lines[1]
-    assert any(curve == 1 for _, curve in top_row)  # noam's cells reach the top row
-    assert len(tp.notes) == 1
-    assert "noam(d_model=512, warmup=400) peaks at 0.00221" in tp.notes[0]
-
-
-def test_plain_text_gives_each_curve_its_own_glyph() -> None:
-    """str(plot): curve 0 braille, curves 1, 2, ... '+', 'x', ... in the plot and in the legend."""
-    text = render_terminal(["constant", "0.5 * constant", "0.2 * constant"], 50, width=40, height=4)
-    lines = text.splitlines()
-    assert [ln[:4] for ln in lines[-3:]] == ["  ⣿ ", "  + ", "  x "]
-    # value v at dot row round((1 - v) * 15): 1 -> 0, 0.5 -> 8, 0.2 -> 12; text rows 0, 2, 3
-    area = [line.split("┤" if "┤" in line else "│", 1)[1] for line in lines[1:5]]
-    assert set(area[0]) == {"⠉"}
-    assert set(area[1]) == {" "}
-    assert set(area[2]) == {"+"}
-    assert set(area[3]) == {"x"}
-    tp = plotting.terminal_schedules(["constant", "0.5 * constant"], 50, None, None, 40, 4, False)
-    braille = tp.text(markers=False)
-    assert "+" not in braille
-    assert [ln[:4] for ln in braille.splitlines()[-2:]] == ["  ⣿ ", "  ⣿ "]
-    assert plotting.MARKERS[:2] == ("+", "x")

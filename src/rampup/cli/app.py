@@ -1,11 +1,11 @@
-"""The ``rampup`` console command: a thin layer over library functions.
+"""The ``rampup`` Typer application: a thin layer over library functions.
 
 Each command lives with the library code it drives; this module only assembles them into one
 Typer application. Errors print one clear message and exit with status 2, never a traceback.
 
 - ``rampup plot SPEC [SPEC ...] --total N``: :func:`rampup.plot` (``--out FILE``) or
-  :func:`rampup.plotting.render_terminal` (in the terminal);
-- ``rampup show SPEC --total N``: :func:`rampup.rules.summarize`;
+  :func:`rampup.cli.terminal.render_terminal` (in the terminal);
+- ``rampup show SPEC --total N``: :func:`rampup.advice.summary.summarize`;
 - ``rampup suggest --total-steps N --batch-size B``: :func:`rampup.suggest`.
 """
 
@@ -14,117 +14,25 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from typer.core import TyperArgument, TyperGroup
 
 from rampup._errors import RampupError
+from rampup.cli._click import USAGE_ERROR, Group
+from rampup.cli.terminal import MIN_WIDTH, TerminalPlot
 from rampup.lab.commands import register as register_lab
-from rampup.plotting import MIN_WIDTH, TerminalPlot
 
-#: Exit status of every error the user can fix (bad spec, bad option), as click's usage errors.
-USAGE_ERROR = 2
 #: Colours of the curves in the terminal plot, in order.
 _PALETTE = ("cyan", "magenta", "yellow", "green", "blue", "red")
-#: typer's click exceptions (recent typers vendor click, older ones use click itself): found
-#: through a class typer exports, so the same code works with either.
-_CLICK_ERRORS = {c.__name__: c for c in typer.BadParameter.__mro__}
-_ClickException: type[Exception] = _CLICK_ERRORS["ClickException"]
-
-
-def _command_path(ctx: Any) -> str:
-    """``rampup``, ``rampup show`` or ``rampup lab run``: the command a click context belongs to."""
-    names: list[str] = []
-    while ctx is not None and ctx.parent is not None:
-        names.append(str(ctx.info_name))
-        ctx = ctx.parent
-    return " ".join(["rampup", *reversed(names)])
-
-
-class _PlainArgument(TyperArgument):
-    """An argument shown as ``SPEC`` / ``SPEC...`` in the usage line and the help.
-
-    typer writes a required argument as ``{spec}`` in the usage line and adds its Python type
-    (``<list[str]>``), which reads as if braces or a type had to be typed.
-    """
-
-    @property
-    def display_name_raw(self) -> str:
-        """The metavar, else the name in capitals (``FOLDER``), as click writes arguments."""
-        return self.metavar or str(self.name).upper()
-
-    def _rich_display_name(self) -> str:
-        return self.display_name_raw + ("..." if self.nargs != 1 else "")
-
-    def _usage_display_name(self) -> str:
-        name = self._rich_display_name()
-        return name if self.required else f"[{name}]"
-
-    def display_type_rich(self, ctx: Any) -> str | None:  # typer's signature
-        return None
-
-
-def _plain_arguments(command: Any) -> None:
-    """Show every argument of ``command`` and its subcommands as :class:`_PlainArgument`."""
-    for param in getattr(command, "params", ()):
-        if type(param) is TyperArgument:
-            param.__class__ = _PlainArgument  # same fields; only how it is displayed changes
-    for sub in getattr(command, "commands", {}).values():
-        _plain_arguments(sub)
-
-
-class _Group(TyperGroup):
-    """The root group: click's usage errors print as ``rampup <command>: error: <message>``.
-
-    typer would draw them in a box (or click print the usage, a hint and ``Error: ...``); here a
-    bad option value, an unknown option or a missing argument reads like every other error of
-    the command line: one line on stderr, exit status 2.
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        _plain_arguments(self)  # the lab's commands too: they register on this group
-
-    def main(  # click's Command.main, with our error style
-        self,
-        args: Sequence[str] | None = None,
-        prog_name: str | None = None,
-        complete_var: str | None = None,
-        standalone_mode: bool = True,
-        windows_expand_args: bool = True,
-        **extra: Any,
-    ) -> Any:
-        if not standalone_mode:
-            return super().main(
-                args, prog_name, complete_var, standalone_mode, windows_expand_args, **extra
-            )
-        try:
-            rv = super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
-        except _ClickException as err:
-            ctx = getattr(err, "ctx", None)
-            if type(err).__name__ == "NoArgsIsHelpError" and ctx is not None:
-                typer.echo(ctx.get_help())  # a bare `rampup` or `rampup lab`: the help, no error
-                sys.exit(0)
-            message = str(getattr(err, "format_message", err.__str__)()).rstrip(".")
-            where = _command_path(ctx)
-            hint = f" (see '{where} --help')" if ctx is not None else ""
-            typer.echo(f"{where}: error: {message}{hint}", err=True)
-            sys.exit(USAGE_ERROR)
-        except typer.Abort:
-            typer.echo("rampup: aborted", err=True)
-            sys.exit(1)
-        sys.exit(rv if isinstance(rv, int) else 0)
-
-
 app = typer.Typer(
     name="rampup",
     help="Learning-rate warmup, done right: see, compare, choose and test schedules.",
-    cls=_Group,
+    cls=Group,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -304,8 +212,9 @@ def plot(
                 "plot", f"--out needs matplotlib: pip install 'rampup[plot]' ({err})"
             ) from None
         with _errors("plot"):
-            from rampup.plotting import curves, one_scale, save  # noqa: PLC0415
-            from rampup.plotting import plot as draw  # noqa: PLC0415  # matplotlib is heavy
+            from rampup.cli.curves import curves, one_scale  # noqa: PLC0415
+            from rampup.cli.plots import plot as draw  # noqa: PLC0415  # matplotlib is heavy
+            from rampup.cli.plots import save  # noqa: PLC0415
 
             fig = draw(specs, total, steps_per_epoch, peak, log=log, title=title)
             path = save(fig, out)
@@ -313,7 +222,7 @@ def plot(
         typer.echo(f"wrote {path}")
         _print_notes(notes)
         return
-    from rampup.plotting import terminal_schedules  # noqa: PLC0415
+    from rampup.cli.terminal import terminal_schedules  # noqa: PLC0415
 
     with _errors("plot"):
         text = terminal_schedules(specs, total, steps_per_epoch, peak, width, height, log)
@@ -374,7 +283,7 @@ def show(
     as_json: Json = False,
 ) -> None:
     """A table of what matters: steps 0 and 1, the peak, each boundary, the end, warnings."""
-    from rampup.rules import summarize  # noqa: PLC0415
+    from rampup.advice.summary import summarize  # noqa: PLC0415
 
     (schedule,) = _check_all("show", [spec], total, steps_per_epoch)
     with _errors("show"):
@@ -499,7 +408,7 @@ def suggest(
     as_json: Json = False,
 ) -> None:
     """Suggest a warmup, each number derived from a published rule, cautions where they disagree."""
-    from rampup.rules import suggest as advise  # noqa: PLC0415
+    from rampup.advice.suggestion import suggest as advise  # noqa: PLC0415
 
     with _errors("suggest"):
         s = advise(

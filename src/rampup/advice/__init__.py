@@ -1,0 +1,20 @@
+"""The advice: what a schedule does over a run, and which warmup to use (a tool).
+
+- :mod:`rampup.advice.summary`: :func:`~rampup.advice.summary.summarize`, the table behind
+  ``rampup show`` (the values at steps 0 and 1, the peak, each boundary, the end, warnings);
+- :mod:`rampup.advice.suggestion`: :func:`~rampup.advice.suggestion.suggest` and
+  :class:`~rampup.advice.suggestion.Suggestion` (public as ``rampup.suggest`` and
+  ``rampup.Suggestion``), a warmup derived from published rules.
+
+Imports: the standard library, numpy, the core (``rampup.schedule``, ``rampup.shapes``,
+``rampup.spec`` and the core's private checks and errors) and the tools' shared run check
+(``rampup._runs``). Never an adapter, the CLI, the guard or the lab; nothing in the core imports
+this package.
+"""
+
+from __future__ import annotations
+
+from rampup.advice.suggestion import Suggestion, suggest
+from rampup.advice.summary import Boundary, Summary, summarize
+
+__all__ = ["Boundary", "Suggestion", "Summary", "suggest", "summarize"]

@@ -1,0 +1,305 @@
+"""Plots of schedules as text for the terminal: :func:`render_terminal`, :func:`terminal_plot`.
+
+numpy and the core only (no matplotlib). Each curve is drawn in braille dots, and in plain text
+(a pipe, a log file) each curve after the first in its own glyph, the legend showing the same.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from rampup._checks import check_count
+from rampup._errors import RampupError, fail
+from rampup._runs import checked_run
+from rampup.cli.curves import MAX_POINTS, Curve, Schedules, _curves, one_scale
+
+__all__ = [
+    "MARKERS",
+    "MIN_HEIGHT",
+    "MIN_WIDTH",
+    "TerminalPlot",
+    "render_terminal",
+    "terminal_plot",
+    "terminal_schedules",
+]
+
+#: Narrowest terminal plot, in characters (a narrower terminal gets a plot this wide).
+MIN_WIDTH = 20
+#: Lowest terminal plot, in text rows of the plotting area.
+MIN_HEIGHT = 4
+#: The glyphs of curves 1, 2, ... in plain text (curve 0 keeps the braille dots), in order.
+MARKERS = ("+", "x", "o", "*", "#", "%", "=", "@")
+
+# Braille cells are 2 dots wide and 4 high; bit of the dot at (column, row) within a cell.
+_DOTS = ((0x01, 0x02, 0x04, 0x40), (0x08, 0x10, 0x20, 0x80))
+_BRAILLE = 0x2800
+
+Segment = tuple[str, int | None]
+
+
+def _marker(curve: int) -> str | None:
+    """The glyph of curve ``curve`` in plain text: None (braille dots) for curve 0, then MARKERS."""
+    return None if curve == 0 else MARKERS[(curve - 1) % len(MARKERS)]
+
+
+@dataclass
+class TerminalPlot:
+    """A plot as text: ``lines`` of segments ``(text, curve)``, ``curve`` the index to colour by.
+
+    ``str(plot)`` is the plain text, in which each curve has its own glyph (curve 0 braille dots,
+    then ``+``, ``x``, ``o``, ... as in :data:`MARKERS`; the legend shows the same glyph), so the
+    curves can be told apart without colour. :meth:`text` with ``markers=False`` keeps every
+    curve in braille dots, for a console that colours each segment by its curve.
+    ``notes`` says which curves were rescaled to share the y axis (:func:`one_scale`).
+    """
+
+    lines: list[list[Segment]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return self.text(markers=True)
+
+    def text(self, markers: bool = True) -> str:
+        """The plot as plain text; with ``markers`` each curve after the first in its own glyph."""
+        return "\n".join("".join(t for t, _ in line) for line in self.segments(markers))
+
+    def segments(self, markers: bool) -> list[list[Segment]]:
+        """``lines``, with each curve's cells written in its glyph when ``markers`` is true."""
+        if not markers:
+            return self.lines
+        out = []
+        for line in self.lines:
+            row: list[Segment] = []
+            for part, curve in line:
+                glyph = None if curve is None else _marker(curve)
+                shown = (
+                    part if glyph is None else "".join(ch if ch == " " else glyph for ch in part)
+                )
+                row.append((shown, curve))
+            out.append(row)
+        return out
+
+    @property
+    def width(self) -> int:
+        """The widest line, in characters."""
+        return max((sum(len(t) for t, _ in line) for line in self.lines), default=0)
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.3g}"
+
+
+def _clip(text: str, width: int) -> str:
+    """``text`` cut to ``width`` characters at most, an ellipsis marking the cut."""
+    if len(text) <= width:
+        return text
+    return text[: width - 1] + "…" if width > 0 else ""
+
+
+def _x_axis_labels(x_hi: float, xlabel: str, cols: int) -> str:
+    """The line under the x axis, exactly ``cols`` characters: 0, the label, the last step.
+
+    The label is left out when it does not fit with a space on each side; a last step too long
+    for the line is written in 3 significant digits (``1e+15``), and the 0 is dropped last.
+    """
+    left, right = "0", f"{x_hi:,.0f}"
+    if len(left) + 1 + len(right) > cols:
+        right = f"{x_hi:.3g}"
+    if len(left) + 1 + len(right) > cols:
+        left = ""
+    right = _clip(right, cols)
+    room = cols - len(left) - len(right)
+    middle = xlabel if len(xlabel) + 2 <= room else ""
+    gap = room - len(middle)
+    return left + " " * (gap // 2) + middle + " " * (gap - gap // 2) + right
+
+
+class _Canvas:
+    """A grid of braille cells, each remembering the last curve drawn in it."""
+
+    def __init__(self, rows: int, cols: int) -> None:
+        self.bits = np.zeros((rows, cols), dtype=np.int32)
+        self.owner = np.full((rows, cols), -1, dtype=np.int32)
+        self.dots_x, self.dots_y = 2 * cols, 4 * rows
+
+    def draw(self, idx: int, xf: npt.NDArray[np.float64], yf: npt.NDArray[np.float64]) -> None:
+        """Draw curve ``idx`` through dots at fractional (column, row) positions, x increasing.
+
+        Columns between two points get the linear interpolation; each column's dots run from its
+        lowest to its highest point, joined to the previous column's last point (no gaps).
+        """
+        px = np.clip(np.round(xf), 0, self.dots_x - 1).astype(np.int64)
+        missing = np.setdiff1d(np.arange(px[0], px[-1] + 1), px)
+        if missing.size:
+            px = np.concatenate([px, missing])
+            yf = np.concatenate([yf, np.interp(missing.astype(np.float64), xf, yf)])
+            order = np.argsort(px, kind="stable")
+            px, yf = px[order], yf[order]
+        py = np.clip(np.round(yf), 0, self.dots_y - 1).astype(np.int64)
+        starts = np.flatnonzero(np.r_[True, px[1:] != px[:-1]])
+        ends = np.r_[starts[1:], px.size]
+        prev: int | None = None
+        for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
+            seg = py[s:e]
+            top, bottom = int(seg.min()), int(seg.max())
+            if prev is not None:  # join to the previous column: no gaps on steep slopes
+                top, bottom = min(top, prev), max(bottom, prev)
+            col = int(px[s])
+            for r in range(top, bottom + 1):
+                self.bits[r // 4, col // 2] |= _DOTS[col % 2][r % 4]
+                self.owner[r // 4, col // 2] = idx
+            prev = int(seg[-1])
+
+    def row(self, r: int) -> list[Segment]:
+        """Text row ``r`` as segments of equal owner."""
+        out: list[Segment] = []
+        for bits, who in zip(self.bits[r].tolist(), self.owner[r].tolist(), strict=True):
+            ch, tag = (chr(_BRAILLE + bits), who) if bits else (" ", None)
+            if out and out[-1][1] == tag:
+                out[-1] = (out[-1][0] + ch, tag)
+            else:
+                out.append((ch, tag))
+        return out
+
+
+def _finite_xy(
+    items: Sequence[Curve], log: bool
+) -> list[tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]]:
+    """Each curve's drawable points; on a log scale, log10 of the positive values."""
+    out = []
+    for c in items:
+        x = np.asarray(c.steps, dtype=np.float64)
+        y = np.asarray(c.values, dtype=np.float64)
+        keep = np.isfinite(y) & np.isfinite(x)
+        if log:
+            keep &= y > 0
+        y = y[keep]
+        out.append((x[keep], np.log10(y) if log else y))
+    return out
+
+
+def terminal_plot(
+    items: Sequence[Curve],
+    *,
+    width: int | None = None,
+    height: int = 12,
+    log: bool = False,
+    title: str = "",
+    xlabel: str = "step",
+) -> TerminalPlot:
+    """Draw labelled curves in braille characters, within ``width`` columns (default: terminal).
+
+    The plotting area is ``height`` text rows of 4 dots each, with a y axis of 3 ticks on the left,
+    an x axis below with ``┴`` under each boundary, the x range, and a legend. A linear y axis
+    starts at 0; a log one (``log``) leaves out values <= 0. Every line fits in ``width``
+    characters; the default is the terminal's width, or :data:`MIN_WIDTH` if it is narrower.
+    """
+    func = "terminal_plot"
+    if not isinstance(items, Sequence) or not items:
+        raise fail(func, "items", items, "a non-empty sequence of Curve")
+    for c in items:
+        if not isinstance(c, Curve):
+            raise fail(func, "items", c, "Curve objects")
+    for param, text in (("title", title), ("xlabel", xlabel)):
+        if not isinstance(text, str):
+            raise fail(func, param, text, "a string")
+    if not isinstance(log, bool):
+        raise fail(func, "log", log, "True or False")
+    if width is None:
+        width = max(MIN_WIDTH, shutil.get_terminal_size((80, 24)).columns)
+    width = check_count(func, "width", width, MIN_WIDTH, f"an int >= {MIN_WIDTH} (characters)")
+    height = check_count(func, "height", height, MIN_HEIGHT, f"an int >= {MIN_HEIGHT} (text rows)")
+    points = _finite_xy(items, log)
+    if not any(y.size for _, y in points):
+        what = "a positive value (log scale)" if log else "a finite value"
+        raise fail(func, "items", [c.label for c in items], f"curves with {what} to draw")
+    lo = min(float(y.min()) for _, y in points if y.size)
+    hi = max(float(y.max()) for _, y in points if y.size)
+    x_hi = max(1.0, *(float(np.max(c.steps)) for c in items if np.size(c.steps)))
+    if not log:
+        lo = min(lo, 0.0)
+    if hi == lo:
+        hi, lo = hi + 0.5 * (abs(hi) or 1.0), lo - 0.5 * (abs(lo) or 1.0)
+    labels = [_fmt(10**v if log else v) for v in (hi, (hi + lo) / 2, lo)]
+    margin = max(len(s) for s in labels) + 1
+    cols = width - margin - 1
+    canvas = _Canvas(height, cols)
+
+    def column(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        return x / x_hi * (canvas.dots_x - 1)
+
+    for idx, (x, y) in enumerate(points):
+        if x.size:
+            canvas.draw(idx, column(x), (hi - y) / (hi - lo) * (canvas.dots_y - 1))
+
+    out = TerminalPlot()
+    if title:
+        out.lines.append([(_clip(title, width), None)])
+    ticks = {0: labels[0], height // 2: labels[1], height - 1: labels[2]}
+    for r in range(height):
+        label = ticks.get(r)
+        axis = "┤" if label is not None else "│"
+        out.lines.append([((label or "").rjust(margin - 1) + " " + axis, None), *canvas.row(r)])
+    axis_chars = ["─"] * cols
+    for c in items:
+        for col in np.round(column(np.asarray(c.bounds, dtype=np.float64))).tolist():
+            axis_chars[min(int(col), canvas.dots_x - 1) // 2] = "┴"
+    out.lines.append([(" " * margin + "└" + "".join(axis_chars), None)])
+    out.lines.append([(" " * (margin + 1) + _x_axis_labels(x_hi, xlabel, cols), None)])
+    for idx, c in enumerate(items):
+        out.lines.append([("  ", None), ("⣿", idx), (" " + _clip(c.label, width - 4), None)])
+    if any(c.bounds for c in items):
+        out.lines.append([(_clip("  ┴ phase boundary", width), None)])
+    return out
+
+
+def render_terminal(
+    schedules: Schedules,
+    total_steps: int,
+    steps_per_epoch: float | None = None,
+    peak: float | None = None,
+    width: int | None = None,
+    height: int = 12,
+    log: bool = False,
+) -> str:
+    """Plot schedules as text for the terminal (braille characters), ``width`` columns at most.
+
+    The same curves as :func:`plot`, one or two values per character column, the legend below.
+    """
+    return str(
+        terminal_schedules(schedules, total_steps, steps_per_epoch, peak, width, height, log)
+    )
+
+
+def terminal_schedules(
+    schedules: Schedules,
+    total_steps: int,
+    steps_per_epoch: float | None,
+    peak: float | None,
+    width: int | None,
+    height: int,
+    log: bool,
+) -> TerminalPlot:
+    """The :class:`TerminalPlot` behind :func:`render_terminal`, its segments tagged by curve."""
+    total, spe, _ = checked_run("render_terminal", total_steps, steps_per_epoch, peak)
+    if not isinstance(log, bool):
+        raise fail("render_terminal", "log", log, "True or False")
+    cols = width if width is not None else shutil.get_terminal_size((80, 24)).columns
+    points = max(2, 8 * 2 * cols) if isinstance(cols, int) and cols > 0 else MAX_POINTS
+    items = _curves("render_terminal", schedules, total, spe, peak, points)
+    notes: list[str] = []
+    if not log:
+        items, notes = one_scale(items)
+    what = "learning rate" if peak is not None else "lr multiplier"
+    title = f"{what} over {total:,} steps" + (" (log scale)" if log else "")
+    try:
+        out = terminal_plot(items, width=width, height=height, log=log, title=title)
+    except RampupError as err:  # name the function the user called
+        raise RampupError(str(err).replace("terminal_plot()", "render_terminal()", 1)) from None
+    out.notes = notes
+    return out

@@ -46,6 +46,7 @@ LAYERS: dict[str, str] = {
     "rampup.adaptive": "tools",
     "rampup.plotting": "tools",
     "rampup.rules": "tools",
+    "rampup._runs": "tools",  # the run check shared by the advice and the plots
     "rampup.advice": "tools",
     "rampup.cli": "tools",
     "rampup.lab": "tools",
@@ -70,8 +71,8 @@ LAZY_CIRCLE: dict[tuple[str, str], str] = {
 TYPING_UPWARD: set[tuple[str, str]] = {
     ("rampup", "rampup.adaptive"),  # the lazy table's names, for type checkers
     ("rampup", "rampup.monitor"),
-    ("rampup", "rampup.plotting"),
-    ("rampup", "rampup.rules"),
+    ("rampup", "rampup.cli.plots"),
+    ("rampup", "rampup.advice"),
     ("rampup.auto_warmup", "rampup.adaptive"),  # the return type of Auto.guard()
 }
 
@@ -93,16 +94,6 @@ KNOWN: dict[tuple[str, str, str], str] = {
     ("rampup.keras", "rampup._checks", "check_number"): "use rampup.checks",
     ("rampup.keras", "rampup._errors", "fail"): "use rampup.RampupError.invalid",
     ("rampup.keras", "rampup._ops", "Ops"): "a public face for the adapters' helpers",
-    # rampup.cli, rampup.plotting, rampup.rules: the core's private checks and errors
-    ("rampup.cli", "rampup._errors", "RampupError"): "use rampup.RampupError",
-    ("rampup.plotting", "rampup._checks", "check_count"): "use rampup.checks",
-    ("rampup.plotting", "rampup._checks", "check_number"): "use rampup.checks",
-    ("rampup.plotting", "rampup._errors", "RampupError"): "use rampup.RampupError",
-    ("rampup.plotting", "rampup._errors", "fail"): "use rampup.RampupError.invalid",
-    ("rampup.rules", "rampup._checks", "check_choice"): "use rampup.checks",
-    ("rampup.rules", "rampup._checks", "check_count"): "use rampup.checks",
-    ("rampup.rules", "rampup._checks", "check_number"): "use rampup.checks",
-    ("rampup.rules", "rampup._errors", "fail"): "use rampup.RampupError.invalid",
 }
 
 

@@ -154,8 +154,11 @@ def test_product_equals_product_of_values(
     """(k * a * b)(t) equals k * a(t) * b(t) on both paths."""
     s = k * a * b
     expected = np.array([k * a(t) * b(t) for t in ts])
-    assert np.allclose([s(t) for t in ts], expected, rtol=1e-14, atol=0)
-    assert np.allclose(s.values(ts), k * a.values(ts) * b.values(ts), rtol=1e-14, atol=0)
+    # below the normal range (2.2e-308) a float keeps absolute, not relative, precision: the
+    # two orders of multiplication may differ there by a few subnormal steps
+    tiny = np.finfo(np.float64).tiny
+    assert np.allclose([s(t) for t in ts], expected, rtol=1e-14, atol=tiny)
+    assert np.allclose(s.values(ts), k * a.values(ts) * b.values(ts), rtol=1e-14, atol=tiny)
 
 
 # -- shapes --------------------------------------------------------------------------------------

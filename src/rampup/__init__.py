@@ -74,18 +74,18 @@ from rampup.spec import from_dict, parse
 
 if TYPE_CHECKING:
     from rampup.adaptive import AdaptiveWarmup
+    from rampup.advice import Suggestion, suggest
+    from rampup.cli.plots import plot
     from rampup.monitor import Monitor
-    from rampup.plotting import plot
-    from rampup.rules import Suggestion, suggest
 
 #: The tools, loaded on first use: ``import rampup`` loads the core only (no monitor, no
 #: matplotlib); ``rampup.Monitor`` imports :mod:`rampup.monitor` when it is first read.
 _LAZY = {
     "AdaptiveWarmup": "rampup.adaptive",
     "Monitor": "rampup.monitor",
-    "Suggestion": "rampup.rules",
-    "plot": "rampup.plotting",
-    "suggest": "rampup.rules",
+    "Suggestion": "rampup.advice",
+    "plot": "rampup.cli.plots",
+    "suggest": "rampup.advice",
 }
 
 

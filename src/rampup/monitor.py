@@ -102,7 +102,7 @@ from rampup.checks import (
 )
 
 if TYPE_CHECKING:
-    from rampup.plotting import Curve
+    from rampup.cli.curves import Curve
 
 __all__ = ["EVENT_KINDS", "Event", "Monitor"]
 
@@ -896,7 +896,7 @@ class Monitor:
         (dotted lines). Draw them with ``rampup.plotting.plot_curves(monitor.curves(),
         log=True)`` or in the terminal with ``rampup.plotting.terminal_plot``.
         """
-        from rampup.plotting import Curve  # noqa: PLC0415  # plotting is a tool, loaded on use
+        from rampup.cli.curves import Curve  # noqa: PLC0415  # the plots are a tool, loaded on use
 
         for c in columns:
             if c not in _COLUMNS[1:]:

@@ -12,9 +12,9 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from rampup._checks import check_choice, check_count, check_number
-from rampup._errors import fail
+from rampup import RampupError
 from rampup.advice.summary import LONG_WARMUP
+from rampup.checks import check_choice, check_count, check_number
 from rampup.schedule import Schedule
 from rampup.shapes import Untuned
 from rampup.spec import parse
@@ -184,7 +184,9 @@ def suggest(
             what="a positive finite number of updates per epoch, or None",
         )  # fmt: skip
     if optimizer == "sgd" and beta2 is not None:
-        raise fail(func, "beta2", beta2, "None with optimizer='sgd' (beta2 is Adam's parameter)")
+        raise RampupError.invalid(
+            func, "beta2", beta2, "None with optimizer='sgd' (beta2 is Adam's parameter)"
+        )
     if optimizer != "sgd":
         beta2 = check_number(
             func, "beta2", 0.999 if beta2 is None else beta2, low=0.0, high=1.0, low_open=True,

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from rampup._errors import fail
+from rampup import RampupError
 from rampup._runs import checked_run
 from rampup.schedule import Bound, Phase, Product, Schedule
 from rampup.shapes import Ramp
@@ -38,7 +38,9 @@ def _as_schedule(func: str, schedule: object) -> Schedule:
     if isinstance(schedule, str):
         return parse(schedule)
     if not isinstance(schedule, Schedule):
-        raise fail(func, "schedule", schedule, "a Schedule or a spec string such as 'linear(5%)'")
+        raise RampupError.invalid(
+            func, "schedule", schedule, "a Schedule or a spec string such as 'linear(5%)'"
+        )
     return schedule
 
 
@@ -175,7 +177,9 @@ def summarize(
     s = _as_schedule(func, schedule).bind(total_steps=total, steps_per_epoch=steps_per_epoch)
     top, zeros, first_zero = _scan(s, total)
     if not math.isfinite(top):  # pragma: no cover - the core refuses non-finite values
-        raise fail(func, "schedule", str(s), "a schedule with finite values over the run")
+        raise RampupError.invalid(
+            func, "schedule", str(s), "a schedule with finite values over the run"
+        )
     peak_step, effective = _warmup(s, total, top)
 
     def at(t: int) -> float:

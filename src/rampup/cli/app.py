@@ -22,7 +22,7 @@ from typing import Annotated, Any
 
 import typer
 
-from rampup._errors import RampupError
+from rampup import RampupError
 from rampup.cli._click import USAGE_ERROR, Group
 from rampup.cli.terminal import MIN_WIDTH, TerminalPlot
 from rampup.lab.commands import register as register_lab

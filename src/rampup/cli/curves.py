@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from rampup._checks import check_count
-from rampup._errors import fail
+from rampup import RampupError
 from rampup._runs import checked_run
+from rampup.checks import check_count
 from rampup.schedule import Bound, Schedule
 from rampup.spec import parse
 
@@ -46,22 +46,24 @@ class Curve:
 
     def __post_init__(self) -> None:
         if not isinstance(self.label, str):
-            raise fail("Curve", "label", self.label, "a string (the legend entry)")
+            raise RampupError.invalid("Curve", "label", self.label, "a string (the legend entry)")
         try:
             steps = np.asarray(self.steps, dtype=np.float64).reshape(-1)
             values = np.asarray(self.values, dtype=np.float64).reshape(-1)
         except (TypeError, ValueError):
-            raise fail("Curve", "values", self.values, "numbers (and numeric steps)") from None
+            raise RampupError.invalid(
+                "Curve", "values", self.values, "numbers (and numeric steps)"
+            ) from None
         if steps.shape != values.shape:
-            raise fail(
+            raise RampupError.invalid(
                 "Curve", "values", f"{values.size} values", f"one value per step ({steps.size})"
             )
         if steps.size > 1 and not bool(np.all(np.diff(steps) > 0)):
-            raise fail("Curve", "steps", self.steps, "increasing, finite steps")
+            raise RampupError.invalid("Curve", "steps", self.steps, "increasing, finite steps")
         if not isinstance(self.bounds, tuple) or not all(
             isinstance(b, int | np.integer) and not isinstance(b, bool) for b in self.bounds
         ):
-            raise fail("Curve", "bounds", self.bounds, "a tuple of int steps")
+            raise RampupError.invalid("Curve", "bounds", self.bounds, "a tuple of int steps")
         object.__setattr__(self, "steps", steps)
         object.__setattr__(self, "values", values)
 
@@ -72,7 +74,9 @@ def _one(func: str, item: object) -> Schedule:
         return parse(item)
     if isinstance(item, Schedule):
         return item
-    raise fail(func, "schedules", item, "a Schedule or a spec string such as 'linear(5%)'")
+    raise RampupError.invalid(
+        func, "schedules", item, "a Schedule or a spec string such as 'linear(5%)'"
+    )
 
 
 def _labelled(func: str, schedules: object) -> list[tuple[str, Schedule]]:
@@ -83,15 +87,17 @@ def _labelled(func: str, schedules: object) -> list[tuple[str, Schedule]]:
         items = [(k, v) for k, v in schedules.items()]
         for k, _ in items:
             if not isinstance(k, str):
-                raise fail(func, "schedules", k, "labels (the mapping's keys) that are strings")
+                raise RampupError.invalid(
+                    func, "schedules", k, "labels (the mapping's keys) that are strings"
+                )
     elif isinstance(schedules, Sequence):
         items = [(None, v) for v in schedules]
     else:
-        raise fail(
+        raise RampupError.invalid(
             func, "schedules", schedules, "a Schedule, a spec string, or a list or dict of them"
         )
     if not items:
-        raise fail(func, "schedules", schedules, "at least one schedule")
+        raise RampupError.invalid(func, "schedules", schedules, "at least one schedule")
     out = []
     for given, item in items:
         s = _one(func, item)
@@ -115,7 +121,7 @@ def sample_steps(
     points = check_count("sample_steps", "max_points", max_points, 2, "an int >= 2")
     for b in bounds:
         if isinstance(b, bool) or not isinstance(b, int | np.integer):
-            raise fail("sample_steps", "bounds", bounds, "int steps")
+            raise RampupError.invalid("sample_steps", "bounds", bounds, "int steps")
     if total <= points:
         return np.arange(total, dtype=np.float64)
     even = np.round(np.linspace(0, total - 1, points))

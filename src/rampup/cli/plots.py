@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from rampup._checks import check_count, check_number
-from rampup._errors import fail
+from rampup import RampupError
 from rampup._runs import checked_run
+from rampup.checks import check_count, check_number
 from rampup.cli.curves import MAX_POINTS, Curve, Schedules, _curves, one_scale
 
 if TYPE_CHECKING:
@@ -34,10 +34,10 @@ def _new_axes(func: str, ax: Axes | None, figsize: tuple[float, float]) -> tuple
         from matplotlib.axes import Axes  # noqa: PLC0415  # lazy: rampup imports without it
 
         if not isinstance(ax, Axes):
-            raise fail(func, "ax", ax, "a matplotlib Axes or None")
+            raise RampupError.invalid(func, "ax", ax, "a matplotlib Axes or None")
         fig = ax.get_figure(root=True)
         if fig is None:  # pragma: no cover - an Axes always belongs to a figure
-            raise fail(func, "ax", ax, "an Axes that belongs to a Figure")
+            raise RampupError.invalid(func, "ax", ax, "an Axes that belongs to a Figure")
         return fig, ax
     from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: PLC0415  # lazy
     from matplotlib.figure import Figure  # noqa: PLC0415  # lazy: rampup imports without it
@@ -80,22 +80,24 @@ def _draw(
 ) -> Figure:
     """:func:`plot_curves`, errors named after ``func`` (the function the user called)."""
     if not isinstance(items, Sequence) or not items:
-        raise fail(func, "items", items, "a non-empty sequence of Curve")
+        raise RampupError.invalid(func, "items", items, "a non-empty sequence of Curve")
     for c in items:
         if not isinstance(c, Curve):
-            raise fail(func, "items", c, "Curve objects")
+            raise RampupError.invalid(func, "items", c, "Curve objects")
     for param, text in (("title", title), ("xlabel", xlabel), ("ylabel", ylabel)):
         if not isinstance(text, str):
-            raise fail(func, param, text, "a string")
+            raise RampupError.invalid(func, param, text, "a string")
     if not isinstance(log, bool):
-        raise fail(func, "log", log, "True or False")
+        raise RampupError.invalid(func, "log", log, "True or False")
     if steps_per_epoch is not None:
         steps_per_epoch = check_number(
             func, "steps_per_epoch", steps_per_epoch, low=0.0, low_open=True,
             what="a positive finite number of updates per epoch, or None",
         )  # fmt: skip
     if log and not any(bool(np.any(c.values > 0)) for c in items):
-        raise fail(func, "log", log, "False for curves without a positive value (none to draw)")
+        raise RampupError.invalid(
+            func, "log", log, "False for curves without a positive value (none to draw)"
+        )
     fig, axes = _new_axes(func, ax, figsize)
     for c in items:
         (line,) = axes.plot(c.steps, c.values, label=c.label, linewidth=1.6)
@@ -170,9 +172,9 @@ def plot(
     """
     total, spe, scale = checked_run("plot", total_steps, steps_per_epoch, peak)
     if not isinstance(log, bool):
-        raise fail("plot", "log", log, "True or False")
+        raise RampupError.invalid("plot", "log", log, "True or False")
     if title is not None and not isinstance(title, str):
-        raise fail("plot", "title", title, "a string or None")
+        raise RampupError.invalid("plot", "title", title, "a string or None")
     check_count("plot", "max_points", max_points, 2, "an int >= 2")
     items = _curves("plot", schedules, total, spe, peak, max_points)
     if not log:
@@ -192,14 +194,16 @@ def plot(
 def save(fig: Figure, path: str | Path, dpi: int = 150) -> Path:
     """Write ``fig`` to ``path`` as PNG, SVG or PDF (by its suffix); return the path."""
     if not hasattr(fig, "savefig"):
-        raise fail("save", "fig", fig, "a matplotlib Figure")
+        raise RampupError.invalid("save", "fig", fig, "a matplotlib Figure")
     if not isinstance(path, str | Path):
-        raise fail("save", "path", path, "a file path (str or Path)")
+        raise RampupError.invalid("save", "path", path, "a file path (str or Path)")
     p = Path(path)
     if p.suffix.lower() not in FORMATS:
-        raise fail("save", "path", str(path), "a file name ending in " + ", ".join(FORMATS))
+        raise RampupError.invalid(
+            "save", "path", str(path), "a file name ending in " + ", ".join(FORMATS)
+        )
     if not p.parent.is_dir():
-        raise fail("save", "path", str(path), "a path in an existing directory")
+        raise RampupError.invalid("save", "path", str(path), "a path in an existing directory")
     check_count("save", "dpi", dpi, 1, "a positive int")
     fig.savefig(p, dpi=dpi)
     return p

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from rampup._checks import check_count
-from rampup._errors import RampupError, fail
+from rampup import RampupError
 from rampup._runs import checked_run
+from rampup.checks import check_count
 from rampup.cli.curves import MAX_POINTS, Curve, Schedules, _curves, one_scale
 
 __all__ = [
@@ -201,15 +201,15 @@ def terminal_plot(
     """
     func = "terminal_plot"
     if not isinstance(items, Sequence) or not items:
-        raise fail(func, "items", items, "a non-empty sequence of Curve")
+        raise RampupError.invalid(func, "items", items, "a non-empty sequence of Curve")
     for c in items:
         if not isinstance(c, Curve):
-            raise fail(func, "items", c, "Curve objects")
+            raise RampupError.invalid(func, "items", c, "Curve objects")
     for param, text in (("title", title), ("xlabel", xlabel)):
         if not isinstance(text, str):
-            raise fail(func, param, text, "a string")
+            raise RampupError.invalid(func, param, text, "a string")
     if not isinstance(log, bool):
-        raise fail(func, "log", log, "True or False")
+        raise RampupError.invalid(func, "log", log, "True or False")
     if width is None:
         width = max(MIN_WIDTH, shutil.get_terminal_size((80, 24)).columns)
     width = check_count(func, "width", width, MIN_WIDTH, f"an int >= {MIN_WIDTH} (characters)")
@@ -217,7 +217,9 @@ def terminal_plot(
     points = _finite_xy(items, log)
     if not any(y.size for _, y in points):
         what = "a positive value (log scale)" if log else "a finite value"
-        raise fail(func, "items", [c.label for c in items], f"curves with {what} to draw")
+        raise RampupError.invalid(
+            func, "items", [c.label for c in items], f"curves with {what} to draw"
+        )
     lo = min(float(y.min()) for _, y in points if y.size)
     hi = max(float(y.max()) for _, y in points if y.size)
     x_hi = max(1.0, *(float(np.max(c.steps)) for c in items if np.size(c.steps)))
@@ -288,7 +290,7 @@ def terminal_schedules(
     """The :class:`TerminalPlot` behind :func:`render_terminal`, its segments tagged by curve."""
     total, spe, _ = checked_run("render_terminal", total_steps, steps_per_epoch, peak)
     if not isinstance(log, bool):
-        raise fail("render_terminal", "log", log, "True or False")
+        raise RampupError.invalid("render_terminal", "log", log, "True or False")
     cols = width if width is not None else shutil.get_terminal_size((80, 24)).columns
     points = max(2, 8 * 2 * cols) if isinstance(cols, int) and cols > 0 else MAX_POINTS
     items = _curves("render_terminal", schedules, total, spe, peak, points)

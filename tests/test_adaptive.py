@@ -21,8 +21,8 @@ import rampup
 import rampup.torch
 from rampup import Monitor, RampupError
 from rampup.adaptive import Action, AdaptiveWarmup, RestoreRequired
-from rampup.auto_warmup import Auto
-from rampup.clock import ClockController
+from rampup.core.auto_warmup import Auto
+from rampup.core.clock import ClockController
 
 torch.set_num_threads(1)
 

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 import rampup
 from rampup.advice import summary
 from rampup.advice.summary import Boundary, summarize
-from rampup.spec import SpecError
+from rampup.core.spec import SpecError
 
 
 # -- summarize ------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""rampup.compat: the peers' own curves, compared step by step with the peers' own outputs.
+"""rampup.core.compat: the peers' own curves, compared step by step with the peers' own outputs.
 
 Every expected value below comes from the peer library itself, run on a real torch optimizer
 (HF transformers' schedulers, torch's SequentialLR, timm's CosineLRScheduler, pytorch_warmup's
@@ -34,8 +34,8 @@ from torch.optim.lr_scheduler import (
 )
 
 import rampup
-from rampup import compat
-from rampup.schedule import Schedule
+from rampup.core import compat
+from rampup.core.schedule import Schedule
 
 #: (rel, abs) tolerances. Closed forms on both sides: equal to float rounding.
 EXACT = (1e-12, 1e-15)

@@ -36,6 +36,11 @@ def test_the_docstrings_have_examples() -> None:
     """The core's public modules carry runnable examples (a guard against losing them)."""
     found = {
         name: doctest.testmod(importlib.import_module(name), report=False).attempted
-        for name in ("rampup.schedule", "rampup.shapes", "rampup.recipes", "rampup.spec")
+        for name in (
+            "rampup.core.schedule",
+            "rampup.core.shapes",
+            "rampup.core.recipes",
+            "rampup.core.spec",
+        )
     }
     assert all(n > 0 for n in found.values()), found

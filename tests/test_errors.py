@@ -14,8 +14,8 @@ import torch
 import rampup
 import rampup.torch
 from rampup import RampupError
-from rampup._errors import fail, shown
-from rampup.spec import SpecError
+from rampup.core._errors import fail, shown
+from rampup.core.spec import SpecError
 
 NAN, INF = float("nan"), float("inf")
 

@@ -22,19 +22,10 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 LAYERS: dict[str, str] = {
     # core: the standard library, numpy and itself only
     "rampup": "core",  # the package root: the public surface (tools only through a lazy table)
-    "rampup.units": "core",
-    "rampup.shapes": "core",
-    "rampup.schedule": "core",
-    "rampup.recipes": "core",
-    "rampup.spec": "core",
-    "rampup.compat": "core",
+    "rampup.core": "core",
+    "rampup.compat": "core",  # public paths of core modules (re-exports)
     "rampup.clock": "core",
-    "rampup.auto_warmup": "core",
     "rampup.checks": "core",
-    "rampup._checks": "core",
-    "rampup._errors": "core",
-    "rampup._ops": "core",
-    "rampup._adapt": "core",
     # adapters: a framework each, imported lazily
     "rampup.torch": "adapters",
     "rampup.optax": "adapters",
@@ -46,7 +37,6 @@ LAYERS: dict[str, str] = {
     "rampup.adaptive": "tools",
     "rampup.plotting": "tools",
     "rampup.rules": "tools",
-    "rampup._runs": "tools",  # the run check shared by the advice and the plots
     "rampup.advice": "tools",
     "rampup.cli": "tools",
     "rampup.lab": "tools",
@@ -56,7 +46,7 @@ RANK = {"core": 0, "adapters": 1, "tools": 2}
 #: Lazy arrows that point upward by design, each with its reason.
 LAZY_UPWARD: dict[tuple[str, str], str] = {
     # DESIGN: "a phase that brings a controller (auto) looks it up lazily"
-    ("rampup.auto_warmup", "rampup.adaptive"): "Auto.guard() builds its controller on use",
+    ("rampup.core.auto_warmup", "rampup.adaptive"): "Auto.guard() builds its controller on use",
 }
 
 #: Lazy arrows inside the core that close a circle with its eager imports, each with its
@@ -64,7 +54,10 @@ LAZY_UPWARD: dict[tuple[str, str], str] = {
 LAZY_CIRCLE: dict[tuple[str, str], str] = {
     # Schedule.__str__ / to_dict print through the spec module, which imports schedule;
     # schedule.py is another change's file (fix: the printer registered by spec, or moved).
-    ("rampup.schedule", "rampup.spec"): "the schedule prints itself through the spec module",
+    (
+        "rampup.core.schedule",
+        "rampup.core.spec",
+    ): "the schedule prints itself through the spec module",
 }
 
 #: Typing-only arrows that point upward (never run); listed so each one is a decision.
@@ -73,7 +66,7 @@ TYPING_UPWARD: set[tuple[str, str]] = {
     ("rampup", "rampup.monitor"),
     ("rampup", "rampup.cli.plots"),
     ("rampup", "rampup.advice"),
-    ("rampup.auto_warmup", "rampup.adaptive"),  # the return type of Auto.guard()
+    ("rampup.core.auto_warmup", "rampup.adaptive"),  # the return type of Auto.guard()
 }
 
 #: Known violations in modules this change does not own: (importer prefix, imported module,
@@ -86,14 +79,22 @@ KNOWN: dict[tuple[str, str, str], str] = {
     ("rampup.torch.callbacks", "rampup.adaptive", "Action"): "adapter -> tool",
     ("rampup.torch.callbacks", "rampup.adaptive", "AdaptiveWarmup"): "adapter -> tool",
     # rampup.optax / rampup.keras: the core's private adapter helpers (no owner in this change)
-    ("rampup.optax", "rampup._adapt", "checked_steps"): "a public face for the adapters' helpers",
-    ("rampup.optax", "rampup._adapt", "resolve"): "a public face for the adapters' helpers",
-    ("rampup.optax", "rampup._checks", "check_number"): "use rampup.checks",
-    ("rampup.keras", "rampup._adapt", "checked_steps"): "a public face for the adapters' helpers",
-    ("rampup.keras", "rampup._adapt", "resolve"): "a public face for the adapters' helpers",
-    ("rampup.keras", "rampup._checks", "check_number"): "use rampup.checks",
-    ("rampup.keras", "rampup._errors", "fail"): "use rampup.RampupError.invalid",
-    ("rampup.keras", "rampup._ops", "Ops"): "a public face for the adapters' helpers",
+    (
+        "rampup.optax",
+        "rampup.core._adapt",
+        "checked_steps",
+    ): "a public face for the adapters' helpers",
+    ("rampup.optax", "rampup.core._adapt", "resolve"): "a public face for the adapters' helpers",
+    ("rampup.optax", "rampup.core._checks", "check_number"): "use rampup.core.checks",
+    (
+        "rampup.keras",
+        "rampup.core._adapt",
+        "checked_steps",
+    ): "a public face for the adapters' helpers",
+    ("rampup.keras", "rampup.core._adapt", "resolve"): "a public face for the adapters' helpers",
+    ("rampup.keras", "rampup.core._checks", "check_number"): "use rampup.core.checks",
+    ("rampup.keras", "rampup.core._errors", "fail"): "use rampup.RampupError.invalid",
+    ("rampup.keras", "rampup.core._ops", "Ops"): "a public face for the adapters' helpers",
 }
 
 
@@ -171,7 +172,7 @@ def arrows(source: str) -> list[Arrow]:
                 return
             for alias in node.names:
                 sub = f"{target}.{alias.name}"
-                if sub in MODULES:  # ``from rampup import spec``: the submodule itself
+                if sub in MODULES:  # ``from rampup.core import spec``: the submodule itself
                     found.append(Arrow(source, sub, "", kind, node.lineno))
                 else:
                     found.append(Arrow(source, target, alias.name, kind, node.lineno))
@@ -214,18 +215,23 @@ def test_every_module_has_a_layer() -> None:
     assert layer("rampup.torch.scheduler") == "adapters"  # a package keeps its layer
     assert layer("rampup.advice.suggest") == "tools"
     assert layer("rampup.cli.plots") == "tools"
-    assert layer("rampup.spec") == "core"
+    assert layer("rampup.core.spec") == "core"
 
 
 def test_the_parser_sees_each_kind_of_import() -> None:
     """The graph has arrows of all three kinds, and resolves ``from rampup import <module>``."""
     kinds = {a.kind for a in ARROWS}
     assert kinds == {"eager", "lazy", "typing"}
-    spec = {a.target for a in ARROWS if a.source == "rampup.spec" and a.kind == "eager"}
-    assert {"rampup.shapes", "rampup.compat", "rampup.recipes", "rampup.auto_warmup"} <= spec
+    spec = {a.target for a in ARROWS if a.source == "rampup.core.spec" and a.kind == "eager"}
+    assert {
+        "rampup.core.shapes",
+        "rampup.core.compat",
+        "rampup.core.recipes",
+        "rampup.core.auto_warmup",
+    } <= spec
     assert "rampup.adaptive" not in spec
     lazy = {(a.source, a.target) for a in ARROWS if a.kind == "lazy"}
-    assert ("rampup.auto_warmup", "rampup.adaptive") in lazy
+    assert ("rampup.core.auto_warmup", "rampup.adaptive") in lazy
 
 
 def _cycle(edges: dict[str, set[str]]) -> list[str] | None:

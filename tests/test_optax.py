@@ -28,10 +28,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import rampup
+import rampup.core.spec
 import rampup.optax
-import rampup.spec
-from rampup import compat
-from rampup.schedule import iter_phases
+from rampup.core import compat
+from rampup.core.schedule import iter_phases
 
 EPS32 = float(np.finfo(np.float32).eps)
 #: float32 comparisons: relative to the schedule's largest value (see the module docstring).
@@ -142,7 +142,7 @@ def test_specs_cover_every_phase_of_the_spec_language() -> None:
         for spec, total in [*SPECS, *((spec, total) for spec, total, _ in FLOAT32_GAPS)]
         for phase in iter_phases(bound(spec, total))
     }
-    assert set(rampup.spec._PHASES) <= used
+    assert set(rampup.core.spec._PHASES) <= used
 
 
 @pytest.mark.parametrize(("spec", "total"), SPECS)

@@ -23,7 +23,7 @@ from rampup.cli import plots as plotting
 from rampup.cli.curves import Curve, sample_steps
 from rampup.cli.plots import plot, save
 from rampup.cli.terminal import render_terminal, terminal_plot
-from rampup.spec import SpecError
+from rampup.core.spec import SpecError
 
 
 def _warmup_cosine(t: float, warmup: int, total: int) -> float:

@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 
 import rampup
 from rampup import RampupError, Schedule
-from rampup import spec as spec_module
-from rampup.schedule import Product
-from rampup.shapes import Ramp
+from rampup.core import spec as spec_module
+from rampup.core.schedule import Product
+from rampup.core.shapes import Ramp
 
 SETTINGS = settings(max_examples=150, deadline=None)
 

@@ -173,7 +173,7 @@ def test_number_times_schedule_scales_it() -> None:
     assert [(1e-3 * s)(t) for t in range(5)] == [1e-3 * (t + 1) / 4 for t in range(4)] + [1e-3]
     assert [(s * 2)(t) for t in range(5)] == [0.5, 1.0, 1.5, 2.0, 2.0]
     product = 2 * (3 * s)
-    assert isinstance(product, rampup.schedule.Product)
+    assert isinstance(product, rampup.core.schedule.Product)
     assert product.scale == 6.0
     assert product.factors == (s,)
 

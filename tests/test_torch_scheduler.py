@@ -291,8 +291,8 @@ def test_plain_loop_example_runs_and_resumes_bit_for_bit() -> None:
 
 
 def test_import_rampup_and_clock_do_not_import_torch() -> None:
-    """rampup.torch is opt-in: importing rampup and rampup.clock leaves torch unloaded."""
-    code = "import sys, rampup, rampup.clock; print('torch' in sys.modules)"
+    """rampup.torch is opt-in: importing rampup and rampup.core.clock leaves torch unloaded."""
+    code = "import sys, rampup, rampup.core.clock; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

@@ -15,7 +15,7 @@ from torch import nn, optim
 from torch.optim.lr_scheduler import CosineAnnealingLR, LinearLR, SequentialLR
 
 import rampup.torch as rt
-from rampup import compat
+from rampup.core import compat
 from seed_code import NoamScheduler
 
 torch.set_num_threads(1)

@@ -24,7 +24,7 @@ from torch.optim.lr_scheduler import (
 import rampup
 import rampup.torch as rt
 from rampup import RampupError
-from rampup.clock import ClockController
+from rampup.core.clock import ClockController
 from torch_code import (
     SETTINGS,
     Backwards,

@@ -8,7 +8,7 @@ from typing import Literal
 import pytest
 
 import rampup
-from rampup.units import Span, parse_length
+from rampup.core.units import Span, parse_length
 
 
 @pytest.mark.parametrize(

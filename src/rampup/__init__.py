@@ -21,56 +21,56 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
 
-from rampup._errors import RampupError
-from rampup.auto_warmup import Auto as auto
-from rampup.recipes import tri_stage, warmup_cosine, warmup_linear, wsd
-from rampup.schedule import Schedule
-from rampup.shapes import (
+from rampup.core._errors import RampupError
+from rampup.core.auto_warmup import Auto as auto
+from rampup.core.recipes import tri_stage, warmup_cosine, warmup_linear, wsd
+from rampup.core.schedule import Schedule
+from rampup.core.shapes import (
     Constant as constant,
 )
-from rampup.shapes import (
+from rampup.core.shapes import (
     Cosine as cosine,
 )
-from rampup.shapes import (
+from rampup.core.shapes import (
     Exp as exp,
 )
-from rampup.shapes import (
+from rampup.core.shapes import (
     InvSqrt as invsqrt,
 )
-from rampup.shapes import (
+from rampup.core.shapes import (
     Linear as linear,
 )
-from rampup.shapes import (
+from rampup.core.shapes import (
     Log as log,
 )
-from rampup.shapes import (
+from rampup.core.shapes import (
     MultiStep as multistep,
 )
-from rampup.shapes import (
+from rampup.core.shapes import (
     Noam as noam,
 )
-from rampup.shapes import (
+from rampup.core.shapes import (
     OneCycle as onecycle,
 )
-from rampup.shapes import (
+from rampup.core.shapes import (
     Poly as poly,
 )
-from rampup.shapes import (
+from rampup.core.shapes import (
     RAdam as radam,
 )
-from rampup.shapes import (
+from rampup.core.shapes import (
     Restarts as restarts,
 )
-from rampup.shapes import (
+from rampup.core.shapes import (
     Sqrt as sqrt,
 )
-from rampup.shapes import (
+from rampup.core.shapes import (
     Step as step,
 )
-from rampup.shapes import (
+from rampup.core.shapes import (
     Untuned as untuned,
 )
-from rampup.spec import from_dict, parse
+from rampup.core.spec import from_dict, parse
 
 if TYPE_CHECKING:
     from rampup.adaptive import AdaptiveWarmup

@@ -1,6 +1,6 @@
 r"""Adaptive warmup: the stability monitor acting on the warmup through the schedule's clock.
 
-:class:`AdaptiveWarmup` is a :class:`~rampup.clock.ClockController`: give it to
+:class:`AdaptiveWarmup` is a :class:`~rampup.core.clock.ClockController`: give it to
 :class:`rampup.torch.Scheduler` and feed it the loss between updates::
 
     guard = AdaptiveWarmup.for_schedule(schedule)      # or AdaptiveWarmup(warmup_steps=...)
@@ -45,8 +45,8 @@ numbers, so every rank takes the same decisions and keeps the same clock.
 
 The ``auto`` warmup (spec ``auto >> cosine``) is the untuned warmup of Ma & Yarats (2019),
 linear over :math:`2 / (1 - \beta_2)` updates, meant to run with this guard. It is a core phase,
-:class:`rampup.auto_warmup.Auto` (also importable from here); its :meth:`~Auto.guard` builds this
-controller.
+:class:`rampup.core.auto_warmup.Auto` (also importable from here); its :meth:`~Auto.guard`
+builds this controller.
 """
 
 from __future__ import annotations
@@ -59,11 +59,11 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from rampup import RampupError
-from rampup.auto_warmup import SGD_WARMUP, Auto
-from rampup.checks import check_number, check_real, shown
+from rampup.core.auto_warmup import SGD_WARMUP, Auto
+from rampup.core.checks import check_number, check_real, shown
+from rampup.core.schedule import Schedule, iter_phases
+from rampup.core.spec import parse
 from rampup.monitor import Monitor, _Fields
-from rampup.schedule import Schedule, iter_phases
-from rampup.spec import parse
 
 __all__ = ["SGD_WARMUP", "Action", "AdaptiveWarmup", "Auto", "RestoreRequired", "reduce_max"]
 
@@ -353,7 +353,7 @@ class AdaptiveWarmup:
         return 1.0 / self.factor
 
     def advance(self, update: int, clock: float) -> float:
-        """The clock after update number ``update`` (the :class:`~rampup.clock.ClockController`).
+        """The clock after update ``update`` (the :class:`~rampup.core.clock.ClockController`).
 
         Raises :class:`RestoreRequired` if a non-finite loss was observed and not yet restored.
         """

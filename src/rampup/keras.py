@@ -44,11 +44,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from rampup._adapt import checked_steps, resolve
-from rampup._checks import check_number
-from rampup._errors import fail
-from rampup._ops import Ops
-from rampup.schedule import Schedule as RampupSchedule
+from rampup.core._adapt import checked_steps, resolve
+from rampup.core._checks import check_number
+from rampup.core._errors import fail
+from rampup.core._ops import Ops
+from rampup.core.schedule import Schedule as RampupSchedule
 
 #: Keras 3's backends, by the module each one imports (``KERAS_BACKEND`` names them alike).
 _BACKENDS = ("torch", "jax", "tensorflow")
@@ -88,7 +88,7 @@ def _float_power(x: Any, y: Any) -> Any:
     return ops.power(x, y)
 
 
-#: The operations the formulas use (see :mod:`rampup._ops`), on the Keras backend's tensors.
+#: The operations the formulas use (see :mod:`rampup.core._ops`), on the Keras backend's tensors.
 #: ``keras.ops`` has no ``float_power``; ``power`` is the same function on float tensors.
 _KERAS_OPS: Ops = SimpleNamespace(
     cos=ops.cos,

@@ -91,7 +91,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias, cast
 
 from rampup import RampupError
-from rampup.checks import (
+from rampup.core.checks import (
     check_count,
     check_number,
     check_optional_real,

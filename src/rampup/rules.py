@@ -6,7 +6,7 @@ and :func:`suggest` with :class:`Suggestion`. New code imports from :mod:`rampup
 
 from __future__ import annotations
 
-from rampup._runs import checked_run
+from rampup.advice._runs import checked_run
 from rampup.advice.suggestion import MODELS, OPTIMIZERS, SIZES, Suggestion, suggest
 from rampup.advice.summary import JUMP, LONG_WARMUP, Boundary, Summary, summarize
 

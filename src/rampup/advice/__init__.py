@@ -6,10 +6,10 @@
   :class:`~rampup.advice.suggestion.Suggestion` (public as ``rampup.suggest`` and
   ``rampup.Suggestion``), a warmup derived from published rules.
 
-Imports: the standard library, numpy, the core (``rampup.schedule``, ``rampup.shapes``,
-``rampup.spec`` and the core's private checks and errors) and the tools' shared run check
-(``rampup._runs``). Never an adapter, the CLI, the guard or the lab; nothing in the core imports
-this package.
+Imports: the standard library, numpy, the core's public modules (``rampup.core.schedule``,
+``rampup.core.shapes``, ``rampup.core.spec``, ``rampup.core.checks``) and the tools' shared run
+check (``rampup.advice._runs``). Never an adapter, the CLI, the guard or the lab; nothing in the
+core imports this package.
 """
 
 from __future__ import annotations

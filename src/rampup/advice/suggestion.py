@@ -14,10 +14,10 @@ from typing import Any
 
 from rampup import RampupError
 from rampup.advice.summary import LONG_WARMUP
-from rampup.checks import check_choice, check_count, check_number
-from rampup.schedule import Schedule
-from rampup.shapes import Untuned
-from rampup.spec import parse
+from rampup.core.checks import check_choice, check_count, check_number
+from rampup.core.schedule import Schedule
+from rampup.core.shapes import Untuned
+from rampup.core.spec import parse
 
 __all__ = ["GUIDELINE", "MODELS", "OPTIMIZERS", "SIZES", "TABLE", "Suggestion", "suggest"]
 

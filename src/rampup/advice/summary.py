@@ -14,10 +14,10 @@ from typing import Any
 import numpy as np
 
 from rampup import RampupError
-from rampup._runs import checked_run
-from rampup.schedule import Bound, Phase, Product, Schedule
-from rampup.shapes import Ramp
-from rampup.spec import parse
+from rampup.advice._runs import checked_run
+from rampup.core.schedule import Bound, Phase, Product, Schedule
+from rampup.core.shapes import Ramp
+from rampup.core.spec import parse
 
 __all__ = ["JUMP", "LONG_WARMUP", "Boundary", "Summary", "summarize"]
 

@@ -7,12 +7,13 @@
   ``rampup.plot``);
 - :mod:`rampup.cli.terminal`: the plot drawn as text in the terminal.
 
-Imports: the standard library, numpy, the core, the tools' shared run check (``rampup._runs``),
-the advice (:mod:`rampup.advice`, public names), the lab's command registration, and its own
-optional dependencies lazily: typer and rich in :mod:`rampup.cli.app` only, matplotlib inside
-the functions that draw a figure. So the plots import without typer, and this package's
-``__init__`` loads nothing: :data:`app` and :func:`main` come from :mod:`rampup.cli.app` on first
-use. Nothing in the core, the adapters or the guard imports this package.
+Imports: the standard library, numpy, the core, the tools' shared run check
+(``rampup.advice._runs``), the advice (:mod:`rampup.advice`, public names), the lab's command
+registration, and its own optional dependencies lazily: typer and rich in :mod:`rampup.cli.app`
+only, matplotlib inside the functions that draw a figure. So the plots import without typer, and
+this package's ``__init__`` loads nothing: :data:`app` and :func:`main` come from
+:mod:`rampup.cli.app` on first use. Nothing in the core, the adapters or the guard imports this
+package.
 """
 
 from __future__ import annotations

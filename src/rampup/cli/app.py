@@ -243,7 +243,7 @@ def _check_all(
 
     A parse error keeps its caret under the offending column.
     """
-    from rampup.spec import parse  # noqa: PLC0415
+    from rampup.core.spec import parse  # noqa: PLC0415
 
     schedules = []
     for i, spec in enumerate(specs, 1):

@@ -15,10 +15,10 @@ import numpy as np
 import numpy.typing as npt
 
 from rampup import RampupError
-from rampup._runs import checked_run
-from rampup.checks import check_count
-from rampup.schedule import Bound, Schedule
-from rampup.spec import parse
+from rampup.advice._runs import checked_run
+from rampup.core.checks import check_count
+from rampup.core.schedule import Bound, Schedule
+from rampup.core.spec import parse
 
 __all__ = ["MAX_POINTS", "SCALE_GAP", "Curve", "Schedules", "curves", "one_scale", "sample_steps"]
 

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from rampup import RampupError
-from rampup._runs import checked_run
-from rampup.checks import check_count, check_number
+from rampup.advice._runs import checked_run
 from rampup.cli.curves import MAX_POINTS, Curve, Schedules, _curves, one_scale
+from rampup.core.checks import check_count, check_number
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

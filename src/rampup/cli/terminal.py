@@ -14,9 +14,9 @@ import numpy as np
 import numpy.typing as npt
 
 from rampup import RampupError
-from rampup._runs import checked_run
-from rampup.checks import check_count
+from rampup.advice._runs import checked_run
 from rampup.cli.curves import MAX_POINTS, Curve, Schedules, _curves, one_scale
+from rampup.core.checks import check_count
 
 __all__ = [
     "MARKERS",

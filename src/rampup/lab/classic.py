@@ -6,8 +6,8 @@ Noam, WSD) as a rampup spec, in absolute learning rates; no training.
 
 from __future__ import annotations
 
-from rampup.schedule import Schedule
-from rampup.spec import parse
+from rampup.core.schedule import Schedule
+from rampup.core.spec import parse
 
 # (column title, spec, peak learning rate the recipe multiplies by)
 STEP_SYSTEMS: list[tuple[str, str, float]] = [

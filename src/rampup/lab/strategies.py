@@ -33,10 +33,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from rampup import RampupError
+from rampup.core.schedule import Schedule
+from rampup.core.shapes import untuned_steps
+from rampup.core.spec import parse
 from rampup.lab.tasks import Task
-from rampup.schedule import Schedule
-from rampup.shapes import untuned_steps
-from rampup.spec import parse
 
 __all__ = [
     "DECAY",

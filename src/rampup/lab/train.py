@@ -21,7 +21,7 @@ from rampup.lab.tasks import Setup, Task, constant_level, get_task
 if TYPE_CHECKING:
     import torch
 
-    from rampup.schedule import Schedule
+    from rampup.core.schedule import Schedule
 
 __all__ = ["RunConfig", "check_lr", "library_versions", "platform_info", "run"]
 

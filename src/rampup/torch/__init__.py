@@ -6,7 +6,7 @@ optimizer update, each param group's learning rate to
 .. math:: lr_g(c) = base_g \cdot s_g(c)
 
 with :math:`base_g` the group's own rate, :math:`s_g` its schedule and :math:`c` the clock (the
-updates taken, unless a :class:`~rampup.clock.ClockController` moves it); any other numeric key
+updates taken, unless a :class:`~rampup.core.clock.ClockController` moves it); any other numeric key
 (momentum, ``betas[0]``, weight decay) follows a schedule in absolute values. :func:`warmup`
 multiplies a warmup factor onto any torch scheduler, ``ReduceLROnPlateau`` included;
 :func:`scaler_step` steps under a gradient scaler; :func:`save_atomic` writes a checkpoint that is
@@ -25,11 +25,11 @@ Modules, one concept each:
   they import their framework on first use).
 
 Import rules: this package is the only place in rampup that imports torch, and ``import rampup``
-never imports it. It may import the core (``rampup.schedule``, ``rampup.spec``, ``rampup.clock``,
-``rampup.shapes``, ``rampup.recipes``, ``rampup.compat`` and the core's error and check helpers)
-and torch; ``callbacks`` also the guard's public ``Monitor`` and ``AdaptiveWarmup``. It never
-imports another adapter or a tool; the core and the tools never import it, except through this
-public surface.
+never imports it. It may import the core's public modules (``rampup.core.schedule``,
+``rampup.core.spec``, ``rampup.core.clock``, ``rampup.core.shapes``, ``rampup.core.recipes``,
+``rampup.core.compat``, ``rampup.core.checks``) and torch; ``callbacks`` also the guard's public
+``Monitor`` and ``AdaptiveWarmup``. It never imports another adapter or a tool; the core and the
+tools never import it, except through this public surface.
 
 >>> import torch, rampup.torch
 >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
@@ -45,7 +45,7 @@ try:
 except ImportError as exc:  # the one import-error style of the adapters
     raise ImportError(f"rampup.torch needs PyTorch: pip install 'rampup[torch]' ({exc})") from exc
 
-from rampup.clock import ClockController
+from rampup.core.clock import ClockController
 from rampup.torch.amp import scaler_step
 from rampup.torch.checkpoint import save_atomic
 from rampup.torch.scheduler import Scheduler

@@ -45,7 +45,7 @@ from typing import Any
 
 from rampup import RampupError
 from rampup.adaptive import Action, AdaptiveWarmup
-from rampup.checks import check_real
+from rampup.core.checks import check_real
 from rampup.monitor import Event, Monitor
 
 __all__ = ["HFCallback", "LightningCallback", "group_values"]  # noqa: F822  # see __getattr__

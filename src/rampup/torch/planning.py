@@ -20,10 +20,10 @@ from torch import Tensor
 from torch.optim import Optimizer
 
 from rampup import RampupError
-from rampup.checks import check_number, shown
-from rampup.clock import ClockController
-from rampup.schedule import Bound, Schedule, iter_phases
-from rampup.spec import parse
+from rampup.core.checks import check_number, shown
+from rampup.core.clock import ClockController
+from rampup.core.schedule import Bound, Schedule, iter_phases
+from rampup.core.spec import parse
 
 __all__ = [
     "HyperSlot",

@@ -6,7 +6,7 @@ r"""The scheduler: rampup schedules as a ``torch.optim.lr_scheduler.LRScheduler`
 
 where :math:`base_g` is the group's own learning rate when the scheduler was created, :math:`s_g`
 its schedule (one for all groups, or one per group) and :math:`c` the **clock**: the number of
-updates taken so far, unless a :class:`~rampup.clock.ClockController` moves it otherwise. Any
+updates taken so far, unless a :class:`~rampup.core.clock.ClockController` moves it otherwise. Any
 other numeric param-group key (momentum, ``betas[0]``, weight decay, ...) follows a schedule in
 absolute values: :math:`v_g(c) = h_g(c)`. Every value is closed-form in the clock: nothing is
 derived from the previous value, so a resumed run gets bit for bit the values of an uninterrupted
@@ -32,9 +32,9 @@ from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
 from rampup import RampupError
-from rampup.checks import shown
-from rampup.clock import ClockController, checked_clock
-from rampup.schedule import Schedule
+from rampup.core.checks import shown
+from rampup.core.clock import ClockController, checked_clock
+from rampup.core.schedule import Schedule
 from rampup.torch.planning import (
     PerGroup,
     as_float,
@@ -84,7 +84,7 @@ class Scheduler(LRScheduler):
             schedules the learning rate in absolute values.
         total_steps: the length of the run in updates (warmup included), binding ``"5%"`` lengths.
         steps_per_epoch: updates per epoch, binding ``"2ep"`` lengths.
-        controller: a :class:`~rampup.clock.ClockController` that moves the clock. None: the
+        controller: a :class:`~rampup.core.clock.ClockController` that moves the clock. None: the
             clock counts updates, unless the schedule starts with ``auto``, whose guard
             (:class:`~rampup.adaptive.AdaptiveWarmup`) is then attached; feed it with
             ``scheduler.controller.observe(loss)`` before each :meth:`step`.

@@ -15,8 +15,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeAlias
 
 from rampup import RampupError
-from rampup.schedule import Schedule
-from rampup.spec import parse
+from rampup.core.schedule import Schedule
+from rampup.core.spec import parse
 from rampup.torch.torch_states import MAX_COUNT, finite, int_rule
 
 __all__ = [

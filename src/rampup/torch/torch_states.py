@@ -20,7 +20,7 @@ from typing import Any, TypeAlias
 from torch import Tensor
 from torch.optim import lr_scheduler as L  # noqa: N812  # torch's own short name
 
-from rampup.checks import shown
+from rampup.core.checks import shown
 
 __all__ = ["MAX_COUNT", "Rule", "after_state_problem", "finite", "int_rule", "real_rule"]
 

@@ -19,7 +19,7 @@ from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler, ReduceLROnPlateau
 
 from rampup import RampupError
-from rampup.clock import ClockController, checked_clock
+from rampup.core.clock import ClockController, checked_clock
 from rampup.torch.planning import PerGroup, as_float, put
 from rampup.torch.scheduler import Scheduler
 from rampup.torch.torch_states import after_state_problem

@@ -1,6 +1,6 @@
 """Schedules: pure, closed-form functions from the training clock to a value.
 
-Everything in rampup is a :class:`Schedule`. Phases (:mod:`rampup.shapes`) are joined with
+Everything in rampup is a :class:`Schedule`. Phases (:mod:`rampup.core.shapes`) are joined with
 ``>>`` into a :class:`Chain`, in which every phase sees its own local step; ``*`` multiplies
 schedules (a warmup factor dampening any schedule, or a constant scale); :meth:`Schedule.bind`
 resolves epochs and fractions of the run to steps once.
@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 
-from rampup._errors import RampupError, fail
-from rampup._ops import SCALAR, Formula, Ops
-from rampup.units import MAX_STEPS, Span, parse_length
+from rampup.core._errors import RampupError, fail
+from rampup.core._ops import SCALAR, Formula, Ops
+from rampup.core.units import MAX_STEPS, Span, parse_length
 
 __all__ = ["Bound", "Chain", "Context", "Kernel", "Phase", "Product", "Schedule"]
 
@@ -391,13 +391,13 @@ class Schedule:
 
     # -- printing ----------------------------------------------------------------------------
     def __str__(self) -> str:
-        from rampup.spec import to_spec  # noqa: PLC0415  # spec imports this module
+        from rampup.core.spec import to_spec  # noqa: PLC0415  # spec imports this module
 
         return to_spec(self)
 
     def to_dict(self) -> dict[str, Any]:
         """The schedule as plain data (JSON/YAML-ready); :func:`rampup.from_dict` reads it back."""
-        from rampup.spec import to_dict  # noqa: PLC0415  # spec imports this module
+        from rampup.core.spec import to_dict  # noqa: PLC0415  # spec imports this module
 
         return to_dict(self)
 

@@ -1,7 +1,7 @@
 """Parameter checks shared by every layer: each raises a RampupError naming the parameter.
 
 The core imports them from here; adapters and tools through their public face,
-:mod:`rampup.checks`.
+:mod:`rampup.core.checks`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import math
 import numbers
 from pathlib import Path
 
-from rampup._errors import fail
+from rampup.core._errors import fail
 
 __all__ = [
     "check_choice",

@@ -1,7 +1,7 @@
 r"""The ``auto`` warmup: a core phase that brings its controller (the stability guard).
 
 ``auto(beta2)`` is the untuned warmup of Ma & Yarats (2019), linear over
-:math:`W = \mathrm{round}(2 / (1 - \beta_2))` updates (:func:`rampup.shapes.untuned_steps`),
+:math:`W = \mathrm{round}(2 / (1 - \beta_2))` updates (:func:`rampup.core.shapes.untuned_steps`),
 meant to run with :class:`rampup.adaptive.AdaptiveWarmup`. The phase is core (it imports only
 the core); the controller is a tool, looked up only when :meth:`Auto.guard` is called, so the
 spec registry and ``import rampup`` never load it.
@@ -13,12 +13,12 @@ from collections.abc import Callable
 from dataclasses import KW_ONLY, dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-from rampup._checks import check_choice, check_number
-from rampup._errors import RampupError
-from rampup._ops import Formula, Ops
-from rampup.schedule import Bound, Phase, PhaseContext, Schedule
-from rampup.shapes import Linear, untuned_steps
-from rampup.units import Span
+from rampup.core._checks import check_choice, check_number
+from rampup.core._errors import RampupError
+from rampup.core._ops import Formula, Ops
+from rampup.core.schedule import Bound, Phase, PhaseContext, Schedule
+from rampup.core.shapes import Linear, untuned_steps
+from rampup.core.units import Span
 
 if TYPE_CHECKING:
     from rampup.adaptive import AdaptiveWarmup

@@ -37,9 +37,9 @@ from dataclasses import MISSING, dataclass, fields
 from functools import cache
 from typing import Any
 
-from rampup import auto_warmup, compat, recipes, shapes
-from rampup._errors import RampupError, shown
-from rampup.schedule import Bound, Chain, Phase, Product, Schedule
+from rampup.core import auto_warmup, compat, recipes, shapes
+from rampup.core._errors import RampupError, shown
+from rampup.core.schedule import Bound, Chain, Phase, Product, Schedule
 
 __all__ = ["MAX_DEPTH", "MAX_LENGTH", "SpecError", "from_dict", "parse", "to_dict", "to_spec"]
 

@@ -28,11 +28,11 @@ from dataclasses import KW_ONLY, dataclass
 from itertools import pairwise
 from typing import Any, ClassVar
 
-from rampup._checks import check_choice, check_number, check_optional_number
-from rampup._errors import RampupError, fail
-from rampup._ops import SCALAR, Formula, Ops
-from rampup.schedule import Context, Phase, PhaseContext
-from rampup.units import MAX_STEPS, Length, Span, parse_length
+from rampup.core._checks import check_choice, check_number, check_optional_number
+from rampup.core._errors import RampupError, fail
+from rampup.core._ops import SCALAR, Formula, Ops
+from rampup.core.schedule import Context, Phase, PhaseContext
+from rampup.core.units import MAX_STEPS, Length, Span, parse_length
 
 __all__ = [
     "Constant",

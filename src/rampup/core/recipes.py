@@ -1,15 +1,15 @@
 """Named compositions: the warmup-plus-decay recipes practitioners ask for by name.
 
-Each returns an ordinary :class:`~rampup.schedule.Chain`, so it prints as the phases it is made
+Each returns an ordinary :class:`~rampup.core.schedule.Chain`, so it prints as the phases it is made
 of and composes like any other schedule.
 """
 
 from __future__ import annotations
 
-from rampup._checks import check_choice, check_number
-from rampup.schedule import Chain
-from rampup.shapes import Constant, Cosine, Exp, Linear, Poly, Ramp, Sqrt
-from rampup.units import Length, parse_length
+from rampup.core._checks import check_choice, check_number
+from rampup.core.schedule import Chain
+from rampup.core.shapes import Constant, Cosine, Exp, Linear, Poly, Ramp, Sqrt
+from rampup.core.units import Length, parse_length
 
 __all__ = ["tri_stage", "warmup_cosine", "warmup_linear", "wsd"]
 

@@ -8,11 +8,11 @@ from collections.abc import Mapping
 import numpy as np
 import numpy.typing as npt
 
-from rampup._checks import check_number
-from rampup._errors import RampupError, fail, shown
-from rampup.schedule import Bound, Schedule
-from rampup.spec import from_dict, parse
-from rampup.units import MAX_STEPS
+from rampup.core._checks import check_number
+from rampup.core._errors import RampupError, fail, shown
+from rampup.core.schedule import Bound, Schedule
+from rampup.core.spec import from_dict, parse
+from rampup.core.units import MAX_STEPS
 
 __all__ = ["STEP_EXPECTED", "checked_steps", "resolve"]
 

@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from rampup._errors import RampupError, fail, shown
+from rampup.core._errors import RampupError, fail, shown
 
 __all__ = ["Length", "Span", "parse_length"]
 

@@ -8,7 +8,7 @@ It imports only the core's shared checks.
 
 from __future__ import annotations
 
-from rampup.checks import check_count, check_number
+from rampup.core.checks import check_count, check_number
 
 
 def checked_run(

@@ -222,7 +222,7 @@ def test_the_parser_sees_each_kind_of_import() -> None:
     """The graph has arrows of all three kinds, and resolves ``from rampup import <module>``."""
     kinds = {a.kind for a in ARROWS}
     assert kinds == {"eager", "lazy", "typing"}
-    spec = {a.target for a in ARROWS if a.source == "rampup.core.spec" and a.kind == "eager"}
+    spec = {a.target for a in ARROWS if a.source == "rampup.core.registry" and a.kind == "eager"}
     assert {
         "rampup.core.shapes",
         "rampup.core.compat",

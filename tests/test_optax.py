@@ -28,9 +28,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import rampup
-import rampup.core.spec
 import rampup.optax
-from rampup.core import compat
+from rampup.core import compat, registry
 from rampup.core.schedule import iter_phases
 
 EPS32 = float(np.finfo(np.float32).eps)
@@ -142,7 +141,7 @@ def test_specs_cover_every_phase_of_the_spec_language() -> None:
         for spec, total in [*SPECS, *((spec, total) for spec, total, _ in FLOAT32_GAPS)]
         for phase in iter_phases(bound(spec, total))
     }
-    assert set(rampup.core.spec._PHASES) <= used
+    assert set(registry.PHASES) <= used
 
 
 @pytest.mark.parametrize(("spec", "total"), SPECS)

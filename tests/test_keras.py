@@ -345,12 +345,12 @@ def test_bad_eager_steps_raise_rampup_error(step: Any, shown: str) -> None:
     assert str(info.value).startswith(f"keras.Schedule(): step={shown} is invalid: expected")
 
 
-def test_docstring_examples_run() -> None:
-    """The doctests of rampup.keras pass (pytest does not collect doctests)."""
+def test_the_docstrings_keep_their_examples() -> None:
+    """rampup.keras's docstrings hold at least 3 examples (tests/test_doctests.py runs them)."""
     import doctest  # noqa: PLC0415  # only this test needs it
 
-    result = doctest.testmod(rampup.keras)
-    assert (result.failed, result.attempted >= 3) == (0, True)
+    examples = sum(len(test.examples) for test in doctest.DocTestFinder().find(rampup.keras))
+    assert examples >= 3
 
 
 def _import_in_a_subprocess(code: str, **env: str) -> subprocess.CompletedProcess[str]:

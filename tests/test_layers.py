@@ -78,23 +78,6 @@ KNOWN: dict[tuple[str, str, str], str] = {
     ("rampup.torch.callbacks", "rampup.monitor", "Monitor"): "adapter -> tool",
     ("rampup.torch.callbacks", "rampup.adaptive", "Action"): "adapter -> tool",
     ("rampup.torch.callbacks", "rampup.adaptive", "AdaptiveWarmup"): "adapter -> tool",
-    # rampup.optax / rampup.keras: the core's private adapter helpers (no owner in this change)
-    (
-        "rampup.optax",
-        "rampup.core._adapt",
-        "checked_steps",
-    ): "a public face for the adapters' helpers",
-    ("rampup.optax", "rampup.core._adapt", "resolve"): "a public face for the adapters' helpers",
-    ("rampup.optax", "rampup.core._checks", "check_number"): "use rampup.core.checks",
-    (
-        "rampup.keras",
-        "rampup.core._adapt",
-        "checked_steps",
-    ): "a public face for the adapters' helpers",
-    ("rampup.keras", "rampup.core._adapt", "resolve"): "a public face for the adapters' helpers",
-    ("rampup.keras", "rampup.core._checks", "check_number"): "use rampup.core.checks",
-    ("rampup.keras", "rampup.core._errors", "fail"): "use rampup.RampupError.invalid",
-    ("rampup.keras", "rampup.core._ops", "Ops"): "a public face for the adapters' helpers",
 }
 
 
@@ -222,7 +205,7 @@ def test_the_parser_sees_each_kind_of_import() -> None:
     """The graph has arrows of all three kinds, and resolves ``from rampup import <module>``."""
     kinds = {a.kind for a in ARROWS}
     assert kinds == {"eager", "lazy", "typing"}
-    spec = {a.target for a in ARROWS if a.source == "rampup.core.spec" and a.kind == "eager"}
+    spec = {a.target for a in ARROWS if a.source == "rampup.core.registry" and a.kind == "eager"}
     assert {
         "rampup.core.shapes",
         "rampup.core.compat",

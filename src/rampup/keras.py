@@ -44,10 +44,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from rampup.core._adapt import checked_steps, resolve
-from rampup.core._checks import check_number
-from rampup.core._errors import fail
-from rampup.core._ops import Ops
+from rampup import RampupError
+from rampup.core.adapting import Ops, checked_steps, resolve
+from rampup.core.checks import check_number
 from rampup.core.schedule import Schedule as RampupSchedule
 
 #: Keras 3's backends, by the module each one imports (``KERAS_BACKEND`` names them alike).
@@ -88,8 +87,8 @@ def _float_power(x: Any, y: Any) -> Any:
     return ops.power(x, y)
 
 
-#: The operations the formulas use (see :mod:`rampup.core._ops`), on the Keras backend's tensors.
-#: ``keras.ops`` has no ``float_power``; ``power`` is the same function on float tensors.
+#: The operations the formulas use (see :mod:`rampup.core.adapting`), on the Keras backend's
+#: tensors. ``keras.ops`` has no ``float_power``; ``power`` is the same function on float tensors.
 _KERAS_OPS: Ops = SimpleNamespace(
     cos=ops.cos,
     sqrt=ops.sqrt,
@@ -177,10 +176,14 @@ class Schedule(keras.optimizers.schedules.LearningRateSchedule):  # type: ignore
         """Rebuild from :meth:`get_config`'s output (what ``keras.saving.load_model`` calls)."""
         func = "keras.Schedule.from_config"
         if not isinstance(config, Mapping) or "schedule" not in config:
-            raise fail(func, "config", config, "get_config()'s dict, with 'schedule' and 'peak'")
+            raise RampupError.invalid(
+                func, "config", config, "get_config()'s dict, with 'schedule' and 'peak'"
+            )
         for key in config:
             if key not in ("schedule", "peak"):
-                raise fail(func, "config", config, f"only 'schedule' and 'peak', not {key!r}")
+                raise RampupError.invalid(
+                    func, "config", config, f"only 'schedule' and 'peak', not {key!r}"
+                )
         return cls(config["schedule"], peak=config.get("peak", 1.0))
 
     def __repr__(self) -> str:

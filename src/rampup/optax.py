@@ -42,8 +42,8 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError(f"rampup.optax needs JAX: pip install 'rampup[jax]' ({exc})") from exc
 
-from rampup.core._adapt import checked_steps, resolve
-from rampup.core._checks import check_number
+from rampup.core.adapting import checked_steps, resolve
+from rampup.core.checks import check_number
 from rampup.core.schedule import Schedule
 
 __all__ = ["OptaxSchedule", "schedule"]

@@ -7,12 +7,16 @@ Modules, lowest first:
   :class:`rampup.core.shapes.Cosine`);
 - :mod:`~rampup.core.schedule`: evaluation, composition (``>>``, ``*``) and ``bind``;
 - :mod:`~rampup.core.recipes`: named compositions (``warmup_cosine``, ``wsd``, ...);
-- :mod:`~rampup.core.spec`: the spec language (parser, printer, dicts);
-- :mod:`~rampup.core.compat`: the peers' conventions, reproduced exactly;
+- :mod:`~rampup.core.spec`: the spec language, its public face (the vocabulary in
+  :mod:`~rampup.core.registry`, the parser in :mod:`~rampup.core.grammar`, the printer in
+  :mod:`~rampup.core.printer`, plain data in :mod:`~rampup.core.spec_dicts`);
+- :mod:`~rampup.core.compat`: the peers' conventions, reproduced exactly (a package, one module
+  per peer);
+- :mod:`~rampup.core.adapting`: what an array adapter (optax, Keras, your own) builds on;
 - :mod:`~rampup.core.clock`: the protocol a controller implements;
 - :mod:`~rampup.core.auto_warmup`: the ``auto`` phase;
 - :mod:`~rampup.core.checks`: the argument checks, public for code built on rampup;
-- private helpers ``_checks``, ``_errors``, ``_ops`` and ``_adapt``, used only inside the core.
+- private helpers ``_checks``, ``_errors`` and ``_ops``, used only inside the core.
 
 Imports: the standard library, numpy and the core itself. Never torch or another framework,
 never an adapter or a tool; the one exception is looked up lazily, on use (``auto`` builds its

@@ -547,6 +547,24 @@ def test_without_typer_the_command_says_what_to_install() -> None:
     )
 
 
+def test_without_plotext_the_terminal_plot_says_what_to_install() -> None:
+    """No plotext: `rampup plot` without --out gives one message (extra, then the cause), exit 2."""
+    code = (
+        "import sys; sys.modules['plotext'] = None\n"
+        "from rampup.__main__ import main\n"
+        "sys.exit(main(['plot', 'linear(5)', '--total', '10', '--width', '40']))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=120
+    )
+    assert out.returncode == 2
+    assert out.stdout == ""
+    assert out.stderr == (
+        "rampup plot: error: rampup.cli.terminal needs plotext: pip install 'rampup[cli]'"
+        " (import of plotext halted; None in sys.modules)\n"
+    )
+
+
 # -- plots: absolute rates beside multipliers, curves without colour ------------------------------
 def test_plot_rescales_an_absolute_rate_beside_multipliers_and_says_so() -> None:
     """Noam (peak (512 * 4000)^-0.5 ~ 7e-4) beside a multiplier: drawn up to 1, noted on stderr."""

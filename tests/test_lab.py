@@ -17,15 +17,10 @@ from rampup import RampupError, parse
 from rampup.lab import results
 from rampup.lab.runner import make_grid
 from rampup.lab.strategies import multiplier, resolve
-from rampup.lab.tasks import (
-    TASKS,
-    _markov_chain,
-    _sort_val,
-    _words_data,
-    get_task,
-    markov_levels,
-    words_of,
-)
+from rampup.lab.tasks import TASKS, get_task, markov_levels, words_of
+from rampup.lab.tasks.markov import _markov_chain
+from rampup.lab.tasks.sort import _sort_val
+from rampup.lab.tasks.words import _words_data
 from rampup.lab.train import RunConfig, _Trace, _verdict, check_lr, run
 
 MARKOV = get_task("markov-postln")

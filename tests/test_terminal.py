@@ -1,10 +1,15 @@
 """rampup.cli.terminal: the terminal plot (width, rows, boundary marks, legend, a glyph per curve).
 
+plotext draws the plotting area; these tests check what it draws where (rows, columns, glyphs).
+
 Rows are derived by hand: a value v on a linear axis from 0 to 1 over R rows of 4 dots sits at
 dot row round((1 - v) * (4 R - 1)).
 """
 
 from __future__ import annotations
+
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -158,3 +163,49 @@ def test_plain_text_gives_each_curve_its_own_glyph() -> None:
     assert "+" not in braille
     assert [ln[:4] for ln in braille.splitlines()[-2:]] == ["  ⣿ ", "  ⣿ "]
     assert terminal.MARKERS[:2] == ("+", "x")
+
+
+# -- drawn by plotext -----------------------------------------------------------------------------
+def test_a_jump_is_joined_in_one_column_above_its_boundary_mark() -> None:
+    """0.1 for 50 steps, then 1: one column holds dots on every row, the column of the ┴.
+
+    Width 40 with y labels of 3 characters leaves 35 columns (70 dots); step 50 of 0..99 sits at
+    dot column 50 / 99 * 69 = 34.8, in text column 17.
+    """
+    lines = render_terminal("constant(50, 0.1) >> constant", 100, width=40, height=8).splitlines()
+    area = [line.split("┤" if "┤" in line else "│", 1)[1] for line in lines[1:9]]
+    full = [i for i in range(len(area[0])) if all(row[i] != " " for row in area)]
+    assert len(full) == 1
+    assert abs(full[0] - 17) <= 1
+    axis = next(line for line in lines if "└" in line)
+    assert axis.split("└", 1)[1].index("┴") == full[0]
+    assert set(area[0][full[0] + 1 :]) == {"⠉"}  # 1 after the jump: the top dots of row 0
+    assert set(area[-1][: full[0]]) == {"⠉"}  # 0.1 = dot row 27.9 of 0..31: the top of row 7
+
+
+def test_each_plot_is_drawn_afresh() -> None:
+    """A plot drawn after another is the same as drawn first (plotext's figure is global)."""
+    first = render_terminal(["linear(10%) >> cosine", "constant"], 500, width=50, height=6)
+    other = render_terminal("noam(d_model=64, warmup=40)", 90, width=70, height=9, log=True)
+    assert render_terminal(["linear(10%) >> cosine", "constant"], 500, width=50, height=6) == first
+    assert first != other
+
+
+def test_without_plotext_the_plot_says_what_to_install() -> None:
+    """rampup.cli.terminal imports without plotext; drawing names the extra, then the cause."""
+    code = (
+        "import sys; sys.modules['plotext'] = None\n"
+        "from rampup.cli.terminal import render_terminal\n"
+        "try:\n"
+        "    render_terminal('linear(5)', 10, width=40)\n"
+        "except ImportError as err:\n"
+        "    print(err)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == (
+        "rampup.cli.terminal needs plotext: pip install 'rampup[cli]'"
+        " (import of plotext halted; None in sys.modules)\n"
+    )

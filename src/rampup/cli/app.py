@@ -225,7 +225,10 @@ def plot(
     from rampup.cli.terminal import terminal_schedules  # noqa: PLC0415
 
     with _errors("plot"):
-        text = terminal_schedules(specs, total, steps_per_epoch, peak, width, height, log)
+        try:
+            text = terminal_schedules(specs, total, steps_per_epoch, peak, width, height, log)
+        except ImportError as err:  # plotext missing: what to install, not a traceback
+            raise _error("plot", str(err)) from None
     _print_segments(text)
     _print_notes(text.notes)
 

@@ -1,7 +1,11 @@
 """Plots of schedules as text for the terminal: :func:`render_terminal`, :func:`terminal_plot`.
 
-numpy and the core only (no matplotlib). Each curve is drawn in braille dots, and in plain text
-(a pipe, a log file) each curve after the first in its own glyph, the legend showing the same.
+plotext (the ``cli`` extra, imported when a plot is drawn) draws the curves in braille dots, each
+in a colour that names its curve; rampup lays out the frame around them: the title, a y axis of
+3 ticks, the x axis with ``┴`` under each phase boundary, the x range and the legend, every line
+within the width. In plain text (a pipe, a log file) each curve after the first is written in its
+own glyph (:data:`MARKERS`), the legend showing the same glyph, so the curves stay apart without
+colour.
 """
 
 from __future__ import annotations
@@ -34,10 +38,6 @@ MIN_WIDTH = 20
 MIN_HEIGHT = 4
 #: The glyphs of curves 1, 2, ... in plain text (curve 0 keeps the braille dots), in order.
 MARKERS = ("+", "x", "o", "*", "#", "%", "=", "@")
-
-# Braille cells are 2 dots wide and 4 high; bit of the dot at (column, row) within a cell.
-_DOTS = ((0x01, 0x02, 0x04, 0x40), (0x08, 0x10, 0x20, 0x80))
-_BRAILLE = 0x2800
 
 Segment = tuple[str, int | None]
 
@@ -119,52 +119,66 @@ def _x_axis_labels(x_hi: float, xlabel: str, cols: int) -> str:
     return left + " " * (gap // 2) + middle + " " * (gap - gap // 2) + right
 
 
-class _Canvas:
-    """A grid of braille cells, each remembering the last curve drawn in it."""
+def _curve_colour(curve: int) -> tuple[int, int, int]:
+    """The RGB colour curve ``curve`` is drawn in by plotext: its index, written in base 256."""
+    return ((curve >> 16) & 0xFF, (curve >> 8) & 0xFF, curve & 0xFF)
 
-    def __init__(self, rows: int, cols: int) -> None:
-        self.bits = np.zeros((rows, cols), dtype=np.int32)
-        self.owner = np.full((rows, cols), -1, dtype=np.int32)
-        self.dots_x, self.dots_y = 2 * cols, 4 * rows
 
-    def draw(self, idx: int, xf: npt.NDArray[np.float64], yf: npt.NDArray[np.float64]) -> None:
-        """Draw curve ``idx`` through dots at fractional (column, row) positions, x increasing.
+def _plot_area(
+    points: Sequence[tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]],
+    rows: int,
+    cols: int,
+    x_range: tuple[float, float],
+    y_range: tuple[float, float],
+) -> list[list[Segment]]:
+    """The plotting area, ``rows`` x ``cols`` braille cells drawn by plotext, as segments.
 
-        Columns between two points get the linear interpolation; each column's dots run from its
-        lowest to its highest point, joined to the previous column's last point (no gaps).
-        """
-        px = np.clip(np.round(xf), 0, self.dots_x - 1).astype(np.int64)
-        missing = np.setdiff1d(np.arange(px[0], px[-1] + 1), px)
-        if missing.size:
-            px = np.concatenate([px, missing])
-            yf = np.concatenate([yf, np.interp(missing.astype(np.float64), xf, yf)])
-            order = np.argsort(px, kind="stable")
-            px, yf = px[order], yf[order]
-        py = np.clip(np.round(yf), 0, self.dots_y - 1).astype(np.int64)
-        starts = np.flatnonzero(np.r_[True, px[1:] != px[:-1]])
-        ends = np.r_[starts[1:], px.size]
-        prev: int | None = None
-        for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
-            seg = py[s:e]
-            top, bottom = int(seg.min()), int(seg.max())
-            if prev is not None:  # join to the previous column: no gaps on steep slopes
-                top, bottom = min(top, prev), max(bottom, prev)
-            col = int(px[s])
-            for r in range(top, bottom + 1):
-                self.bits[r // 4, col // 2] |= _DOTS[col % 2][r % 4]
-                self.owner[r // 4, col // 2] = idx
-            prev = int(seg[-1])
-
-    def row(self, r: int) -> list[Segment]:
-        """Text row ``r`` as segments of equal owner."""
-        out: list[Segment] = []
-        for bits, who in zip(self.bits[r].tolist(), self.owner[r].tolist(), strict=True):
-            ch, tag = (chr(_BRAILLE + bits), who) if bits else (" ", None)
-            if out and out[-1][1] == tag:
-                out[-1] = (out[-1][0] + ch, tag)
-            else:
-                out.append((ch, tag))
+    Each curve ``(x, y)`` is drawn with lines between its points, x from ``x_range[0]`` at the
+    left edge to ``x_range[1]`` at the right, y from ``y_range[0]`` at the bottom to
+    ``y_range[1]`` at the top. plotext draws curve ``i`` in the colour :func:`_curve_colour`,
+    from which each cell's owner (the last curve drawn in it) is read back. plotext's figure and
+    terminal limits are global: they are cleared before and reset after.
+    """
+    try:
+        import plotext as plt  # noqa: PLC0415  # the library's import stays light
+    except ImportError as exc:
+        raise ImportError(
+            f"rampup.cli.terminal needs plotext: pip install 'rampup[cli]' ({exc})"
+        ) from exc
+    fig = plt.figure
+    fig.clear()
+    plt.terminal.limit(False, False)  # the width asked for, not the terminal's
+    try:
+        for idx, (x, y) in enumerate(points):
+            if x.size:
+                marker = plt.marker("braille", pixel=_curve_colour(idx))
+                fig.draw(fig.signal(x.tolist(), y.tolist(), marker=marker).lines().density("full"))
+        fig.plot_size(cols, rows)
+        fig.axes(False)
+        fig.legend(False)
+        rulers = fig.ruler("both")
+        rulers.frequency(0)
+        rulers.alignment(lim="edge")
+        fig.ruler("x").lim(*x_range)
+        fig.ruler("y").lim(*y_range)
+        matrix = fig.build()
+        chars = matrix.string(colorless=True).split("\n")
+        out: list[list[Segment]] = []
+        for r in range(rows):
+            line = chars[r].ljust(cols)[:cols] if r < len(chars) else " " * cols
+            row: list[Segment] = []
+            for c, ch in enumerate(line):
+                colour = matrix.get(r, c).foreground() if ch.strip() else None
+                tag = None if colour is None else (colour[0] << 16) | (colour[1] << 8) | colour[2]
+                if row and row[-1][1] == tag:
+                    row[-1] = (row[-1][0] + ch, tag)
+                else:
+                    row.append((ch, tag))
+            out.append(row)
         return out
+    finally:
+        fig.clear()
+        plt.terminal.limit()
 
 
 def _finite_xy(
@@ -194,8 +208,11 @@ def terminal_plot(
 ) -> TerminalPlot:
     """Draw labelled curves in braille characters, within ``width`` columns (default: terminal).
 
-    The plotting area is ``height`` text rows of 4 dots each, with a y axis of 3 ticks on the left,
-    an x axis below with ``┴`` under each boundary, the x range, and a legend. A linear y axis
+    The plotting area, drawn by plotext, is ``height`` text rows of 4 dots each (2 dots a
+    column); a value v sits at dot row about ``(hi - v) / (hi - lo) * (4 height - 1)`` and step x
+    at dot column about ``x / x_max * (2 columns - 1)``, lines joining the points. Around it: a
+    y axis of 3 ticks on the left, an x axis below with ``┴`` under each boundary, the x range,
+    and a legend. A linear y axis
     starts at 0; a log one (``log``) leaves out values <= 0. Every line fits in ``width``
     characters; the default is the terminal's width, or :data:`MIN_WIDTH` if it is narrower.
     """
@@ -230,14 +247,7 @@ def terminal_plot(
     labels = [_fmt(10**v if log else v) for v in (hi, (hi + lo) / 2, lo)]
     margin = max(len(s) for s in labels) + 1
     cols = width - margin - 1
-    canvas = _Canvas(height, cols)
-
-    def column(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-        return x / x_hi * (canvas.dots_x - 1)
-
-    for idx, (x, y) in enumerate(points):
-        if x.size:
-            canvas.draw(idx, column(x), (hi - y) / (hi - lo) * (canvas.dots_y - 1))
+    area = _plot_area(points, height, cols, (0.0, x_hi), (lo, hi))
 
     out = TerminalPlot()
     if title:
@@ -246,11 +256,12 @@ def terminal_plot(
     for r in range(height):
         label = ticks.get(r)
         axis = "┤" if label is not None else "│"
-        out.lines.append([((label or "").rjust(margin - 1) + " " + axis, None), *canvas.row(r)])
+        out.lines.append([((label or "").rjust(margin - 1) + " " + axis, None), *area[r]])
     axis_chars = ["─"] * cols
     for c in items:
-        for col in np.round(column(np.asarray(c.bounds, dtype=np.float64))).tolist():
-            axis_chars[min(int(col), canvas.dots_x - 1) // 2] = "┴"
+        for bound in c.bounds:  # the cell holding the bound's dot column (2 dots a cell)
+            dot = round(float(bound) / x_hi * (2 * cols - 1))
+            axis_chars[min(max(dot, 0), 2 * cols - 1) // 2] = "┴"
     out.lines.append([(" " * margin + "└" + "".join(axis_chars), None)])
     out.lines.append([(" " * (margin + 1) + _x_axis_labels(x_hi, xlabel, cols), None)])
     for idx, c in enumerate(items):

@@ -1,0 +1,104 @@
+"""The lab's tasks: small, real training problems where warmup can decide the outcome.
+
+Each task builds, from a seed, a model, a batch sampler and an evaluation, all deterministic given
+the seed (one torch thread, seeded generators, no download). A task also knows its *constant
+level*: the validation loss of the best input-independent predictor (the unigram entropy for the
+Markov LM, the per-position entropy for sorting and the seq2seq task, the class entropy for the
+digits), so a run that collapsed to a constant predictor is caught as a failure even when its
+loss is finite.
+
+Tasks (``TASKS``), a module per family (:mod:`rampup.lab.tasks.base` holds the protocol,
+:class:`Task`, :class:`Setup` and :class:`Evaluation`):
+
+- ``markov-postln`` / ``markov-preln``: a 6-layer causal Transformer LM (d 64, 4 heads, ff 256),
+  Post-LN and its Pre-LN control, on sequences (length 32, batch 16, 200 steps) of a random
+  order-1 Markov chain over 32 states (rows from Dirichlet(0.1), fixed data seed), AdamW.
+- ``postln-sort`` / ``preln-sort``: a 4-layer encoder (d 64, 4 heads, ff 256), Post-LN and its
+  Pre-LN control, sorting 16 tokens over 32 values, batch 64, 400 steps, AdamW (0.9, 0.98).
+- ``digits-largebatch`` / ``digits-largebatch-nobn``: scikit-learn's ``load_digits``, a residual
+  MLP with batch norm (and its control without), SGD momentum 0.9, batch 1024, 100 steps.
+- ``digits-plainmlp``: an 8-layer MLP without normalisation (the negative control).
+- ``digits-words`` / ``digits-words-preln``: a classic toy seq2seq (integers 0-999 to their
+  digit words) with a Post-LN ``nn.Transformer`` (and its Pre-LN control), Adam (0.9, 0.98).
+"""
+
+from __future__ import annotations
+
+import math
+
+from rampup import RampupError
+from rampup.lab.tasks.base import Evaluation, Setup, Task
+from rampup.lab.tasks.digits import _digits_task
+from rampup.lab.tasks.markov import _markov_task, markov_levels
+from rampup.lab.tasks.sort import _sort_task
+from rampup.lab.tasks.words import WORDS, _words_task, words_of
+
+__all__ = [
+    "TASKS",
+    "WORDS",
+    "Evaluation",
+    "Setup",
+    "Task",
+    "constant_level",
+    "get_task",
+    "is_finite",
+    "markov_levels",
+    "words_of",
+]
+
+
+TASKS: dict[str, Task] = {
+    t.name: t
+    for t in (
+        _markov_task("markov-postln", pre_ln=False, control="markov-preln"),
+        _markov_task("markov-preln", pre_ln=True, control=None),
+        _sort_task("postln-sort", pre_ln=False, control="preln-sort"),
+        _sort_task("preln-sort", pre_ln=True, control=None),
+        _digits_task(
+            "digits-largebatch",
+            "bn",
+            "residual MLP with batch norm on load_digits, SGD momentum 0.9, batch 1024, 100 steps",
+            "digits-largebatch-nobn",
+        ),
+        _digits_task(
+            "digits-largebatch-nobn",
+            "nobn",
+            "the same residual MLP without batch norm (control), SGD, batch 1024, 100 steps",
+            None,
+        ),
+        _digits_task(
+            "digits-plainmlp",
+            "plain",
+            "8-layer ReLU MLP (He init), no normalisation (negative control), SGD, 100 steps",
+            None,
+        ),
+        _words_task("digits-words", pre_ln=False, control="digits-words-preln"),
+        _words_task("digits-words-preln", pre_ln=True, control=None),
+    )
+}
+
+
+def get_task(name: object, *, func: str = "get_task") -> Task:
+    """The task called ``name``; a :class:`~rampup.RampupError` naming the known ones otherwise."""
+    if not isinstance(name, str) or name not in TASKS:
+        raise RampupError.invalid(func, "task", name, "one of " + ", ".join(TASKS))
+    return TASKS[name]
+
+
+def constant_level(task: Task) -> float:
+    """The task's constant-predictor validation loss (cached per process)."""
+    return _constant_cache(task.name)
+
+
+_CONSTANTS: dict[str, float] = {}
+
+
+def _constant_cache(name: str) -> float:
+    if name not in _CONSTANTS:
+        _CONSTANTS[name] = TASKS[name].constant_loss()
+    return _CONSTANTS[name]
+
+
+def is_finite(x: float) -> bool:
+    """True for a finite float."""
+    return math.isfinite(x)

@@ -8,6 +8,7 @@ import logging
 import math
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ import rampup.torch
 from rampup import Monitor, RampupError
 from rampup.adaptive import AdaptiveWarmup
 from rampup.callbacks import HFCallback, LightningCallback, group_values
+from rampup.core.watch import Finding, Guard, Notice, Watcher
 
 torch.set_num_threads(1)
 
@@ -55,6 +57,37 @@ def test_callbacks_refuse_a_foreign_monitor() -> None:
     """Passing both a guard and another monitor is a clear error."""
     with pytest.raises(RampupError, match=r"HFCallback\(\): monitor="):
         HFCallback(Monitor(), guard=AdaptiveWarmup(5))
+
+
+def test_callbacks_need_the_monitor_or_the_guard_they_feed() -> None:
+    """The adapter builds no monitor itself (a tool): without monitor or guard, a clear error."""
+    for cls, name in ((LightningCallback, "LightningCallback"), (HFCallback, "HFCallback")):
+        with pytest.raises(RampupError, match=rf"^{name}\(\): monitor=None is invalid: expected"):
+            cls()
+    with pytest.raises(RampupError, match=r"HFCallback\(\): guard=.* expected a rampup.adaptive"):
+        HFCallback(guard=Monitor())  # a monitor is not a guard
+
+
+def test_the_monitor_and_the_guard_satisfy_the_watch_protocols() -> None:
+    """Monitor is a Watcher (its events Findings), AdaptiveWarmup a Guard (its Action a Notice).
+
+    Checked by the type checker (the assignments) and at run time (``isinstance``).
+    """
+    monitor: Watcher = Monitor(warm_start=1)
+    found: Sequence[Finding] = monitor.update(math.nan)
+    assert isinstance(monitor, Watcher)
+    assert not isinstance(monitor, Guard)
+    assert [(e.kind, e.step) for e in found] == [("nonfinite_loss", 0)]
+    assert found[0].to_dict()["value"] == "nan"
+    assert math.isnan(found[0].value)
+    guard: Guard = AdaptiveWarmup(5)
+    action: Notice | None = guard.observe(math.inf)
+    assert isinstance(guard, Guard)
+    assert isinstance(guard.monitor, Watcher)
+    assert action is not None
+    assert isinstance(action, Notice)
+    assert (action.kind, action.step) == ("restore", 0)
+    assert "restore" in action.message
 
 
 def test_callbacks_refuse_flags_that_are_not_bools() -> None:

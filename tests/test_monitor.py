@@ -19,6 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rampup import Monitor, RampupError
+from rampup.checks import check_count, check_flag, check_optional_count, check_optional_flag
 from rampup.monitor import EVENT_KINDS, Event
 from rampup.plotting import plot_curves
 
@@ -711,3 +712,24 @@ def test_the_former_seeds_factor_keyword_still_works_and_warns() -> None:
     assert m.classic_factor == 10
     with pytest.raises(RampupError, match=r"seeds_factor=10 is invalid: expected None when"):
         Monitor(seeds_factor=10, classic_factor=5)
+
+
+def test_the_monitor_checks_are_the_shared_ones() -> None:
+    """The monitor's int, optional-int and flag checks are rampup.checks', with their wording."""
+    with pytest.raises(RampupError) as shared:
+        check_optional_count("Monitor", "grad_spike_recent", 40, 1, "x", high=32)
+    with pytest.raises(RampupError) as monitor:
+        Monitor(grad_spike_recent=40)
+    assert str(shared.value).split(" is invalid")[0] == str(monitor.value).split(" is invalid")[0]
+    assert check_optional_count("f", "p", None, 1, "x") is None
+    assert check_count("f", "p", 5, 1, "x", high=5) == 5
+    with pytest.raises(RampupError, match=r"^f\(\): p=6 is invalid: expected x$"):
+        check_count("f", "p", 6, 1, "x", high=5)
+    assert check_flag("f", "p", False) is False
+    assert check_optional_flag("f", "p", None) is None
+    with pytest.raises(RampupError, match=r"^f\(\): p='no' is invalid: expected True or False$"):
+        check_flag("f", "p", "no")
+    with pytest.raises(RampupError, match=r"expected True, False or None$"):
+        check_optional_flag("f", "p", 1)
+    with pytest.raises(RampupError, match=r"^Monitor\(\): history=1 is invalid: expected True or"):
+        Monitor(history=1)  # type: ignore[arg-type]  # bad on purpose

@@ -88,17 +88,18 @@ def test_import_loads_no_tool() -> None:
         """
         import sys
         import rampup
-        tools = ("monitor", "adaptive", "plotting", "rules", "cli", "lab", "advice", "callbacks")
+        tools = ("monitor", "adaptive", "guard", "plotting", "rules", "cli", "lab", "advice",
+                 "callbacks")
         def loaded():
             return sorted(m for m in sys.modules if m.split(".")[:2][-1] in tools
                           and m.startswith("rampup."))
         assert loaded() == [], loaded()
         s = rampup.parse("auto(0.98) >> cosine").bind(total_steps=400)
         assert s(0) == 0.01 and loaded() == [], loaded()
-        assert rampup.Monitor.__module__ == "rampup.monitor"
-        assert rampup.AdaptiveWarmup.__module__ == "rampup.adaptive"
+        assert rampup.Monitor.__module__ == "rampup.guard.monitor"
+        assert rampup.AdaptiveWarmup.__module__ == "rampup.guard.adaptive"
         assert callable(rampup.suggest) and callable(rampup.plot)
-        assert "rampup.monitor" in sys.modules and "rampup.adaptive" in sys.modules
+        assert "rampup.guard.monitor" in sys.modules and "rampup.guard.adaptive" in sys.modules
         print("ok")
         """
     )

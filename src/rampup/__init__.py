@@ -73,16 +73,15 @@ from rampup.core.shapes import (
 from rampup.core.spec import from_dict, parse
 
 if TYPE_CHECKING:
-    from rampup.adaptive import AdaptiveWarmup
     from rampup.advice import Suggestion, suggest
     from rampup.cli.plots import plot
-    from rampup.monitor import Monitor
+    from rampup.guard import AdaptiveWarmup, Monitor
 
 #: The tools, loaded on first use: ``import rampup`` loads the core only (no monitor, no
-#: matplotlib); ``rampup.Monitor`` imports :mod:`rampup.monitor` when it is first read.
+#: matplotlib); ``rampup.Monitor`` imports :mod:`rampup.guard` when it is first read.
 _LAZY = {
-    "AdaptiveWarmup": "rampup.adaptive",
-    "Monitor": "rampup.monitor",
+    "AdaptiveWarmup": "rampup.guard",
+    "Monitor": "rampup.guard",
     "Suggestion": "rampup.advice",
     "plot": "rampup.cli.plots",
     "suggest": "rampup.advice",

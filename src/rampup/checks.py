@@ -5,7 +5,10 @@ from __future__ import annotations
 from rampup.core.checks import (
     check_choice,
     check_count,
+    check_flag,
     check_number,
+    check_optional_count,
+    check_optional_flag,
     check_optional_number,
     check_optional_real,
     check_real,
@@ -17,7 +20,10 @@ from rampup.core.checks import (
 __all__ = [
     "check_choice",
     "check_count",
+    "check_flag",
     "check_number",
+    "check_optional_count",
+    "check_optional_flag",
     "check_optional_number",
     "check_optional_real",
     "check_real",

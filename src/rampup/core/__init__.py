@@ -15,10 +15,11 @@ Modules, lowest first:
 - :mod:`~rampup.core.adapting`: what an array adapter (optax, Keras, your own) builds on;
 - :mod:`~rampup.core.clock`: the protocol a controller implements;
 - :mod:`~rampup.core.auto_warmup`: the ``auto`` phase;
+- :mod:`~rampup.core.watch`: what the framework callbacks need from a monitor or a guard;
 - :mod:`~rampup.core.checks`: the argument checks, public for code built on rampup;
 - private helpers ``_checks``, ``_errors`` and ``_ops``, used only inside the core.
 
 Imports: the standard library, numpy and the core itself. Never torch or another framework,
 never an adapter or a tool; the one exception is looked up lazily, on use (``auto`` builds its
-guard from :mod:`rampup.adaptive`). ``tests/test_layers.py`` keeps this true.
+guard from :mod:`rampup.guard`). ``tests/test_layers.py`` keeps this true.
 """

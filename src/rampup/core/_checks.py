@@ -16,7 +16,10 @@ from rampup.core._errors import fail
 __all__ = [
     "check_choice",
     "check_count",
+    "check_flag",
     "check_number",
+    "check_optional_count",
+    "check_optional_flag",
     "check_optional_number",
     "check_optional_real",
     "check_real",
@@ -25,11 +28,46 @@ __all__ = [
 ]
 
 
-def check_count(func: str, param: str, value: object, low: int, what: str) -> int:
-    """Return ``value`` if it is an int (not a bool) of at least ``low``; else raise ``what``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+def check_count(
+    func: str, param: str, value: object, low: int, what: str, *, high: int | None = None
+) -> int:
+    """Return ``value`` if it is an int (not a bool) in [``low``, ``high``]; else raise ``what``.
+
+    ``high=None`` (default): no upper bound.
+    """
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or value < low
+        or (high is not None and value > high)
+    ):
         raise fail(func, param, value, what)
     return value
+
+
+def check_optional_count(
+    func: str, param: str, value: object, low: int, what: str, *, high: int | None = None
+) -> int | None:
+    """Like :func:`check_count`, but None (not set, or off) passes through."""
+    if value is None:
+        return None
+    return check_count(func, param, value, low, what, high=high)
+
+
+def check_flag(func: str, param: str, value: object, what: str = "True or False") -> bool:
+    """Return ``value`` if it is True or False (no truthiness guessing: ``"no"`` is refused)."""
+    if not isinstance(value, bool):
+        raise fail(func, param, value, what)
+    return value
+
+
+def check_optional_flag(
+    func: str, param: str, value: object, what: str = "True, False or None"
+) -> bool | None:
+    """Like :func:`check_flag`, but None (not set: a default decides) passes through."""
+    if value is None:
+        return None
+    return check_flag(func, param, value, what)
 
 
 def check_number(

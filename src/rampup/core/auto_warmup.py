@@ -21,7 +21,7 @@ from rampup.core.shapes import Linear, untuned_steps
 from rampup.core.units import Span
 
 if TYPE_CHECKING:
-    from rampup.adaptive import AdaptiveWarmup
+    from rampup.guard import AdaptiveWarmup
 
 __all__ = ["SGD_WARMUP", "Auto"]
 
@@ -70,7 +70,7 @@ class Auto(Phase):
         ``scheduler.controller.observe(loss)`` before each ``scheduler.step()``. The controller
         is a tool: it is imported here, on use, never when the core is imported.
         """
-        from rampup.adaptive import AdaptiveWarmup  # noqa: PLC0415  # a tool: looked up on use
+        from rampup.guard import AdaptiveWarmup  # noqa: PLC0415  # a tool: looked up on use
 
         total = schedule.total_steps if isinstance(schedule, Bound) else None
         return AdaptiveWarmup.for_schedule(schedule, total_steps=total)

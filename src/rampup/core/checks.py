@@ -19,7 +19,10 @@ from __future__ import annotations
 from rampup.core._checks import (
     check_choice,
     check_count,
+    check_flag,
     check_number,
+    check_optional_count,
+    check_optional_flag,
     check_optional_number,
     check_optional_real,
     check_real,
@@ -31,7 +34,10 @@ from rampup.core._errors import shown
 __all__ = [
     "check_choice",
     "check_count",
+    "check_flag",
     "check_number",
+    "check_optional_count",
+    "check_optional_flag",
     "check_optional_number",
     "check_optional_real",
     "check_real",

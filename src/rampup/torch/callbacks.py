@@ -4,8 +4,9 @@ Public as :mod:`rampup.callbacks` (which re-exports them from here, lazily).
 
 Each callback, once per optimizer update:
 
-- feeds the :class:`~rampup.Monitor` (or the :class:`~rampup.adaptive.AdaptiveWarmup` guard, whose
-  monitor it is) with the training loss, the gradient norm and the learning rate;
+- feeds the monitor it is given (a :class:`~rampup.Monitor`), or the guard (an
+  :class:`~rampup.AdaptiveWarmup`, whose monitor it is), with the training loss, the gradient
+  norm and the learning rate;
 - logs ``lr/<group>`` and ``momentum/<group>`` (SGD's ``momentum`` or Adam's ``betas[0]``) for
   every param group, named by the group's ``"name"`` key or its index, and one
   ``rampup/<kind>`` metric per event (its value: the offending loss or norm) to the trainer's
@@ -22,7 +23,13 @@ The frameworks are imported when a callback class is first used, never by ``impo
     trainer = lightning.Trainer(callbacks=[LightningCallback(guard=guard)])
 
     from rampup.callbacks import HFCallback            # imports transformers
-    trainer = transformers.Trainer(..., callbacks=[HFCallback(guard=guard)])
+    trainer = transformers.Trainer(..., callbacks=[HFCallback(rampup.Monitor(500))])
+
+The monitor or the guard is the caller's (one of them is required): this adapter never imports
+the guard, a tool. It relies on the protocols of :mod:`rampup.core.watch` only, a
+:class:`~rampup.core.watch.Watcher` (``update``, ``events``, ``state_dict``) and a
+:class:`~rampup.core.watch.Guard` (``observe``, ``monitor``), which the monitor and the guard
+satisfy (as would a monitor of the user's own).
 
 Gradient accumulation. Lightning calls ``on_train_batch_end`` after every micro-batch; the
 callback feeds once per optimizer update (when the trainer's ``global_step`` moved), with the
@@ -40,13 +47,12 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from rampup import RampupError
-from rampup.adaptive import Action, AdaptiveWarmup
-from rampup.core.checks import check_real
-from rampup.monitor import Event, Monitor
+from rampup.core.checks import check_flag, check_real
+from rampup.core.watch import Finding, Guard, Notice, Watcher
 
 __all__ = ["HFCallback", "LightningCallback", "group_values"]  # noqa: F822  # see __getattr__
 
@@ -82,23 +88,33 @@ def group_values(optimizers: Iterable[Any]) -> dict[str, float]:
 class _Feeder:
     """What both callbacks do, framework-free: feed, turn events into metrics and log lines."""
 
-    def __init__(self, func: str, monitor: Monitor | None, guard: AdaptiveWarmup | None) -> None:
-        if guard is not None and not isinstance(guard, AdaptiveWarmup):
+    def __init__(self, func: str, monitor: Watcher | None, guard: Guard | None) -> None:
+        if guard is not None and not isinstance(guard, Guard):
             raise RampupError.invalid(
                 func, "guard", guard, "a rampup.adaptive.AdaptiveWarmup or None"
             )
-        if monitor is not None and not isinstance(monitor, Monitor):
+        if monitor is not None and not isinstance(monitor, Watcher):
             raise RampupError.invalid(func, "monitor", monitor, "a rampup.Monitor or None")
         if monitor is not None and guard is not None and monitor is not guard.monitor:
             raise RampupError.invalid(
                 func, "monitor", monitor, "None with a guard (the guard has its monitor)"
             )
         self.guard = guard
-        self.monitor = guard.monitor if guard is not None else (monitor or Monitor())
+        if guard is not None:
+            self.monitor: Watcher = guard.monitor
+        elif monitor is not None:
+            self.monitor = monitor
+        else:
+            raise RampupError.invalid(
+                func,
+                "monitor",
+                monitor,
+                "the rampup.Monitor to feed, e.g. rampup.Monitor(warmup_steps), or a guard=",
+            )
 
     def feed(
         self, loss: object, grad_norm: object, lr: object
-    ) -> tuple[list[Event], Action | None]:
+    ) -> tuple[Sequence[Finding], Notice | None]:
         """Feed one update; return its events and the guard's action (if any)."""
         n = len(self.monitor.events)
         action = None
@@ -115,16 +131,9 @@ class _Feeder:
         return events, action
 
     @staticmethod
-    def metrics(events: list[Event]) -> dict[str, float]:
+    def metrics(events: Sequence[Finding]) -> dict[str, float]:
         """One ``rampup/<kind>`` metric per event: the offending value (NaN/inf as they are)."""
         return {f"rampup/{e.kind}": e.value for e in events}
-
-
-def _flag(func: str, param: str, value: object) -> bool:
-    """``value`` if it is True or False, else a RampupError (no truthiness guessing)."""
-    if not isinstance(value, bool):
-        raise RampupError.invalid(func, param, value, "True or False")
-    return value
 
 
 def _grad_norm(parameters: Iterable[Any]) -> float:
@@ -152,7 +161,7 @@ def _lightning_class() -> type:
         """Feeds the monitor (or guard) from Lightning; logs lr/momentum per group and events.
 
         Args:
-            monitor: the Monitor to feed (default: a new one), or None with ``guard``.
+            monitor: the Monitor to feed (required without ``guard``), or None with ``guard``.
             guard: an AdaptiveWarmup (the scheduler's controller) to feed instead.
             grad_norm: also feed the total gradient norm (measured before each optimizer step).
             log_groups: log ``lr/<group>`` and ``momentum/<group>`` every update.
@@ -161,17 +170,17 @@ def _lightning_class() -> type:
 
         def __init__(
             self,
-            monitor: Monitor | None = None,
+            monitor: Watcher | None = None,
             *,
-            guard: AdaptiveWarmup | None = None,
+            guard: Guard | None = None,
             grad_norm: bool = True,
             log_groups: bool = True,
         ) -> None:
             super().__init__()
+            self.grad_norm = check_flag("LightningCallback", "grad_norm", grad_norm)
+            self.log_groups = check_flag("LightningCallback", "log_groups", log_groups)
             self.feeder = _Feeder("LightningCallback", monitor, guard)
             self.monitor = self.feeder.monitor
-            self.grad_norm = _flag("LightningCallback", "grad_norm", grad_norm)
-            self.log_groups = _flag("LightningCallback", "log_groups", log_groups)
             self._norm: float | None = None
             self._step: int | None = None  # the trainer's global_step at the last update fed
             self._micro: list[float] = []  # losses of the micro-batches since then
@@ -239,7 +248,7 @@ def _hf_class() -> type:
         updates or non-finite losses from it.
 
         Args:
-            monitor: the Monitor to feed (default: a new one), or None with ``guard``.
+            monitor: the Monitor to feed (required without ``guard``), or None with ``guard``.
             guard: an AdaptiveWarmup (the scheduler's controller) to feed instead.
             log_groups: add ``lr/<group>`` and ``momentum/<group>`` to every log.
 
@@ -247,15 +256,15 @@ def _hf_class() -> type:
 
         def __init__(
             self,
-            monitor: Monitor | None = None,
+            monitor: Watcher | None = None,
             *,
-            guard: AdaptiveWarmup | None = None,
+            guard: Guard | None = None,
             log_groups: bool = True,
         ) -> None:
             super().__init__()
+            self.log_groups = check_flag("HFCallback", "log_groups", log_groups)
             self.feeder = _Feeder("HFCallback", monitor, guard)
             self.monitor = self.feeder.monitor
-            self.log_groups = _flag("HFCallback", "log_groups", log_groups)
 
         def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
             for problem in _hf_logging_problems(args):

@@ -31,6 +31,7 @@ from typing import Any, ClassVar
 from rampup.core._checks import check_choice, check_number, check_optional_number
 from rampup.core._errors import RampupError, fail
 from rampup.core._ops import SCALAR, Formula, Ops
+from rampup.core.kernel import Capped
 from rampup.core.schedule import Context, Phase, PhaseContext
 from rampup.core.units import MAX_STEPS, Length, Span, parse_length
 
@@ -68,19 +69,6 @@ def _length_field(func: str, value: object) -> Length | None:
         return None
     span = parse_length(func, "length", value)
     return int(span.amount) if span.unit == "steps" else str(span)
-
-
-def _capped(make: Make, den: float) -> Make:
-    """``make`` with its local step capped at ``den``: ``f(min(t, den))``."""
-
-    def capped(xp: Ops) -> Formula:
-        f = make(xp)
-        if xp is SCALAR:
-            return lambda t: f(t if t <= den else den)
-        minimum = xp.minimum
-        return lambda t: f(minimum(t, den))
-
-    return capped
 
 
 def _set(obj: object, name: str, value: object) -> None:
@@ -162,20 +150,10 @@ class Ramp(Phase):
             return make, b
         # With an endpoint the ramp is at ``to`` from local step den = length - 1 on; a
         # fractional step between den and length (a slowed clock, a plot) holds it there.
-        return _capped(make, den), b
+        return Capped(make, den), b
 
     def _check_endpoints(self, a: float, b: float) -> None:
         """Shapes with extra requirements on the endpoints override this."""
-
-    def _decay_terms(
-        self, length: int | None, pc: PhaseContext
-    ) -> tuple[str, float, float, float] | None:
-        if length is None or self.spec_name not in ("cosine", "linear"):
-            return None
-        a, b, endpoint, _ = self._endpoints(length, pc)
-        if b > a or endpoint:
-            return None
-        return self.spec_name, b, a - b, float(length)
 
     def _shape(
         self, a: float, b: float, den: float, rising: bool, default_warmup: bool, n: int

@@ -286,8 +286,8 @@ SCHEDULES: list[Schedule] = [
     rampup.linear(4),
     rampup.noam(),
     rampup.exp(gamma=0.5),
-    rampup.linear(4) >> rampup.cosine(4),  # the fused warmup >> cosine path
-    rampup.linear(4) >> rampup.linear(4),  # the fused warmup >> linear path
+    rampup.linear(4) >> rampup.cosine(4),  # warmup >> cosine, the most common chain
+    rampup.linear(4) >> rampup.linear(4),  # warmup >> linear decay
     rampup.linear(4) >> rampup.poly(4, power=2.0, to=0.0),  # a general two-phase chain
     rampup.linear(2) >> rampup.constant(2) >> rampup.cosine(4),  # three phases
     rampup.linear(4) * rampup.untuned(0.999, shape="exp"),

@@ -19,6 +19,7 @@ One function (:func:`held`) extends a kernel past its length by its final value.
 from __future__ import annotations
 
 import math
+import sys
 from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,7 +33,21 @@ from rampup.core._errors import RampupError, fail
 from rampup.core._ops import SCALAR, Formula, Ops
 from rampup.core.units import Span
 
-__all__ = ["Capped", "Context", "Kernel", "Make", "PhaseContext", "Segment", "held", "runner"]
+__all__ = [
+    "Capped",
+    "Context",
+    "Kernel",
+    "Make",
+    "PhaseContext",
+    "Segment",
+    "bad_step",
+    "chain_make",
+    "chain_pieces",
+    "held",
+    "runner",
+    "segment",
+    "values",
+]
 
 #: A formula factory: ``make(xp)`` is the formula over the namespace ``xp``.
 Make = Callable[[Ops], Formula]
@@ -263,14 +278,46 @@ def _numpy_chain(fs: list[Formula], starts: list[int], ends: list[float]) -> For
 
 
 # -- many steps at once -----------------------------------------------------------------------
-def evaluate(kernel: Kernel, t: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    """The kernel at checked float64 steps ``t`` (numpy), the final value past its length."""
+def values(kernel: Kernel, steps: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """The kernel at many steps at once (numpy), checked as ``s(t)`` checks one step."""
+    raw = np.asarray(steps)
+    if raw.dtype.kind not in "biuf":  # strings, complex, objects: only real numbers are steps
+        for x in raw.flat:
+            item = x.item() if isinstance(x, np.generic) else x
+            if not isinstance(item, int | float):
+                raise bad_step(item)
+    try:
+        t = raw.astype(np.float64, copy=False)  # no copy of an array that is float64 already
+    except OverflowError:  # an int beyond the float range: as s(t), past the end or an error
+        t = _huge_steps(kernel, raw)
+    if t.size and not (t.min() >= 0 and np.isfinite(t.max())):
+        bad = t[~(np.isfinite(t) & (t >= 0))].flat[0]
+        raise bad_step(float(bad))
     f = kernel.make(np)
     if kernel.length is None or (inside := t < kernel.length).all():
         return _full(f(t), t)
     out = np.full_like(t, kernel.final)
     if inside.any():
         out[inside] = f(t[inside])
+    return out
+
+
+def _huge_steps(kernel: Kernel, raw: npt.NDArray[Any]) -> npt.NDArray[np.float64]:
+    """Steps with ints beyond the float range: the largest float when the schedule ends.
+
+    ``s(10**400)`` of a schedule that ends is its final value (the comparison with the end
+    is exact for ints), so the vectorised path gives the same; an open-ended schedule has no
+    value there, and both paths refuse the step.
+    """
+    end = kernel.length
+    out = np.empty(raw.shape, dtype=np.float64)
+    for index, x in np.ndenumerate(raw):
+        if isinstance(x, int) and abs(x) > sys.float_info.max:
+            if end is None or x < 0:
+                raise bad_step(x)
+            out[index] = sys.float_info.max  # past the end: the final value
+        else:
+            out[index] = float(x)
     return out
 
 

@@ -12,7 +12,6 @@ update uses. After the last phase of a chain the final value holds for ever.
 from __future__ import annotations
 
 import math
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -27,13 +26,14 @@ from rampup.core.kernel import (
     Kernel,
     PhaseContext,
     Segment,
-    bad_step,
     chain_make,
     chain_pieces,
-    evaluate,
     held,
     runner,
     segment,
+)
+from rampup.core.kernel import (
+    values as values_at,
 )
 from rampup.core.units import MAX_STEPS, Span, parse_length
 
@@ -137,38 +137,7 @@ class Schedule:
         >>> linear(4).values([0, 1, 2, 3, 4]).tolist()
         [0.25, 0.5, 0.75, 1.0, 1.0]
         """
-        raw = np.asarray(steps)
-        if raw.dtype.kind not in "biuf":  # strings, complex, objects: only real numbers are steps
-            for x in raw.flat:
-                item = x.item() if isinstance(x, np.generic) else x
-                if not isinstance(item, int | float):
-                    raise bad_step(item)
-        try:
-            t = raw.astype(np.float64, copy=False)  # no copy of an array that is float64 already
-        except OverflowError:  # an int beyond the float range: as s(t), past the end or an error
-            t = self._huge_steps(raw)
-        if t.size and not (t.min() >= 0 and np.isfinite(t.max())):
-            bad = t[~(np.isfinite(t) & (t >= 0))].flat[0]
-            raise bad_step(float(bad))
-        return evaluate(self._kernel(), t)
-
-    def _huge_steps(self, raw: npt.NDArray[Any]) -> npt.NDArray[np.float64]:
-        """Steps with ints beyond the float range: the largest float when the schedule ends.
-
-        ``s(10**400)`` of a schedule that ends is its final value (the comparison with the end
-        is exact for ints), so the vectorised path gives the same; an open-ended schedule has no
-        value there, and both paths refuse the step.
-        """
-        end = self._kernel().length
-        out = np.empty(raw.shape, dtype=np.float64)
-        for index, x in np.ndenumerate(raw):
-            if isinstance(x, int) and abs(x) > sys.float_info.max:
-                if end is None or x < 0:
-                    raise bad_step(x)
-                out[index] = sys.float_info.max  # past the end: the final value
-            else:
-                out[index] = float(x)
-        return out
+        return values_at(self._kernel(), steps)
 
     def as_function(self) -> Callable[[float], float]:
         """The compiled per-step function: same values and checks as ``s(t)``, one call cheaper.

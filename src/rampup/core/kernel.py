@@ -133,19 +133,19 @@ class Kernel:
         A capped ramp gives two: its formula up to the cap (``t <= cap``: ``hi`` is the float
         after it) and its value there. A kernel that ends holds its final value from ``length``.
         """
-        end = math.inf if self.length is None else float(self.length)
+        end: float = math.inf if self.length is None else self.length
         pieces = self.pieces or ((end, 0, self.make),)
         out: list[Segment] = []
-        lo = 0.0
+        lo: float = 0
         for hi, offset, make in pieces:
             if isinstance(make, Capped):
                 f = make.make(SCALAR)
                 cap = math.nextafter(offset + make.den, math.inf)
                 out.append((lo, cap, offset, f))
-                out.append((cap, float(hi), offset, _constant(f(make.den))))
+                out.append((cap, hi, offset, _constant(f(make.den))))
             else:
-                out.append((lo, float(hi), offset, make(SCALAR)))
-            lo = float(hi)
+                out.append((lo, hi, offset, make(SCALAR)))
+            lo = hi
         if self.length is not None:
             out.append((end, math.inf, 0, _constant(self.final)))
         return tuple(out)

@@ -169,7 +169,7 @@ class Schedule:
         >>> s = parse("linear(4) >> cosine(4)")
         >>> lo, hi, offset, f = s.segment(5)
         >>> (lo, hi, offset), f(5 - offset) == s(5)
-        ((4.0, 8.0, 4), True)
+        ((4, 8, 4), True)
         """
         return segment(self._kernel(), step)
 

@@ -204,6 +204,7 @@ class Scheduler(LRScheduler):
         """
         lr, absolute = self._lr, self._absolute
         first = lr[0]
+        self._n_groups = len(self._bases)  # the param groups: as many as at construction
         self._uniform: Callable[[float], float] | None = None
         self._segment: Segment | None = None
         if (
@@ -284,7 +285,7 @@ class Scheduler(LRScheduler):
             return
         groups = self.optimizer.param_groups
         bases = self._bases
-        if len(groups) != len(bases):  # before the controller moves: nothing half-applied
+        if len(groups) != self._n_groups:  # before the controller moves: nothing half-applied
             self._groups(f"{type(self).__name__}.step")
         n = self.last_epoch + 1
         controller = self._controller

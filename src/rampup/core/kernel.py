@@ -182,8 +182,8 @@ def runner(kernel: Kernel) -> Callable[[float], float]:
             if lo <= t < hi:
                 return f(t - offset)  # type: ignore[no-any-return]  # formulas return floats here
             if 0 <= t < inf:
-                current = segment_at(t)
-                return current[3](t - current[2])  # type: ignore[no-any-return]  # see above
+                current = seg = segment_at(t)  # the local seg: another thread may move current
+                return seg[3](t - seg[2])  # type: ignore[no-any-return]  # see above
         except (TypeError, OverflowError):  # not a number; an int beyond a float
             pass
         raise bad_step(t)

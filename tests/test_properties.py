@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable
 from types import SimpleNamespace
@@ -373,3 +374,27 @@ def test_extreme_numbers_give_a_rampup_error_or_finite_agreeing_values(
     except RampupError:
         return
     _checked_values(bound)
+
+
+# -- single steps read segments: the phase's own formula on its own steps -------------------------
+@SETTINGS
+@given(schedules(), st.lists(steps | st.floats(0.0, 400.0), min_size=1, max_size=30))
+def test_segment_of_a_step_gives_its_value_exactly(s: Schedule, ts: list[float]) -> None:
+    """s.segment(t) = (lo, hi, offset, f) contains t, and f(t - offset) is s(t), bit for bit."""
+    for t in ts:
+        lo, hi, offset, f = s.segment(t)
+        assert lo <= t < hi
+        assert f(t - offset) == s(t) or (math.isnan(s(t)) and math.isnan(f(t - offset)))
+
+
+@SETTINGS
+@given(schedules(), st.lists(steps | st.floats(0.0, 400.0), min_size=1, max_size=30))
+def test_single_steps_do_not_depend_on_the_order_they_are_asked_in(
+    s: Schedule, ts: list[float]
+) -> None:
+    """The runner keeps the segment of the last step: any order gives the values of a fresh one."""
+    asked = [s(t) for t in ts]
+    fresh = [copy.deepcopy(s)(t) for t in ts]  # a new runner for every step
+    again = [s(t) for t in reversed(ts)][::-1]
+    assert np.array_equal(asked, fresh, equal_nan=True)
+    assert np.array_equal(asked, again, equal_nan=True)

@@ -286,8 +286,8 @@ SCHEDULES: list[Schedule] = [
     rampup.linear(4),
     rampup.noam(),
     rampup.exp(gamma=0.5),
-    rampup.linear(4) >> rampup.cosine(4),  # the fused warmup >> cosine path
-    rampup.linear(4) >> rampup.linear(4),  # the fused warmup >> linear path
+    rampup.linear(4) >> rampup.cosine(4),  # warmup >> cosine, the most common chain
+    rampup.linear(4) >> rampup.linear(4),  # warmup >> linear decay
     rampup.linear(4) >> rampup.poly(4, power=2.0, to=0.0),  # a general two-phase chain
     rampup.linear(2) >> rampup.constant(2) >> rampup.cosine(4),  # three phases
     rampup.linear(4) * rampup.untuned(0.999, shape="exp"),
@@ -422,3 +422,26 @@ def test_evaluation_does_not_change_equality() -> None:
     s.values([1, 2])
     assert s == rampup.warmup_cosine(4).bind(total_steps=20)
     assert hash(s) == hash(rampup.warmup_cosine(4).bind(total_steps=20))
+
+
+def test_segments_cut_a_chain_at_its_phases_the_cap_and_the_end() -> None:
+    """linear(4) >> cosine(4): the warmup to its last step, its peak to 4, the decay, the hold."""
+    s = rampup.linear(4) >> rampup.cosine(4)
+    lo, hi, offset, f = s.segment(0)
+    assert (lo, offset) == (0, 0)
+    assert hi == math.nextafter(3.0, math.inf)  # t <= 3: the formula
+    assert [f(t) for t in (0, 1, 2, 3)] == [0.25, 0.5, 0.75, 1.0]
+    lo, hi, offset, f = s.segment(3.5)  # between the last warmup step and the decay: the peak
+    assert (lo, hi, f(3.5 - offset)) == (math.nextafter(3.0, math.inf), 4, 1.0)
+    lo, hi, offset, f = s.segment(5)
+    assert (lo, hi, offset) == (4, 8, 4)
+    assert f(1) == s(5) == 0.5 + 0.5 * math.cos(math.pi / 4)
+    lo, hi, offset, f = s.segment(10**400)  # an int beyond the float range: the final value
+    assert (lo, hi, f(10**400 - offset)) == (8, math.inf, 0.0)
+
+
+@pytest.mark.parametrize("step", BAD_STEPS, ids=repr)
+def test_segment_of_an_invalid_step_is_a_rampup_error(step: object) -> None:
+    """segment() checks its step as s(t) does."""
+    with pytest.raises(rampup.RampupError, match="step="):
+        (rampup.linear(4) >> rampup.cosine(4)).segment(step)  # type: ignore[arg-type]  # on purpose

@@ -148,6 +148,23 @@ def test_controller_moves_the_clock() -> None:
     assert sched.last_epoch == 6
 
 
+def test_a_fractional_clock_crossing_every_segment_gets_the_schedule_s_values() -> None:
+    """A quarter-speed clock walks through the warmup, its cap, the decay and the hold: lr = s(c).
+
+    The scheduler keeps the segment the clock is in and calls its formula directly; the values
+    are those of ``s(clock)`` bit for bit, on both sides of every boundary.
+    """
+    s = rampup.parse("linear(4) >> cosine(4)")
+    opt = _sgd(1.0)
+    sched = rt.Scheduler(opt, s, controller=Hold(0, rate=0.25))
+    for _ in range(40):
+        assert _lrs(opt)[0] == s(sched.clock)
+        opt.step()
+        sched.step()
+    assert sched.clock == 10.0
+    assert _lrs(opt)[0] == s(10.0) == 0.0
+
+
 def test_controller_running_backwards_is_refused_and_changes_nothing() -> None:
     """A clock that moves backwards is a RampupError; the scheduler and the optimizer stay."""
     opt = _sgd(1.0)

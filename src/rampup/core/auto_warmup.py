@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, ClassVar
 from rampup.core._checks import check_choice, check_number
 from rampup.core._errors import RampupError
 from rampup.core._ops import Formula, Ops
+from rampup.core.ramps import linear_warmup
 from rampup.core.schedule import Bound, Phase, PhaseContext, Schedule
-from rampup.core.shapes import Linear, untuned_steps
+from rampup.core.shapes import untuned_steps
 from rampup.core.units import Span
 
 if TYPE_CHECKING:
@@ -86,5 +87,4 @@ class Auto(Phase):
         if length is None:  # pragma: no cover - the length span is always set
             raise RampupError(f"{self}: the auto warmup has no length")
         # linear(W)'s default warmup, (t + 1) / W, wherever the phase stands in the chain
-        make = Linear(length)._shape(1.0 / length, 1.0, float(length - 1), True, True, length)
-        return make, 1.0
+        return linear_warmup(length), 1.0

@@ -12,8 +12,6 @@ update uses. After the last phase of a chain the final value holds for ever.
 from __future__ import annotations
 
 import math
-import sys
-from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -22,146 +20,34 @@ import numpy as np
 import numpy.typing as npt
 
 from rampup.core._errors import RampupError, fail
-from rampup.core._ops import SCALAR, Formula, Ops
+from rampup.core._ops import Formula, Ops
+from rampup.core.kernel import (
+    Context,
+    Kernel,
+    PhaseContext,
+    Segment,
+    chain_make,
+    chain_pieces,
+    held,
+    runner,
+    segment,
+)
+from rampup.core.kernel import (
+    values as values_at,
+)
 from rampup.core.units import MAX_STEPS, Span, parse_length
 
-__all__ = ["Bound", "Chain", "Context", "Kernel", "Phase", "Product", "Schedule"]
-
-
-@dataclass(frozen=True)
-class Context:
-    """What a schedule is bound to: the length of the run and of an epoch, in steps."""
-
-    total_steps: int | None = None
-    steps_per_epoch: float | None = None
-
-    def steps(self, func: str, param: str, span: Span) -> int:
-        """Resolve ``span`` to whole steps in this context."""
-        return span.resolve(func, param, self.total_steps, self.steps_per_epoch)
-
-
-@dataclass(frozen=True)
-class PhaseContext:
-    """Where a phase sits: the run's context, its index in the chain, its first global step."""
-
-    run: Context
-    index: int
-    offset: int
-
-
-@dataclass(frozen=True)
-class Kernel:
-    """A compiled schedule: ``make(xp)`` gives its formula on local steps ``0 <= t < length``.
-
-    ``length`` is None for an open-ended schedule (defined for every step); otherwise ``final`` is
-    the value held from step ``length`` on. ``bounds`` lists the phase boundaries (global steps).
-    """
-
-    make: Callable[[Ops], Formula]
-    length: int | None
-    final: float
-    bounds: tuple[int, ...] = ()
-    #: For a chain of two phases: (make0, end0, make1), fused into one closure on the scalar path.
-    pair: tuple[Callable[[Ops], Formula], int, Callable[[Ops], Formula]] | None = None
-    #: When the second of the two is a falling cosine or linear ramp: (kind, base, d, den).
-    fused_decay: tuple[str, float, float, float] | None = None
-
-
-def _bad_step(step: object) -> RampupError:
-    return fail("Schedule", "step", step, "a finite step >= 0 (t = 0 is the first update)")
-
-
-def _runner(kernel: Kernel) -> Callable[[float], float]:
-    """The per-step function of a whole schedule: checks the step, holds the final value."""
-    if kernel.pair is not None and kernel.length is not None:
-        return _pair_runner(kernel, kernel.pair)
-    f = kernel.make(SCALAR)
-    inf = math.inf  # an infinite step is rejected, not answered with the final value
-    if kernel.length is None:
-
-        def run_open(t: float) -> float:
-            try:
-                if 0 <= t < inf:
-                    return f(t)  # type: ignore[no-any-return]  # formulas return floats here
-            except (TypeError, OverflowError):  # not a number; an int beyond a float
-                pass
-            raise _bad_step(t)
-
-        return run_open
-    end = kernel.length
-    final = kernel.final
-
-    def run(t: float) -> float:
-        try:
-            if t < end:
-                if t >= 0:
-                    return f(t)  # type: ignore[no-any-return]  # formulas return floats here
-            elif end <= t < inf:
-                return final
-        except (TypeError, OverflowError):  # not a number; an int beyond a float
-            pass
-        raise _bad_step(t)
-
-    return run
-
-
-def _pair_runner(
-    kernel: Kernel, pair: tuple[Callable[[Ops], Formula], int, Callable[[Ops], Formula]]
-) -> Callable[[float], float]:
-    """The hot path of the most common schedule, warmup >> decay, as a single closure."""
-    make0, e0, make1 = pair
-    f0, f1 = make0(SCALAR), make1(SCALAR)
-    end, final = kernel.length, kernel.final
-    inf = math.inf  # an infinite step is rejected, not answered with the final value
-    terms = kernel.fused_decay
-    if terms is not None:
-        # The decay's formula written out here: one Python frame per step instead of two.
-        kind, base, d, den = terms
-        cos, pi = math.cos, math.pi
-        half_d = 0.5 * d  # d * (0.5 * x) == (0.5 * d) * x exactly: halving never rounds
-
-        def run_cos(t: float) -> float:
-            try:
-                if t < e0:
-                    if t >= 0:
-                        return f0(t)  # type: ignore[no-any-return]  # formulas return floats
-                elif t < end:  # type: ignore[operator]  # end is an int: checked by the caller
-                    return base + half_d * (1.0 + cos(pi * ((t - e0) / den)))
-                elif end <= t < inf:  # type: ignore[operator]  # end is an int, see above
-                    return final
-            except (TypeError, OverflowError):  # not a number; an int beyond a float
-                pass
-            raise _bad_step(t)
-
-        def run_lin(t: float) -> float:
-            try:
-                if t < e0:
-                    if t >= 0:
-                        return f0(t)  # type: ignore[no-any-return]  # formulas return floats
-                elif t < end:  # type: ignore[operator]  # end is an int: checked by the caller
-                    return base + d * ((den - (t - e0)) / den)
-                elif end <= t < inf:  # type: ignore[operator]  # end is an int, see above
-                    return final
-            except (TypeError, OverflowError):  # not a number; an int beyond a float
-                pass
-            raise _bad_step(t)
-
-        return run_cos if kind == "cosine" else run_lin
-
-    def run(t: float) -> float:
-        try:
-            if t < e0:
-                if t >= 0:
-                    return f0(t)  # type: ignore[no-any-return]  # formulas return floats here
-            elif t < end:  # type: ignore[operator]  # end is an int: checked by the caller
-                return f1(t - e0)  # type: ignore[no-any-return]  # formulas return floats here
-            elif end <= t < inf:  # type: ignore[operator]  # end is an int, see above
-                return final
-        except (TypeError, OverflowError):  # not a number; an int beyond a float
-            pass
-        raise _bad_step(t)
-
-    return run
+__all__ = [
+    "Bound",
+    "Chain",
+    "Context",
+    "Kernel",
+    "Phase",
+    "PhaseContext",
+    "Product",
+    "Schedule",
+    "Segment",
+]
 
 
 class _CallSignature:
@@ -228,7 +114,7 @@ class Schedule:
         return Context()
 
     def _first_call(self, step: float) -> float:
-        fn = _runner(self._kernel())
+        fn = runner(self._kernel())
         object.__setattr__(self, "__call__", fn)
         return fn(step)
 
@@ -251,38 +137,7 @@ class Schedule:
         >>> linear(4).values([0, 1, 2, 3, 4]).tolist()
         [0.25, 0.5, 0.75, 1.0, 1.0]
         """
-        raw = np.asarray(steps)
-        if raw.dtype.kind not in "biuf":  # strings, complex, objects: only real numbers are steps
-            for x in raw.flat:
-                item = x.item() if isinstance(x, np.generic) else x
-                if not isinstance(item, int | float):
-                    raise _bad_step(item)
-        try:
-            t = raw.astype(np.float64, copy=False)  # no copy of an array that is float64 already
-        except OverflowError:  # an int beyond the float range: as s(t), past the end or an error
-            t = self._huge_steps(raw)
-        if t.size and not (t.min() >= 0 and np.isfinite(t.max())):
-            bad = t[~(np.isfinite(t) & (t >= 0))].flat[0]
-            raise _bad_step(float(bad))
-        return _evaluate(self._kernel(), t)
-
-    def _huge_steps(self, raw: npt.NDArray[Any]) -> npt.NDArray[np.float64]:
-        """Steps with ints beyond the float range: the largest float when the schedule ends.
-
-        ``s(10**400)`` of a schedule that ends is its final value (the comparison with the end
-        is exact for ints), so the vectorised path gives the same; an open-ended schedule has no
-        value there, and both paths refuse the step.
-        """
-        end = self._kernel().length
-        out = np.empty(raw.shape, dtype=np.float64)
-        for index, x in np.ndenumerate(raw):
-            if isinstance(x, int) and abs(x) > sys.float_info.max:
-                if end is None or x < 0:
-                    raise _bad_step(x)
-                out[index] = sys.float_info.max  # past the end: the final value
-            else:
-                out[index] = float(x)
-        return out
+        return values_at(self._kernel(), steps)
 
     def as_function(self) -> Callable[[float], float]:
         """The compiled per-step function: same values and checks as ``s(t)``, one call cheaper.
@@ -297,27 +152,33 @@ class Schedule:
         """
         fn: Callable[[float], float] = self.__call__
         if fn == self._first_call:
-            fn = _runner(self._kernel())
+            fn = runner(self._kernel())
             object.__setattr__(self, "__call__", fn)
         return fn
+
+    def segment(self, step: float) -> Segment:
+        """The stretch of the schedule around ``step`` that one formula covers.
+
+        Returns ``(lo, hi, offset, formula)``: for every step ``lo <= t < hi`` the value is
+        ``formula(t - offset)``, exactly ``s(t)``. An adapter that steps through a schedule
+        keeps the segment and calls the phase's own formula while its clock stays inside,
+        asking again only when the clock leaves it. The last segment of a schedule that ends
+        holds its final value up to ``hi = inf``.
+
+        >>> from rampup import parse
+        >>> s = parse("linear(4) >> cosine(4)")
+        >>> lo, hi, offset, f = s.segment(5)
+        >>> (lo, hi, offset), f(5 - offset) == s(5)
+        ((4, 8, 4), True)
+        """
+        return segment(self._kernel(), step)
 
     def array_formula(self, xp: Ops) -> Formula:
         """The whole schedule as one formula over an array namespace ``xp`` (e.g. ``jax.numpy``).
 
         Branch-free (``xp.where`` between phases), so it traces under ``jax.jit``.
         """
-        kernel = self._kernel()
-        f = kernel.make(xp)
-        if kernel.length is None:
-            return f
-        end, final = kernel.length, kernel.final
-
-        def whole(t: Any) -> Any:
-            # steps past the end are moved to end - 1, so the unused branch stays in the domain;
-            # a fractional step just before the end keeps its own value
-            return xp.where(t < end, f(xp.where(t < end, t, end - 1)), final)
-
-        return whole
+        return held(self._kernel(), xp)
 
     @property
     def bounds(self) -> tuple[int, ...]:
@@ -427,25 +288,6 @@ def _product(a: Schedule | float, b: Schedule | float) -> Product:
     return Product(tuple(factors), scale)
 
 
-def _evaluate(kernel: Kernel, t: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    f = kernel.make(np)
-    if kernel.length is None or (inside := t < kernel.length).all():
-        return _full(f(t), t)
-    out = np.full_like(t, kernel.final)
-    if inside.any():
-        out[inside] = f(t[inside])
-    return out
-
-
-def _full(values: Any, t: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    """``values`` as a new float64 array of ``t``'s shape (a constant formula gives a scalar)."""
-    arr: npt.NDArray[np.float64] = np.asarray(values, dtype=np.float64)
-    if arr.shape == t.shape and arr is not t and arr.base is None:
-        return arr  # already a fresh array of its own: no second pass over 10**7 steps
-    full: npt.NDArray[np.float64] = np.broadcast_to(arr, t.shape).copy()
-    return full
-
-
 # ------------------------------------------------------------------------------------------------
 @dataclass(frozen=True, eq=True, repr=False)
 class Phase(Schedule):
@@ -470,16 +312,6 @@ class Phase(Schedule):
 
     def _build(self, ctx: Context) -> Kernel:
         return Chain((self,))._build(ctx)
-
-    def _decay_terms(
-        self, length: int | None, pc: PhaseContext
-    ) -> tuple[str, float, float, float] | None:
-        """``(kind, base, d, den)`` if this phase is a falling cosine/linear ramp, else None.
-
-        Lets the scalar path write the most common decays inline (see ``_pair_runner``); the
-        values are those of the phase's own formula, term for term.
-        """
-        return None
 
     def __repr__(self) -> str:
         return f"rampup.parse({str(self)!r})"
@@ -565,76 +397,8 @@ class Chain(Schedule):
         open_end = ends[-1] == math.inf
         length = None if open_end else offset
         bounds = tuple(int(e) for e in ends if e != math.inf)
-        pair = (makes[0], starts[1], makes[1]) if len(makes) == 2 else None
-        fused = None
-        if pair is not None:
-            fused = self.phases[1]._decay_terms(lengths[1], PhaseContext(ctx, 1, starts[1]))
-        return Kernel(_chain_make(makes, starts, ends), length, final, bounds, pair, fused)
-
-
-def _chain_make(
-    makes: list[Callable[[Ops], Formula]], starts: list[int], ends: list[float]
-) -> Callable[[Ops], Formula]:
-    """Join phase formulas: the phase containing t gets ``t - start``; clipped for arrays."""
-
-    def make(xp: Ops) -> Formula:
-        fs = [m(xp) for m in makes]
-        if len(fs) == 1:
-            return fs[0]
-        if xp is SCALAR:
-            if len(fs) == 2:
-                f0, f1 = fs
-                e0, s1 = ends[0], starts[1]
-
-                def two(t: Any) -> Any:
-                    if t < e0:
-                        return f0(t)
-                    return f1(t - s1)
-
-                return two
-            inner_ends = ends[:-1]
-
-            def many(t: Any) -> Any:
-                i = bisect_right(inner_ends, t)
-                return fs[i](t - starts[i])
-
-            return many
-        if xp is np:
-            return _numpy_chain(fs, starts, ends)
-
-        def where_chain(t: Any) -> Any:
-            out = fs[-1](xp.maximum(t - starts[-1], 0))
-            for f, s, e in zip(fs[-2::-1], starts[-2::-1], ends[-2::-1], strict=True):
-                local = xp.where(t < e, xp.maximum(t - s, 0), 0)
-                out = xp.where(t < e, f(local), out)
-            return out
-
-        return where_chain
-
-    return make
-
-
-def _numpy_chain(fs: list[Formula], starts: list[int], ends: list[float]) -> Formula:
-    def chain(t: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-        t = np.asarray(t, dtype=np.float64)
-        out = np.empty_like(t)
-        flat_t, flat_out = t.reshape(-1), out.reshape(-1)
-        if flat_t.size > 1 and bool(np.all(flat_t[1:] >= flat_t[:-1])):
-            cuts = np.searchsorted(flat_t, ends[:-1], side="left").tolist()
-            lo = 0
-            for f, s, hi in zip(fs, starts, [*cuts, flat_t.size], strict=True):
-                if hi > lo:
-                    flat_out[lo:hi] = f(flat_t[lo:hi] - s)
-                lo = hi
-            return out
-        idx = np.searchsorted(np.asarray(ends[:-1]), flat_t, side="right")
-        for i, (f, s) in enumerate(zip(fs, starts, strict=True)):
-            mask = idx == i
-            if mask.any():
-                flat_out[mask] = f(flat_t[mask] - s)
-        return out
-
-    return chain
+        pieces = chain_pieces(makes, starts, ends)
+        return Kernel(chain_make(makes, starts, ends), length, final, bounds, pieces)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -669,7 +433,7 @@ class Product(Schedule):
         bounds = tuple(sorted({b for k in kernels for b in k.bounds}))
 
         def make(xp: Ops) -> Formula:
-            parts = [_held(k, xp) for k in kernels]
+            parts = [held(k, xp) for k in kernels]
             if len(parts) == 1:
                 (p0,) = parts
                 return lambda t: scale * p0(t)
@@ -688,17 +452,6 @@ class Product(Schedule):
             return prod
 
         return Kernel(make, length, final, bounds)
-
-
-def _held(k: Kernel, xp: Ops) -> Formula:
-    """A kernel's formula extended past its length by its final value."""
-    f = k.make(xp)
-    if k.length is None:
-        return f
-    end, final = k.length, k.final
-    if xp is SCALAR:
-        return lambda t: f(t) if t < end else final
-    return lambda t: xp.where(t < end, f(xp.where(t < end, t, end - 1)), final)
 
 
 @dataclass(frozen=True, eq=True, repr=False)

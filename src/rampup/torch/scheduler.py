@@ -34,7 +34,7 @@ from torch.optim.lr_scheduler import LRScheduler
 from rampup import RampupError
 from rampup.core.checks import shown
 from rampup.core.clock import ClockController, checked_clock
-from rampup.core.schedule import Schedule
+from rampup.core.schedule import Schedule, Segment
 from rampup.torch.planning import (
     PerGroup,
     as_float,
@@ -195,10 +195,18 @@ class Scheduler(LRScheduler):
 
     # -- compiled per-step plan ------------------------------------------------------------
     def _compile(self) -> None:
-        """Bind the per-step functions: the fast path when one multiplier drives every group."""
+        """Bind the per-step functions: the fast path when one multiplier drives every group.
+
+        On that path :meth:`step` keeps the schedule's current segment (``lo, hi, offset,
+        formula``: :meth:`~rampup.core.schedule.Schedule.segment`) and calls the phase's own
+        formula on ``clock - offset`` while the clock stays inside; it asks the schedule again
+        only when the clock crosses a phase boundary. Same formula, same values as ``s(clock)``.
+        """
         lr, absolute = self._lr, self._absolute
         first = lr[0]
+        self._n_groups = len(self._bases)  # the param groups: as many as at construction
         self._uniform: Callable[[float], float] | None = None
+        self._segment: Segment | None = None
         if (
             first is not None
             and not self._hyper
@@ -206,6 +214,7 @@ class Scheduler(LRScheduler):
             and all(s is first for s in lr)
         ):
             self._uniform = first.as_function()
+            self._segment = first.segment(0)
         self._lr_fns = [None if s is None else s.as_function() for s in lr]
         self._hyper_fns = [
             (name, index, [None if s is None else s.as_function() for s in scheds])
@@ -214,7 +223,7 @@ class Scheduler(LRScheduler):
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        for key in ("_uniform", "_lr_fns", "_hyper_fns", "_unwatch"):  # rebuilt on unpickling
+        for key in ("_uniform", "_segment", "_lr_fns", "_hyper_fns", "_unwatch"):  # rebuilt
             state.pop(key, None)
         return state
 
@@ -276,7 +285,7 @@ class Scheduler(LRScheduler):
             return
         groups = self.optimizer.param_groups
         bases = self._bases
-        if len(groups) != len(bases):  # before the controller moves: nothing half-applied
+        if len(groups) != self._n_groups:  # before the controller moves: nothing half-applied
             self._groups(f"{type(self).__name__}.step")
         n = self.last_epoch + 1
         controller = self._controller
@@ -290,18 +299,31 @@ class Scheduler(LRScheduler):
         self.last_epoch = n
         self._step_count += 1
         self._clock = clock
-        uniform = self._uniform
-        if uniform is None:
+        segment = self._segment
+        if segment is None:
             self._write(clock)  # the general case
             return
-        # the common case inline: one multiplier for every group (see _write)
-        v = uniform(clock)
-        for g, b in zip(groups, bases):  # noqa: B905  # lengths checked above; strict= costs
-            x = b * v
+        # the common case inline: one multiplier for every group (see _write), read from the
+        # current segment of its schedule while the clock stays inside it (see _compile)
+        lo, hi, offset, formula = segment
+        v = formula(clock - offset) if lo <= clock < hi else self._enter(clock)
+        i = 0
+        for g in groups:  # an index, not zip(): zip's iterator costs more than the loop
+            x = bases[i] * v
+            i += 1  # noqa: SIM113  # enumerate() too would build an iterator every step
             if g["lr"].__class__ is float:
                 g["lr"] = x
             else:
                 put(g, "lr", x)
+
+    def _enter(self, clock: float) -> float:
+        """The value at ``clock``, which left the current segment: move to the one it is in."""
+        first = self._lr[0]
+        if first is None:  # pragma: no cover - a segment is kept only for a uniform schedule
+            raise RuntimeError("Scheduler._enter: no schedule drives every group")
+        v = first(clock)  # checked as s(clock) checks it
+        self._segment = first.segment(clock)
+        return v
 
     def _seek(self, epoch: object) -> None:
         func = f"{type(self).__name__}.step"

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import rampup
 from rampup import RampupError, Schedule
-from rampup.core import spec as spec_module
+from rampup.core import registry
 from rampup.core.schedule import Product
 from rampup.core.shapes import Ramp
 
@@ -294,7 +294,7 @@ WORDS = [
 HF_EXTRAS = ["num_cycles", "min_lr_rate", "lr_init", "lr_end", "power", "timescale",
              "num_decay_steps", "num_stable_steps", "min_lr_ratio"]  # fmt: skip
 #: Every name of the spec language but the adaptive controller (a tool, fuzzed with the guard).
-FUZZED = [n for n in spec_module._NAMES if n not in ("auto", "bind")]
+FUZZED = [n for n in registry.NAMES if n not in ("auto", "bind")]
 #: bind()'s arguments, as Python values: every kind of bad number, and good ones.
 BIND_TOTALS: list[object] = [None, 1, 2, 10, 1000, 2**53, 2**53 + 1, 10**20, 10**400, 0, -5,
                              1.5, math.nan, math.inf]  # fmt: skip
@@ -305,7 +305,7 @@ BIND_PER_EPOCH: list[object] = [None, 1, 10, 0.5, 1e-300, 5e-324, 1e308, 2**53, 
 @st.composite
 def extreme_specs(draw: st.DrawFn, name: str) -> str:
     """A spec calling ``name`` with extreme values in its numeric arguments."""
-    sig = spec_module._signature(name)
+    sig = registry.signature(name)
     assert sig is not None
     args: list[str] = []
     params = [p for p in sig.parameters.values() if p.kind is not p.VAR_KEYWORD]

@@ -24,15 +24,8 @@ Import these names from here (or from ``rampup``): the split is an implementatio
 
 from __future__ import annotations
 
-from rampup.core import registry as _registry
 from rampup.core.grammar import MAX_DEPTH, MAX_LENGTH, SpecError, parse
 from rampup.core.printer import to_spec
 from rampup.core.spec_dicts import from_dict, to_dict
 
 __all__ = ["MAX_DEPTH", "MAX_LENGTH", "SpecError", "from_dict", "parse", "to_dict", "to_spec"]
-
-# The vocabulary under the private names this module had before the split (tests read them);
-# new code reads rampup.core.registry.
-_PHASES = _registry.PHASES
-_NAMES = _registry.NAMES
-_signature = _registry.signature

@@ -399,7 +399,7 @@ def lab_report(folder: Path) -> Path:
                 reg = f"{m:+.3f} [{lo:+.3f}, {hi:+.3f}]"
             out.append(f"| `{strat}` | {sens[strat]:.3f} | {rate:.0%} | {reg} |")
         out.append("")
-        slug = task.replace("/", "_")
+        slug = task.replace("/", "_").replace(":", "_")
         lrs = sorted({float(r["config"]["peak_lr"]) for r in trecs})
         for lr in lrs:
             sub = [r for r in trecs if float(r["config"]["peak_lr"]) == lr]

@@ -197,6 +197,9 @@ def _numbers(rec: dict[str, Any]) -> tuple[Any, ...]:
 
 
 @pytest.mark.training
+# Ray forks helper processes; after an earlier test imported JAX, JAX's at-fork hook warns (the
+# child execs at once), as in tests/test_lab_runner.py
+@pytest.mark.filterwarnings(r"ignore:os\.fork\(\) was called:RuntimeWarning")
 def test_a_user_task_runs_in_the_local_pool_and_on_ray(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -129,7 +129,8 @@ def lab(task_name: str, seeds: int, peak: float) -> None:
     import torch  # noqa: PLC0415  # only the evidence needs torch
 
     import rampup.torch  # noqa: PLC0415
-    from rampup.lab.tasks import get_task  # noqa: PLC0415
+    from rampup.lab.tasks import constant_level, get_task  # noqa: PLC0415
+    from rampup.lab.train import setup as task_setup  # noqa: PLC0415
 
     torch.set_num_threads(1)
     task = get_task(task_name)
@@ -143,14 +144,14 @@ def lab(task_name: str, seeds: int, peak: float) -> None:
     }
     watch = AdaptiveWarmup.for_schedule(f"auto({beta2}) >> cosine", total_steps=steps).warmup_steps
     print(f"lab task {task_name}: {task.summary}; peak lr {peak}")
-    print(f"constant-predictor loss {task.constant_loss():.3f}")
+    print(f"constant-predictor loss {constant_level(task):.3f}")
     print()
     print("| strategy | seed | val loss | val error | events | first events | holds |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for name, (spec, guarded) in strategies.items():
         for seed in range(seeds):
             torch.manual_seed(seed)
-            setup = task.build(seed)
+            setup = task_setup(task, seed)
             params = setup.model.parameters()
             opt = torch.optim.Adam(
                 params, lr=peak, betas=task.betas, weight_decay=task.weight_decay

@@ -67,6 +67,7 @@ EXAMPLES: dict[str, tuple[str, tuple[str, ...]]] = {
     "monitor_loop": ("monitor.md", ("monitor = Monitor(warmup_steps=500)",)),
     "monitor_guard": ("monitor.md", ("AdaptiveWarmup.for_schedule(",)),
     "lab_python": ("lab.md", ("make_grid(", "run_grid(")),
+    "lab_task": ("lab.md", ("rampup.lab.Task(",)),
 }
 
 # Blocks not run at all: (file, needle) -> why. None so far; add here rather than drop a test.
@@ -819,3 +820,29 @@ def test_lab_docs_state_the_cpu_path_and_cite_no_issue_numbers() -> None:
     for text in (lab, res):
         assert not re.search(r"issue #\d", text)
         assert "seeds'" not in text
+
+
+def test_lab_task_example_is_the_examples_file_and_a_valid_task() -> None:
+    """docs/lab.md's own task is examples/lab_task.py (below its docstring), and it is sound.
+
+    Run as written, the block defines a rampup.lab.Task that passes the grid's check (one
+    forward pass and one evaluation of seed 0: finite loss, float score) and whose batches are
+    random access: batch(seed, step) is the same whenever it is read.
+    """
+    from rampup.lab.train import check_task  # noqa: PLC0415
+
+    code = _example("lab_task")
+    source = (DOCS.parent / "examples" / "lab_task.py").read_text()
+    assert source.endswith(code)
+    assert source[: -len(code)].rstrip().endswith('"""')  # only the docstring is left out
+    ns = _run("lab_task", code, {"__name__": "docs_example"})
+    task = ns["task"]
+    assert isinstance(task, rampup.lab.Task)
+    check_task(task, name="docs_example.py:task")
+    x1, y1 = task.batch(2, 7)
+    task.batch(2, 0)
+    x2, y2 = task.batch(2, 7)
+    assert torch.equal(x1, x2)
+    assert torch.equal(y1, y2)
+    assert task.steps == 300
+    assert task.beta2 == 0.98

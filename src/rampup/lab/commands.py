@@ -1,4 +1,4 @@
-"""The lab's commands of the ``rampup`` CLI: ``rampup demo`` and ``rampup lab run|report``.
+"""The lab's commands of the ``rampup`` CLI: ``rampup demo`` and ``rampup lab run|report|tasks``.
 
 Thin wrappers over :mod:`rampup.lab` functions. A :class:`~rampup.RampupError` prints one line
 (``rampup lab run: error: ...``) on stderr and exits with status 2, never a traceback.
@@ -219,7 +219,8 @@ def register(app: typer.Typer) -> None:
                 "--task",
                 "-t",
                 metavar="TASK",
-                help="Task(s), required, e.g. markov-postln; see `rampup lab tasks`.",
+                help="Task(s), required: a built-in one, e.g. markov-postln (see `rampup lab "
+                "tasks`), or your own rampup.lab.Task as module:name or path/to/file.py:name.",
             ),
         ] = None,
         strategy: Annotated[
@@ -292,5 +293,10 @@ def register(app: typer.Typer) -> None:
         typer.echo("")
         for name, what in NAMED.items():
             typer.echo(f"{name}: {what}")
+        typer.echo("")
+        typer.echo(
+            "Your own task: --task module:name or --task path/to/file.py:name, a rampup.lab.Task "
+            "(see docs/lab.md)."
+        )
 
     app.add_typer(lab)

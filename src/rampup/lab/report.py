@@ -230,7 +230,10 @@ def plot_loss_curves(
 
 def rec_const(records: Sequence[dict[str, Any]]) -> float | None:
     """The constant-predictor level of the records' task (None if mixed or absent)."""
-    levels = {round(float(r["task"]["constant_loss"]), 9) for r in records}
+    levels = {
+        None if r["task"]["constant_loss"] is None else round(float(r["task"]["constant_loss"]), 9)
+        for r in records
+    }
     return levels.pop() if len(levels) == 1 else None
 
 
@@ -372,12 +375,13 @@ def lab_report(folder: Path) -> Path:
             key=lambda r: (r["config"]["strategy"], r["config"]["peak_lr"], r["config"]["seed"])
         )
         obj = objective_name(trecs[0])
+        const = trecs[0]["task"]["constant_loss"]
+        level = "not given" if const is None else f"{float(const):.3f}"
         rows = sorted(aggregate(trecs), key=lambda r: (r.peak_lr, r.strategy))
         out += [
             f"## {task}",
             "",
-            f"Objective: validation {obj}. "
-            f"Constant-predictor loss: {float(trecs[0]['task']['constant_loss']):.3f}.",
+            f"Objective: validation {obj}. Constant-predictor loss: {level}.",
             "",
         ]
         out += _table(rows)
@@ -395,7 +399,7 @@ def lab_report(folder: Path) -> Path:
                 reg = f"{m:+.3f} [{lo:+.3f}, {hi:+.3f}]"
             out.append(f"| `{strat}` | {sens[strat]:.3f} | {rate:.0%} | {reg} |")
         out.append("")
-        slug = task.replace("/", "_")
+        slug = task.replace("/", "_").replace(":", "_")
         lrs = sorted({float(r["config"]["peak_lr"]) for r in trecs})
         for lr in lrs:
             sub = [r for r in trecs if float(r["config"]["peak_lr"]) == lr]

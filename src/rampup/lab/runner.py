@@ -19,9 +19,9 @@ from typing import Any
 
 from rampup import RampupError
 from rampup.lab import results
+from rampup.lab.loading import is_builtin, load_task
 from rampup.lab.strategies import not_applicable, resolve
-from rampup.lab.tasks import get_task
-from rampup.lab.train import RunConfig, check_lr, run
+from rampup.lab.train import RunConfig, check_lr, check_task, run
 
 __all__ = ["BACKENDS", "Grid", "check_backend", "make_grid", "run_grid"]
 
@@ -48,7 +48,13 @@ def make_grid(
     steps: int | None = None,
     func: str = "lab run",
 ) -> Grid:
-    """Validate the options and list the grid's cells (task-major, seed-minor order)."""
+    """Validate the options and list the grid's cells (task-major, seed-minor order).
+
+    A task is a built-in name or a reference to a user's task (``module:name``,
+    ``path/to/file.py:name``: :func:`rampup.lab.loading.load_task`); a user's task is checked
+    by one forward pass and one evaluation of seed 0 (:func:`rampup.lab.train.check_task`)
+    before anything runs. The cells carry the reference string, which every worker loads again.
+    """
     for name, values in (("tasks", tasks), ("strategies", strategies), ("lrs", lrs)):
         if not values:
             raise RampupError.invalid(func, name, list(values), "at least one value")
@@ -60,19 +66,22 @@ def make_grid(
     if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 1):
         raise RampupError.invalid(func, "steps", steps, "a positive number of updates")
     lr_values = [check_lr(lr, func=func) for lr in lrs]
-    task_objs = [get_task(t, func=func) for t in tasks]
+    task_objs = [(ref, load_task(ref, func=func)) for ref in tasks]
+    for ref, task in task_objs:
+        if not is_builtin(ref):
+            check_task(task, name=ref, func=func)
     cells: list[RunConfig] = []
     skipped: list[tuple[str, str, str]] = []
-    for task in task_objs:
+    for ref, task in task_objs:
         n = steps if steps is not None else task.steps
         for strat in strategies:
             why = not_applicable(strat, task, n)
             if why is not None:
-                skipped.append((task.name, strat, why))
+                skipped.append((ref, strat, why))
                 continue
             resolve(strat, task, n, func=func)
             cells.extend(
-                RunConfig(task.name, strat, lr, seed, steps) for lr in lr_values for seed in seeds
+                RunConfig(ref, strat, lr, seed, steps) for lr in lr_values for seed in seeds
             )
     if not cells:
         raise RampupError.invalid(
@@ -209,8 +218,9 @@ def _run_ray(
     done: list[dict[str, Any]] = []
     try:
         refs = {}
+        base = os.getcwd()  # where relative task files (and modules) are found, as here
         for cfg in cells:
-            refs[remote.remote(cfg)] = cfg
+            refs[remote.remote(cfg, base)] = cfg
             if on_event is not None:
                 on_event("start", cfg, None)
         pending = list(refs)
@@ -228,11 +238,16 @@ def _run_ray(
     return done
 
 
-def _ray_task(config: RunConfig) -> dict[str, Any]:
-    """One Ray task: the same run as the local backend, one torch thread."""
+def _ray_task(config: RunConfig, base: str) -> dict[str, Any]:
+    """One Ray task: the same run as the local backend, one torch thread.
+
+    The task is loaded here from its reference, a relative file path (or a module) looked up in
+    ``base``, the driver's working directory: on another machine the same path must hold it.
+    """
     import torch  # noqa: PLC0415
 
     torch.set_num_threads(1)
+    load_task(config.task, func="run", base=base)
     return run(config)
 
 

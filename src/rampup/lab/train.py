@@ -15,18 +15,118 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from rampup import RampupError
+from rampup.lab.loading import load_task
+from rampup.lab.protocol import (
+    Evaluation,
+    Task,
+    best_level,
+    call_model,
+    constant_level,
+    evaluation,
+)
 from rampup.lab.strategies import Strategy, resolve, schedule
-from rampup.lab.tasks import Setup, Task, constant_level, get_task
 
 if TYPE_CHECKING:
     import torch
+    from torch import nn
 
     from rampup.core.schedule import Schedule
 
-__all__ = ["RunConfig", "check_lr", "library_versions", "platform_info", "run"]
+__all__ = [
+    "RunConfig",
+    "Setup",
+    "check_lr",
+    "check_task",
+    "library_versions",
+    "platform_info",
+    "run",
+    "setup",
+]
 
 #: A training loss above this many times the constant level (or non-finite) stops the run early.
 _BLOWUP = 1000.0
+
+
+@dataclass
+class Setup:
+    """The process engine's view of a task for one seed: a model and the two calls it trains with.
+
+    ``train_loss(step)`` is ``task.loss(model(*inputs), targets)`` on ``task.batch(seed, step)``
+    (graph kept); ``evaluate()`` is ``task.evaluate(model)`` in eval mode under no_grad.
+    """
+
+    model: nn.Module
+    train_loss: Callable[[int], torch.Tensor]
+    evaluate: Callable[[], Evaluation]
+
+
+def setup(task: Task, seed: int, *, name: str | None = None, func: str = "run") -> Setup:
+    """Compose ``task``'s functions for ``seed`` (``name``: its reference, for errors)."""
+    import torch  # noqa: PLC0415
+
+    ref = task.name if name is None else name
+    model = task.model(seed)
+
+    def train_loss(step: int) -> torch.Tensor:
+        inputs, targets = task.batch(seed, step)
+        loss = task.loss(call_model(model, inputs), targets)
+        if not isinstance(loss, torch.Tensor) or loss.ndim != 0:
+            what = (
+                f"a tensor of shape {tuple(loss.shape)}"
+                if isinstance(loss, torch.Tensor)
+                else f"a {type(loss).__name__}"
+            )
+            raise RampupError.invalid(
+                func, "task", ref, f"a loss(output, targets) that returns the mean loss as a "
+                f"scalar tensor; it returned {what}",
+            )  # fmt: skip
+        return loss
+
+    def evaluate() -> Evaluation:
+        return evaluation(task, model, name=ref, func=func)
+
+    return Setup(model, train_loss, evaluate)
+
+
+def check_task(task: Task, *, name: str, func: str = "run") -> None:
+    """One forward pass and one evaluation of seed 0's untrained model, before a grid starts.
+
+    Refused, each as a :class:`~rampup.RampupError` naming the task's reference: a function that
+    raises, a loss that is not a scalar tensor or is not finite at step 0, an evaluation whose
+    loss or score is not a finite float.
+    """
+    import torch  # noqa: PLC0415
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    stage = "model(0)"
+    try:
+        built = setup(task, 0, name=name, func=func)
+        stage = "the loss at step 0 (batch(0, 0), the model's forward pass, loss)"
+        value = float(built.train_loss(0).detach())
+        if not math.isfinite(value):
+            raise RampupError.invalid(
+                func, "task", name, f"a model whose training loss is finite at step 0 (seed 0); "
+                f"it is {value}",
+            )  # fmt: skip
+        stage = "evaluate(model)"
+        ev = built.evaluate()
+    except RampupError:
+        raise
+    except Exception as exc:  # the user's code: say where it failed
+        said = str(exc).strip().splitlines()
+        raise RampupError.invalid(
+            func, "task", name, f"a task whose {stage} runs; it raised {type(exc).__name__}: "
+            f"{said[0] if said else 'no message'}",
+        ) from None  # fmt: skip
+    finally:
+        torch.set_num_threads(threads)
+    for what, x in (("loss", ev.loss), ("score", ev.score)):
+        if not math.isfinite(x):
+            raise RampupError.invalid(
+                func, "task", name, f"an evaluation of the untrained model (seed 0) whose "
+                f"{what} is finite; it is {x}",
+            )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -133,7 +233,7 @@ class _Trace:
 
 
 def _train(
-    setup: Setup,
+    built: Setup,
     opt: torch.optim.Optimizer,
     schedule: Schedule | str,
     steps: int,
@@ -159,7 +259,7 @@ def _train(
     params = [p for g in opt.param_groups for p in g["params"]]
 
     def record(step: int) -> None:
-        ev = setup.evaluate()
+        ev = built.evaluate()
         train = sum(window) / len(window) if window else math.nan
         trace.curve.append(
             {"step": step, "val_loss": ev.loss, "score": ev.score, "train_loss": train}
@@ -169,7 +269,7 @@ def _train(
     record(0)
     for t in range(steps):
         opt.zero_grad(set_to_none=True)
-        loss = setup.train_loss(t)
+        loss = built.train_loss(t)
         value = float(loss.detach())
         trace.last_train = value
         if not math.isfinite(value) or value > blowup:
@@ -195,7 +295,7 @@ def _train(
     return trace
 
 
-def _verdict(trace: _Trace, task: Task, const: float) -> tuple[dict[str, float], str]:
+def _verdict(trace: _Trace, task: Task, const: float | None) -> tuple[dict[str, float], str]:
     """The final metrics and, for a failed run, why it failed ("" if it did not)."""
     if trace.stopped_at is not None:
         final = {"val_loss": math.nan, "score": 1.0, "train_loss": trace.last_train}
@@ -205,7 +305,7 @@ def _verdict(trace: _Trace, task: Task, const: float) -> tuple[dict[str, float],
     final.pop("step")
     if not math.isfinite(final["val_loss"]):
         return final, "non-finite validation loss"
-    if final["val_loss"] >= task.collapse_ratio * const:
+    if const is not None and final["val_loss"] >= task.collapse_ratio * const:
         return final, (
             f"collapsed to a constant predictor: validation loss {final['val_loss']:.3f} "
             f">= {task.collapse_ratio} x constant level {const:.3f}"
@@ -235,7 +335,7 @@ def run(
 
 
 def _run(config: RunConfig, progress: Callable[[int, int], None] | None) -> dict[str, Any]:
-    task = get_task(config.task, func="run")
+    task = load_task(config.task, func="run")
     lr = check_lr(config.peak_lr)
     steps = config.steps if config.steps is not None else task.steps
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
@@ -245,11 +345,12 @@ def _run(config: RunConfig, progress: Callable[[int, int], None] | None) -> dict
 
     ran_on = platform_info()
     start = time.perf_counter()
-    setup = task.build(config.seed)
-    opt = _optimizer(task, strategy, setup.model.parameters(), lr)
+    built = setup(task, config.seed, name=config.task)
+    opt = _optimizer(task, strategy, built.model.parameters(), lr)
     every = max(1, min(task.eval_every, steps))
     plan = strategy.spec if strategy.guarded else schedule(strategy, steps)
-    trace = _train(setup, opt, plan, steps, every, _BLOWUP * const, progress)
+    blowup = math.inf if const is None else _BLOWUP * const
+    trace = _train(built, opt, plan, steps, every, blowup, progress)
     wall = time.perf_counter() - start
     final, reason = _verdict(trace, task, const)
     return {
@@ -259,6 +360,7 @@ def _run(config: RunConfig, progress: Callable[[int, int], None] | None) -> dict
             "optimizer": strategy.optimizer or task.optimizer,
             "betas": list(task.betas),
             "constant_loss": const,
+            "best_loss": best_level(task),
             "score": task.score_name,
             "objective": task.objective,
         },

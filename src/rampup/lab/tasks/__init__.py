@@ -1,14 +1,14 @@
-"""The lab's tasks: small, real training problems where warmup can decide the outcome.
+"""The lab's built-in tasks: small, real training problems where warmup can decide the outcome.
 
-Each task builds, from a seed, a model, a batch sampler and an evaluation, all deterministic given
-the seed (one torch thread, seeded generators, no download). A task also knows its *constant
+Each is a :class:`rampup.lab.Task` (:mod:`rampup.lab.protocol`): a model built from a seed, the
+seed's batches, a loss and an evaluation, all deterministic given the seed (one torch thread,
+seeded generators, no download). A task also knows its *constant
 level*: the validation loss of the best input-independent predictor (the unigram entropy for the
 Markov LM, the per-position entropy for sorting and the seq2seq task, the class entropy for the
 digits), so a run that collapsed to a constant predictor is caught as a failure even when its
 loss is finite.
 
-Tasks (``TASKS``), a module per family (:mod:`rampup.lab.tasks.base` holds the protocol,
-:class:`Task`, :class:`Setup` and :class:`Evaluation`):
+Tasks (``TASKS``), a module per family (:mod:`rampup.lab.tasks.base` holds what they share):
 
 - ``markov-postln`` / ``markov-preln``: a 6-layer causal Transformer LM (d 64, 4 heads, ff 256),
   Post-LN and its Pre-LN control, on sequences (length 32, batch 16, 200 steps) of a random
@@ -27,7 +27,8 @@ from __future__ import annotations
 import math
 
 from rampup import RampupError
-from rampup.lab.tasks.base import Evaluation, Setup, Task
+from rampup.lab.protocol import best_level, constant_level
+from rampup.lab.tasks.base import Evaluation, SeedStream, Task
 from rampup.lab.tasks.digits import _digits_task
 from rampup.lab.tasks.markov import _markov_task, markov_levels
 from rampup.lab.tasks.sort import _sort_task
@@ -37,8 +38,9 @@ __all__ = [
     "TASKS",
     "WORDS",
     "Evaluation",
-    "Setup",
+    "SeedStream",
     "Task",
+    "best_level",
     "constant_level",
     "get_task",
     "is_finite",
@@ -79,24 +81,14 @@ TASKS: dict[str, Task] = {
 
 
 def get_task(name: object, *, func: str = "get_task") -> Task:
-    """The task called ``name``; a :class:`~rampup.RampupError` naming the known ones otherwise."""
+    """The built-in task called ``name``; a :class:`~rampup.RampupError` naming them otherwise.
+
+    :func:`rampup.lab.loading.load_task` also loads a user's task (``module:name``,
+    ``path/to/file.py:name``).
+    """
     if not isinstance(name, str) or name not in TASKS:
         raise RampupError.invalid(func, "task", name, "one of " + ", ".join(TASKS))
     return TASKS[name]
-
-
-def constant_level(task: Task) -> float:
-    """The task's constant-predictor validation loss (cached per process)."""
-    return _constant_cache(task.name)
-
-
-_CONSTANTS: dict[str, float] = {}
-
-
-def _constant_cache(name: str) -> float:
-    if name not in _CONSTANTS:
-        _CONSTANTS[name] = TASKS[name].constant_loss()
-    return _CONSTANTS[name]
 
 
 def is_finite(x: float) -> bool:

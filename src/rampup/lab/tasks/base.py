@@ -1,72 +1,21 @@
-"""The lab's task protocol: :class:`Task`, its :class:`Setup` and :class:`Evaluation`.
+"""The pieces the built-in task families share.
 
-A task builds, for one seed, a :class:`Setup` (the model and the closures the trainer calls);
-an evaluation returns an :class:`Evaluation`. Below them, the pieces the task families share:
-the entropies behind the constant level (plug-in, nats: ``-sum p log p``), the causal mask and
-the Transformer body.
+The protocol itself (:class:`~rampup.lab.protocol.Task`, :class:`~rampup.lab.protocol.Evaluation`,
+:class:`~rampup.lab.protocol.SeedStream`) is :mod:`rampup.lab.protocol`, re-exported here. Below
+it: the entropies behind the constant level (plug-in, nats: ``-sum p log p``), the
+cross-entropy over flattened positions, the causal mask and the Transformer body.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from rampup.lab.protocol import Evaluation, SeedStream, Task
 
 if TYPE_CHECKING:
     import torch
-    from torch import nn
 
-__all__ = ["Evaluation", "Setup", "Task"]
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    """One evaluation on the validation set: loss (nats) and the task's score."""
-
-    loss: float
-    score: float
-
-
-@dataclass
-class Setup:
-    """A task instantiated for one seed: the model and the two closures the trainer calls."""
-
-    model: nn.Module
-    #: ``train_loss(step)``: the mean training loss on batch ``step`` (a scalar tensor, graph kept).
-    train_loss: Callable[[int], torch.Tensor]
-    #: ``evaluate()``: validation loss and score, with the model in eval mode and no gradient.
-    evaluate: Callable[[], Evaluation]
-
-
-@dataclass(frozen=True)
-class Task:
-    """A training problem of the lab, with its optimiser and its failure criterion."""
-
-    name: str
-    summary: str
-    steps: int
-    eval_every: int
-    optimizer: str  # "adamw", "adam" or "sgd"
-    #: Validation loss of the best constant predictor (measured on the validation set).
-    constant_loss: Callable[[], float]
-    build: Callable[[int], Setup]
-    score_name: str  # "error" (lower is better) for every task
-    #: What comparisons score: "loss" (validation cross-entropy) or "error" (the score).
-    objective: str = "loss"
-    betas: tuple[float, float] = (0.9, 0.999)
-    momentum: float = 0.9
-    weight_decay: float = 0.01
-    #: The control this task is paired with (Pre-LN, no batch norm), if any.
-    control: str | None = None
-    #: A run whose final validation loss is at least this fraction of the constant level
-    #: has collapsed to (nearly) a constant predictor.
-    collapse_ratio: float = 0.98
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def beta2(self) -> float | None:
-        """Adam's beta2 for the Adam-family tasks; None for SGD."""
-        return None if self.optimizer == "sgd" else self.betas[1]
+__all__ = ["Evaluation", "SeedStream", "Task"]
 
 
 # -- shared pieces -----------------------------------------------------------------------------
@@ -91,6 +40,17 @@ def _positional_entropy(targets: Any, classes: int, pad: int | None = None) -> f
             total += _entropy(np.bincount(col, minlength=classes)) * len(col)
             count += len(col)
     return total / count
+
+
+def _token_loss(
+    logits: torch.Tensor, targets: torch.Tensor, classes: int, ignore_index: int = -100
+) -> torch.Tensor:
+    """Mean cross-entropy over every position: ``-mean log softmax(logits)[target]``."""
+    import torch.nn.functional as F  # noqa: N812, PLC0415
+
+    return F.cross_entropy(
+        logits.reshape(-1, classes), targets.reshape(-1), ignore_index=ignore_index
+    )
 
 
 def _causal_mask(n: int) -> torch.Tensor:

@@ -9,10 +9,11 @@ The constant level is the class entropy of the validation labels.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from rampup.lab.tasks.base import Evaluation, Setup, Task, _entropy
+from rampup.lab.tasks.base import Evaluation, SeedStream, Task, _entropy, _token_loss
 
 if TYPE_CHECKING:
     import torch
@@ -24,6 +25,7 @@ __all__: list[str] = []
 _DG_BATCH, _DG_VAL = 1024, 497
 
 
+@functools.cache
 def _digits() -> tuple[Any, Any, Any, Any]:
     """load_digits split into train (1300) and validation (497) by a fixed permutation."""
     import numpy as np  # noqa: PLC0415
@@ -42,8 +44,8 @@ def _digits_constant() -> float:
     return _entropy(np.bincount(_digits()[3], minlength=10))
 
 
-def _build_digits(seed: int, *, kind: str) -> Setup:
-    import numpy as np  # noqa: PLC0415
+def _digits_model(seed: int, *, kind: str) -> nn.Module:
+    """The MLP (``bn``, ``nobn`` or ``plain``), its parameters drawn after the seed."""
     import torch  # noqa: PLC0415
     from torch import nn  # noqa: PLC0415
 
@@ -78,25 +80,43 @@ def _build_digits(seed: int, *, kind: str) -> Setup:
         layers = [nn.Linear(64, width), stem_norm, nn.ReLU()]
         layers += [Block(bn) for _ in range(3)]
         layers.append(nn.Linear(width, 10))
-    model = nn.Sequential(*layers)
+    return nn.Sequential(*layers)
+
+
+@functools.cache
+def _digits_tensors() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    import torch  # noqa: PLC0415
+
     xtr, ytr, xva, yva = (torch.from_numpy(a) for a in _digits())
-    rng = np.random.default_rng(seed)
-    loss_fn = nn.CrossEntropyLoss()
+    return xtr, ytr, xva, yva
 
-    def train_loss(step: int) -> torch.Tensor:
-        idx = torch.from_numpy(rng.integers(0, len(ytr), size=_DG_BATCH))
-        return loss_fn(model(xtr[idx]), ytr[idx])  # type: ignore[no-any-return]
 
-    def evaluate() -> Evaluation:
-        model.eval()
-        with torch.no_grad():
-            logits = model(xva)
-            loss = float(loss_fn(logits, yva))
-            err = float((logits.argmax(-1) != yva).float().mean())
-        model.train()
-        return Evaluation(loss, err)
+#: Seed s's training batches, as row indices into the training set: from ``default_rng(s)``.
+_STREAM: SeedStream[Any] = SeedStream(
+    lambda rng: rng.integers(0, len(_digits()[1]), size=_DG_BATCH)
+)
 
-    return Setup(model, train_loss, evaluate)
+
+def _digits_batch(seed: int, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Update ``step``'s 1024 images (drawn with replacement) and their labels."""
+    import torch  # noqa: PLC0415
+
+    xtr, ytr, _, _ = _digits_tensors()
+    idx = torch.from_numpy(_STREAM(seed, step))
+    return xtr[idx], ytr[idx]
+
+
+def _digits_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    return _token_loss(logits, targets, 10)
+
+
+def _digits_evaluate(model: nn.Module) -> Evaluation:
+    """Validation loss and classification error on the 497 held-out images."""
+    _, _, xva, yva = _digits_tensors()
+    logits = model(xva)
+    loss = float(_token_loss(logits, yva, 10))
+    err = float((logits.argmax(-1) != yva).float().mean())
+    return Evaluation(loss, err)
 
 
 def _digits_task(name: str, kind: str, summary: str, control: str | None) -> Task:
@@ -106,8 +126,11 @@ def _digits_task(name: str, kind: str, summary: str, control: str | None) -> Tas
         steps=100,
         eval_every=10,
         optimizer="sgd",
+        model=functools.partial(_digits_model, kind=kind),
+        batch=_digits_batch,
+        loss=_digits_loss,
+        evaluate=_digits_evaluate,
         constant_loss=_digits_constant,
-        build=lambda seed: _build_digits(seed, kind=kind),
         score_name="error",
         objective="error",
         weight_decay=0.0,

@@ -4,17 +4,28 @@
 Post-LN and its Pre-LN control, on sequences (length 32, batch 16, 200 steps) of a random order-1
 Markov chain over 32 states (rows from Dirichlet(0.1), fixed data seed), AdamW.
 
-The constant level is the unigram entropy of the validation set's targets.
+The constant level is the unigram entropy of the validation set's targets; the best loss L* is the
+chain's entropy rate (its Bayes loss, :func:`markov_levels`).
 """
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
-from rampup.lab.tasks.base import Evaluation, Setup, Task, _causal_mask, _encoder, _entropy
+from rampup.lab.tasks.base import (
+    Evaluation,
+    SeedStream,
+    Task,
+    _causal_mask,
+    _encoder,
+    _entropy,
+    _token_loss,
+)
 
 if TYPE_CHECKING:
     import torch
+    from torch import nn
 
 __all__ = ["markov_levels"]
 
@@ -22,6 +33,7 @@ __all__ = ["markov_levels"]
 _MK_STATES, _MK_LEN, _MK_BATCH, _MK_VAL, _MK_DATA_SEED = 32, 32, 16, 128, 1234
 
 
+@functools.cache
 def _markov_chain() -> tuple[Any, Any]:
     """The fixed chain: transition rows from Dirichlet(0.1) and its stationary distribution."""
     import numpy as np  # noqa: PLC0415
@@ -70,8 +82,8 @@ def _markov_constant() -> float:
     return _entropy(np.bincount(_markov_val()[:, 1:].ravel(), minlength=_MK_STATES))
 
 
-def _build_markov(seed: int, *, pre_ln: bool) -> Setup:
-    import numpy as np  # noqa: PLC0415
+def _markov_model(seed: int, *, pre_ln: bool) -> nn.Module:
+    """The LM, its parameters drawn after ``torch.manual_seed(seed)``."""
     import torch  # noqa: PLC0415
     from torch import nn  # noqa: PLC0415
 
@@ -91,28 +103,39 @@ def _build_markov(seed: int, *, pre_ln: bool) -> Setup:
             h = self.tok(x) + self.pos[: x.shape[1]]
             return self.head(self.body(h, mask=self.mask, is_causal=True))  # type: ignore[no-any-return]
 
-    model = LM()
-    rng = np.random.default_rng(seed)
-    val = torch.from_numpy(_markov_val())
-    loss_fn = nn.CrossEntropyLoss()
+    return LM()
 
-    def loss_on(x: torch.Tensor) -> torch.Tensor:
-        logits = model(x[:, :-1])
-        return loss_fn(logits.reshape(-1, _MK_STATES), x[:, 1:].reshape(-1))  # type: ignore[no-any-return]
 
-    def train_loss(step: int) -> torch.Tensor:
-        return loss_on(torch.from_numpy(_markov_sample(rng, _MK_BATCH)))
+#: Seed s's training sequences: batch after batch from ``default_rng(s)``.
+_STREAM: SeedStream[Any] = SeedStream(lambda rng: _markov_sample(rng, _MK_BATCH))
 
-    def evaluate() -> Evaluation:
-        model.eval()
-        with torch.no_grad():
-            logits = model(val[:, :-1])
-            loss = float(loss_fn(logits.reshape(-1, _MK_STATES), val[:, 1:].reshape(-1)))
-            err = float((logits.argmax(-1) != val[:, 1:]).float().mean())
-        model.train()
-        return Evaluation(loss, err)
 
-    return Setup(model, train_loss, evaluate)
+def _markov_batch(seed: int, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Update ``step``'s sequences: the tokens but the last in, the next tokens out."""
+    import torch  # noqa: PLC0415
+
+    x = torch.from_numpy(_STREAM(seed, step))
+    return x[:, :-1], x[:, 1:]
+
+
+def _markov_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    return _token_loss(logits, targets, _MK_STATES)
+
+
+@functools.cache
+def _markov_val_tensor() -> torch.Tensor:
+    import torch  # noqa: PLC0415
+
+    return torch.from_numpy(_markov_val())
+
+
+def _markov_evaluate(model: nn.Module) -> Evaluation:
+    """Validation loss and next-token error on the fixed validation sequences."""
+    val = _markov_val_tensor()
+    logits = model(val[:, :-1])
+    loss = float(_token_loss(logits, val[:, 1:], _MK_STATES))
+    err = float((logits.argmax(-1) != val[:, 1:]).float().mean())
+    return Evaluation(loss, err)
 
 
 def _markov_task(name: str, pre_ln: bool, control: str | None) -> Task:
@@ -123,8 +146,12 @@ def _markov_task(name: str, pre_ln: bool, control: str | None) -> Task:
         steps=200,
         eval_every=20,
         optimizer="adamw",
+        model=functools.partial(_markov_model, pre_ln=pre_ln),
+        batch=_markov_batch,
+        loss=_markov_loss,
+        evaluate=_markov_evaluate,
         constant_loss=_markov_constant,
-        build=lambda seed: _build_markov(seed, pre_ln=pre_ln),
+        best_loss=lambda: markov_levels()[0],
         score_name="error",
         betas=(0.9, 0.999),
         control=control,

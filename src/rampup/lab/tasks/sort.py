@@ -8,12 +8,21 @@ The constant level is the per-position entropy of the sorted validation sequence
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
-from rampup.lab.tasks.base import Evaluation, Setup, Task, _encoder, _positional_entropy
+from rampup.lab.tasks.base import (
+    Evaluation,
+    SeedStream,
+    Task,
+    _encoder,
+    _positional_entropy,
+    _token_loss,
+)
 
 if TYPE_CHECKING:
     import torch
+    from torch import nn
 
 __all__: list[str] = []
 
@@ -33,8 +42,8 @@ def _sort_constant() -> float:
     return _positional_entropy(np.sort(_sort_val(), axis=1), _SO_VALUES)
 
 
-def _build_sort(seed: int, *, pre_ln: bool) -> Setup:
-    import numpy as np  # noqa: PLC0415
+def _sort_model(seed: int, *, pre_ln: bool) -> nn.Module:
+    """The sorter, its parameters drawn after ``torch.manual_seed(seed)``."""
     import torch  # noqa: PLC0415
     from torch import nn  # noqa: PLC0415
 
@@ -52,27 +61,42 @@ def _build_sort(seed: int, *, pre_ln: bool) -> Setup:
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return self.head(self.body(self.tok(x) + self.pos))  # type: ignore[no-any-return]
 
-    model = Sorter()
-    rng = np.random.default_rng(seed)
+    return Sorter()
+
+
+#: Seed s's training sequences: batch after batch from ``default_rng(s)``.
+_STREAM: SeedStream[Any] = SeedStream(
+    lambda rng: rng.integers(0, _SO_VALUES, size=(_SO_BATCH, _SO_LEN))
+)
+
+
+def _sort_batch(seed: int, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Update ``step``'s sequences and, as targets, the same sequences sorted."""
+    import torch  # noqa: PLC0415
+
+    x = torch.from_numpy(_STREAM(seed, step))
+    return x, torch.sort(x, dim=1).values
+
+
+def _sort_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    return _token_loss(logits, targets, _SO_VALUES)
+
+
+@functools.cache
+def _sort_val_tensors() -> tuple[torch.Tensor, torch.Tensor]:
+    import torch  # noqa: PLC0415
+
     val = torch.from_numpy(_sort_val())
-    val_y = torch.sort(val, dim=1).values
-    loss_fn = nn.CrossEntropyLoss()
+    return val, torch.sort(val, dim=1).values
 
-    def train_loss(step: int) -> torch.Tensor:
-        x = torch.from_numpy(rng.integers(0, _SO_VALUES, size=(_SO_BATCH, _SO_LEN)))
-        y = torch.sort(x, dim=1).values
-        return loss_fn(model(x).reshape(-1, _SO_VALUES), y.reshape(-1))  # type: ignore[no-any-return]
 
-    def evaluate() -> Evaluation:
-        model.eval()
-        with torch.no_grad():
-            logits = model(val)
-            loss = float(loss_fn(logits.reshape(-1, _SO_VALUES), val_y.reshape(-1)))
-            err = float((logits.argmax(-1) != val_y).float().mean())
-        model.train()
-        return Evaluation(loss, err)
-
-    return Setup(model, train_loss, evaluate)
+def _sort_evaluate(model: nn.Module) -> Evaluation:
+    """Validation loss and token error on the fixed validation sequences."""
+    val, val_y = _sort_val_tensors()
+    logits = model(val)
+    loss = float(_token_loss(logits, val_y, _SO_VALUES))
+    err = float((logits.argmax(-1) != val_y).float().mean())
+    return Evaluation(loss, err)
 
 
 def _sort_task(name: str, pre_ln: bool, control: str | None) -> Task:
@@ -84,8 +108,11 @@ def _sort_task(name: str, pre_ln: bool, control: str | None) -> Task:
         steps=400,
         eval_every=40,
         optimizer="adamw",
+        model=functools.partial(_sort_model, pre_ln=pre_ln),
+        batch=_sort_batch,
+        loss=_sort_loss,
+        evaluate=_sort_evaluate,
         constant_loss=_sort_constant,
-        build=lambda seed: _build_sort(seed, pre_ln=pre_ln),
         score_name="error",
         betas=(0.9, 0.98),
         control=control,

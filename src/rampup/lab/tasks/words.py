@@ -8,12 +8,21 @@ The constant level is the per-position entropy of the validation targets (paddin
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
-from rampup.lab.tasks.base import Evaluation, Setup, Task, _causal_mask, _positional_entropy
+from rampup.lab.tasks.base import (
+    Evaluation,
+    SeedStream,
+    Task,
+    _causal_mask,
+    _positional_entropy,
+    _token_loss,
+)
 
 if TYPE_CHECKING:
     import torch
+    from torch import nn
 
 __all__ = ["WORDS", "words_of"]
 
@@ -29,6 +38,7 @@ def words_of(n: int) -> list[str]:
     return [WORDS[int(c)] for c in str(n)]
 
 
+@functools.cache
 def _words_data() -> tuple[Any, Any, Any, Any]:
     """Source (digits, padded to 3) and target (sos, words, eos, padded to 5) for 0-999.
 
@@ -52,8 +62,8 @@ def _words_constant() -> float:
     return _positional_entropy(_words_data()[3][:, 1:], 13, pad=_W_PAD)
 
 
-def _build_words(seed: int, *, pre_ln: bool, layers: int = 3, d: int = 64) -> Setup:
-    import numpy as np  # noqa: PLC0415
+def _words_model(seed: int, *, pre_ln: bool, layers: int = 3, d: int = 64) -> nn.Module:
+    """The seq2seq Transformer, its parameters drawn after ``torch.manual_seed(seed)``."""
     import torch  # noqa: PLC0415
     from torch import nn  # noqa: PLC0415
 
@@ -89,34 +99,52 @@ def _build_words(seed: int, *, pre_ln: bool, layers: int = 3, d: int = 64) -> Se
             out = self.transformer(s, t, tgt_mask=mask, tgt_is_causal=True)
             return self.fc(out)  # type: ignore[no-any-return]
 
-    model = Seq2Seq()
+    return Seq2Seq()
+
+
+@functools.cache
+def _words_tensors() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    import torch  # noqa: PLC0415
+
     str_, ttr, sva, tva = (torch.from_numpy(a) for a in _words_data())
-    rng = np.random.default_rng(seed)
-    loss_fn = nn.CrossEntropyLoss(ignore_index=_W_PAD)
+    return str_, ttr, sva, tva
 
-    def loss_on(src: torch.Tensor, tgt: torch.Tensor) -> torch.Tensor:
-        logits = model(src, tgt[:, :-1])
-        return loss_fn(logits.reshape(-1, 13), tgt[:, 1:].reshape(-1))  # type: ignore[no-any-return]
 
-    def train_loss(step: int) -> torch.Tensor:
-        idx = torch.from_numpy(rng.integers(0, len(ttr), size=_W_BATCH))
-        return loss_on(str_[idx], ttr[idx])
+#: Seed s's training batches, as indices into the 800 training numbers: from ``default_rng(s)``.
+_STREAM: SeedStream[Any] = SeedStream(
+    lambda rng: rng.integers(0, len(_words_data()[1]), size=_W_BATCH)
+)
 
-    def evaluate() -> Evaluation:
-        model.eval()
-        with torch.no_grad():
-            loss = float(loss_on(sva, tva))
-            # greedy decoding; exact match = every token up to and including eos
-            out = torch.full((len(sva), 1), _W_SOS, dtype=torch.long)
-            for _ in range(tva.shape[1] - 1):
-                nxt = model(sva, out)[:, -1].argmax(-1, keepdim=True)
-                out = torch.cat([out, nxt], dim=1)
-            want = tva[:, 1:]
-            ok = ((out[:, 1:] == want) | (want == _W_PAD)).all(dim=1)
-        model.train()
-        return Evaluation(loss, 1.0 - float(ok.float().mean()))
 
-    return Setup(model, train_loss, evaluate)
+def _words_batch(seed: int, step: int) -> tuple[tuple[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """Update ``step``'s pairs: inputs (source, target but its last token), the next tokens."""
+    import torch  # noqa: PLC0415
+
+    str_, ttr, _, _ = _words_tensors()
+    idx = torch.from_numpy(_STREAM(seed, step))
+    src, tgt = str_[idx], ttr[idx]
+    return (src, tgt[:, :-1]), tgt[:, 1:]
+
+
+def _words_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy over the target tokens, padding left out."""
+    return _token_loss(logits, targets, 13, ignore_index=_W_PAD)
+
+
+def _words_evaluate(model: nn.Module) -> Evaluation:
+    """Validation loss (teacher forcing) and 1 - exact match of greedy decoding."""
+    import torch  # noqa: PLC0415
+
+    _, _, sva, tva = _words_tensors()
+    loss = float(_words_loss(model(sva, tva[:, :-1]), tva[:, 1:]))
+    # greedy decoding; exact match = every token up to and including eos
+    out = torch.full((len(sva), 1), _W_SOS, dtype=torch.long)
+    for _ in range(tva.shape[1] - 1):
+        nxt = model(sva, out)[:, -1].argmax(-1, keepdim=True)
+        out = torch.cat([out, nxt], dim=1)
+    want = tva[:, 1:]
+    ok = ((out[:, 1:] == want) | (want == _W_PAD)).all(dim=1)
+    return Evaluation(loss, 1.0 - float(ok.float().mean()))
 
 
 def _words_task(name: str, pre_ln: bool, control: str | None, steps: int = 400) -> Task:
@@ -128,8 +156,11 @@ def _words_task(name: str, pre_ln: bool, control: str | None, steps: int = 400) 
         steps=steps,
         eval_every=40,
         optimizer="adam",
+        model=functools.partial(_words_model, pre_ln=pre_ln),
+        batch=_words_batch,
+        loss=_words_loss,
+        evaluate=_words_evaluate,
         constant_loss=_words_constant,
-        build=lambda seed: _build_words(seed, pre_ln=pre_ln),
         score_name="error",
         betas=(0.9, 0.98),
         weight_decay=0.0,

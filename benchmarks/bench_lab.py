@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -167,8 +168,10 @@ def compare(
         for _ in range(repeat):
             wall, per_run = process_engine(name, lrs, seeds, n_steps)
             p_wall, p_run = min(p_wall, wall), min(p_run, per_run)
+            print(f"{name}: process {wall:.1f} s", file=sys.stderr, flush=True)
             wall, failed = batched_engine(name, lrs, seeds, n_steps)
             b_wall = min(b_wall, wall)
+            print(f"{name}: batched {wall:.1f} s", file=sys.stderr, flush=True)
         p_rate, b_rate = 60 * n / p_wall, 60 * n / b_wall
         inner = 60 * 2 / p_run  # runs per minute of 2 workers, counting only time inside runs
         rows.append((name, n, n_steps, p_wall, p_rate, inner, b_wall, b_rate, failed))

@@ -130,9 +130,9 @@ def batched_engine(
     torch.set_num_threads(threads)
     try:
         run = train_batched(
-            lambda seed: task.build(seed).model, _sampler(shape), loss_fn, members, _spec(task),
+            task.model, _sampler(shape), loss_fn, members, _spec(task),
             steps, evaluate=evaluate, eval_every=min(task.eval_every, steps),
-            blowup=1000.0 * constant_level(task),
+            blowup=1000.0 * (constant_level(task) or math.inf),
         )  # fmt: skip
     finally:
         torch.set_num_threads(before)

@@ -1,4 +1,6 @@
-"""The lab's commands of the ``rampup`` CLI: ``rampup demo``, ``rampup lab run|report|scorecard|tasks``.
+"""The lab's commands of the ``rampup`` CLI: ``rampup demo`` and ``rampup lab ...``.
+
+The lab's sub-commands: ``run``, ``report``, ``scorecard`` and ``tasks``.
 
 Thin wrappers over :mod:`rampup.lab` functions. A :class:`~rampup.RampupError` prints one line
 (``rampup lab run: error: ...``) on stderr and exits with status 2, never a traceback.
@@ -8,9 +10,9 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -178,6 +180,7 @@ def _lab_scorecard(
     from rampup.lab.results import RESULTS_NAME  # noqa: PLC0415
     from rampup.lab.runner import check_backend  # noqa: PLC0415
     from rampup.lab.scorecard import scorecard  # noqa: PLC0415
+    from rampup.lab.train import RunConfig  # noqa: PLC0415
 
     func = "lab scorecard"
     with _clean_errors(func):
@@ -187,11 +190,14 @@ def _lab_scorecard(
                 "tasks`) or module:name / path/to/file.py:name, e.g. --task markov-postln"
             )
         lrs = _numbers(func, "lr", _split(lr, []), float)
-        seeds = [int(x) for x in _numbers(func, "seeds", _split(seed, ["0", "1", "2", "3", "4"]), int)]
+        seeds = [
+            int(x) for x in _numbers(func, "seeds", _split(seed, ["0", "1", "2", "3", "4"]), int)
+        ]
         check_backend(workers, backend, func=func)
         argv = ["rampup", "lab", "scorecard", "--out", str(out), "--task", task]
         argv += ["--lr", ",".join(map(repr, lrs)), "--seeds", ",".join(map(str, seeds))]
         argv += ["--steps", str(steps)] if steps is not None else []
+        stack = ExitStack()
         bars: list[GridProgress] = []
 
         def on_plan(total: int, done: int) -> None:
@@ -201,16 +207,18 @@ def _lab_scorecard(
                 f"zero-tuning strategies); {done} already in {out}"
             )
             _remember_command(out, argv)
-            bars.append(GridProgress(total, label="scorecard", completed=done).__enter__())
+            bars.append(stack.enter_context(GridProgress(total, label="scorecard", completed=done)))
 
-        def on_event(kind: str, cfg: object, payload: object) -> None:
-            bars[0].on_event(kind, cfg, payload)  # type: ignore[arg-type]
+        def on_event(kind: str, cfg: RunConfig, payload: Any) -> None:
+            bars[0].on_event(kind, cfg, payload)
 
         try:
-            res = scorecard(
-                task, lrs, seeds, out=out, workers=workers, backend=backend, address=address,
-                steps=steps, tolerance=tolerance, on_event=on_event, on_plan=on_plan,
-            )  # fmt: skip
+            with stack:
+                res = scorecard(
+                    task, lrs, seeds, out=out, workers=workers, backend=backend,
+                    address=address, steps=steps, tolerance=tolerance, on_event=on_event,
+                    on_plan=on_plan,
+                )  # fmt: skip
         except KeyboardInterrupt:
             typer.echo(
                 f"interrupted: the finished runs are in {out / RESULTS_NAME}; "
@@ -218,9 +226,6 @@ def _lab_scorecard(
                 err=True,
             )
             raise typer.Exit(130) from None
-        finally:
-            for bar in bars:
-                bar.__exit__(None, None, None)
         for strat, why in res.skipped:
             typer.echo(f"skipped: strategy {strat}: {why}", err=True)
         typer.echo(res.markdown)
@@ -381,10 +386,11 @@ def register(app: typer.Typer) -> None:
         steps: Annotated[
             int | None,
             typer.Option(
-                metavar="N", help="Updates per run, overriding the task's length.",
+                metavar="N",
+                help="Updates per run, overriding the task's length.",
                 show_default="the task's",
             ),
-        ] = None,  # fmt: skip
+        ] = None,
         tolerance: Annotated[
             float,
             typer.Option(

@@ -84,6 +84,8 @@ class Oracle:
     held_mean: float
     held_failed: int
     held_runs: int
+    all_failed: int
+    all_runs: int
     #: Over the sweep's members: the lowest and highest held-out mean (the PNG's band).
     sweep_low: float
     sweep_high: float
@@ -216,7 +218,8 @@ def score(
         means = [held_of(m, lr)[0] for m in members]
         oracles[lr] = Oracle(
             lr, choice, sweep[choice], _mean(vals[(choice, lr)][s][0] for s in pick), o_mean,
-            o_failed, len(held), min(means), max(means),
+            o_failed, len(held), sum(vals[(choice, lr)][s][1] for s in seeds), len(seeds),
+            min(means), max(means),
         )  # fmt: skip
         none_ok = has("none", lr, held)
         for strat in strategies:
@@ -227,7 +230,7 @@ def score(
             all_failed = sum(vals[(strat, lr)][s][1] for s in seeds) if every else None
             verdict: bool | None = None
             if strat != "none" and none_ok:
-                n_mean, n_failed = held_of("none", lr)
+                n_mean, _ = held_of("none", lr)
                 shared = seeds if every and has("none", lr, seeds) else held
                 mine = sum(vals[(strat, lr)][s][1] for s in shared)
                 theirs = sum(vals[("none", lr)][s][1] for s in shared)

@@ -188,8 +188,11 @@ def table(
         f"on seeds {', '.join(map(str, sc.pick_seeds))}; every row is scored on held-out seeds "
         f"{held}. Δ: {'error points' if error else '% of the loss'} against the oracle. "
         f"Never worse: held-out mean within {tol} of `none`'s and no more failures than `none`."
-        + ("" if sc.best_loss is None else f" Excess ratio: (L - L*) / (L_oracle - L*), "
-           f"L* = {sc.best_loss:.3f}."),  # fmt: skip
+        + (
+            ""
+            if sc.best_loss is None
+            else f" Excess ratio: (L - L*) / (L_oracle - L*), L* = {sc.best_loss:.3f}."
+        ),
     ]
     if suggest_spec is not None:
         lines[-1] += f" `suggest` advised `{suggest_spec}`."
@@ -209,7 +212,7 @@ def table(
             continue
         row = (
             f"| {lr:g} | **oracle** ({_pct(o.warmup_pct)}) | {o.held_mean:.3f} | 0 "
-            f"| {o.held_failed}/{o.held_runs} | - | |"
+            f"| {o.held_failed}/{o.held_runs} | {o.all_failed}/{o.all_runs} | |"
         )
         lines.append(row + (" 1 |" if sc.best_loss is not None else ""))
         for c in (c for c in sc.cells if c.peak_lr == lr):

@@ -49,8 +49,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DECAY",
-    "SUGGEST_BATCH",
     "NAMED",
+    "SUGGEST_BATCH",
     "Strategy",
     "applies",
     "auto_hook",
@@ -109,7 +109,9 @@ def not_applicable(name: str, task: Task, total_steps: int) -> str | None:
     if name in _ADAM_ONLY and task.beta2 is None:
         return f"it needs Adam's beta2 and {task.name} uses SGD"
     if name == "suggest" and total_steps < 2:
-        return f"rampup.suggest needs a run of 2 updates or more (warmup and decay), not {total_steps}"
+        return (
+            f"rampup.suggest needs a run of 2 updates or more (warmup and decay), not {total_steps}"
+        )
     if name == "auto" and task.beta2 is not None:
         w = untuned_steps(task.beta2)
         if w >= total_steps:

@@ -1,4 +1,6 @@
-"""The lab's commands of the ``rampup`` CLI: ``rampup demo`` and ``rampup lab run|report|tasks``.
+"""The lab's commands of the ``rampup`` CLI: ``rampup demo`` and ``rampup lab ...``.
+
+The lab's sub-commands: ``run``, ``report``, ``scorecard`` and ``tasks``.
 
 Thin wrappers over :mod:`rampup.lab` functions. A :class:`~rampup.RampupError` prints one line
 (``rampup lab run: error: ...``) on stderr and exits with status 2, never a traceback.
@@ -8,9 +10,9 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -162,6 +164,74 @@ def _lab_run(
         )
 
 
+def _lab_scorecard(
+    out: Path,
+    task: str | None,
+    lr: list[str] | None,
+    seed: list[str] | None,
+    steps: int | None,
+    tolerance: float,
+    workers: int,
+    backend: str,
+    address: str | None,
+) -> None:
+    """``rampup lab scorecard``: validate, run the sweep and the strategies, print the table."""
+    from rampup.lab.progress import GridProgress  # noqa: PLC0415
+    from rampup.lab.results import RESULTS_NAME  # noqa: PLC0415
+    from rampup.lab.runner import check_backend  # noqa: PLC0415
+    from rampup.lab.scorecard import scorecard  # noqa: PLC0415
+    from rampup.lab.train import RunConfig  # noqa: PLC0415
+
+    func = "lab scorecard"
+    with _clean_errors(func):
+        if not task:
+            raise RampupError(
+                f"{func}(): --task not given: expected one task, a built-in one (see `rampup lab "
+                "tasks`) or module:name / path/to/file.py:name, e.g. --task markov-postln"
+            )
+        lrs = _numbers(func, "lr", _split(lr, []), float)
+        seeds = [
+            int(x) for x in _numbers(func, "seeds", _split(seed, ["0", "1", "2", "3", "4"]), int)
+        ]
+        check_backend(workers, backend, func=func)
+        argv = ["rampup", "lab", "scorecard", "--out", str(out), "--task", task]
+        argv += ["--lr", ",".join(map(repr, lrs)), "--seeds", ",".join(map(str, seeds))]
+        argv += ["--steps", str(steps)] if steps is not None else []
+        stack = ExitStack()
+        bars: list[GridProgress] = []
+
+        def on_plan(total: int, done: int) -> None:
+            typer.echo(
+                f"scorecard: {task} at lr {', '.join(f'{x:g}' for x in lrs)}, seeds "
+                f"{', '.join(map(str, seeds))}: {total} runs (the oracle sweep and the "
+                f"zero-tuning strategies); {done} already in {out}"
+            )
+            _remember_command(out, argv)
+            bars.append(stack.enter_context(GridProgress(total, label="scorecard", completed=done)))
+
+        def on_event(kind: str, cfg: RunConfig, payload: Any) -> None:
+            bars[0].on_event(kind, cfg, payload)
+
+        try:
+            with stack:
+                res = scorecard(
+                    task, lrs, seeds, out=out, workers=workers, backend=backend,
+                    address=address, steps=steps, tolerance=tolerance, on_event=on_event,
+                    on_plan=on_plan,
+                )  # fmt: skip
+        except KeyboardInterrupt:
+            typer.echo(
+                f"interrupted: the finished runs are in {out / RESULTS_NAME}; "
+                "run the same command again to resume",
+                err=True,
+            )
+            raise typer.Exit(130) from None
+        for strat, why in res.skipped:
+            typer.echo(f"skipped: strategy {strat}: {why}", err=True)
+        typer.echo(res.markdown)
+        typer.echo(f"{res.ran} runs done; table: {res.table_path}; figure: {res.png_path}")
+
+
 def register(app: typer.Typer) -> None:
     """Add ``demo`` and the ``lab`` sub-application to the ``rampup`` application."""
 
@@ -280,6 +350,75 @@ def register(app: typer.Typer) -> None:
         with _clean_errors("lab report"):
             path = write(folder)
             typer.echo(f"Report: {path}")
+
+    @lab.command("scorecard")
+    def lab_scorecard(
+        out: Annotated[
+            Path,
+            typer.Option(
+                metavar="DIR", help="Output folder (results.jsonl, resumable; scorecard.md, .png)."
+            ),
+        ] = Path("rampup-scorecard"),
+        task: Annotated[
+            str | None,
+            typer.Option(
+                "--task",
+                "-t",
+                metavar="TASK",
+                help="The task, required: a built-in one (see `rampup lab tasks`), or your own "
+                "rampup.lab.Task as module:name or path/to/file.py:name.",
+            ),
+        ] = None,
+        lr: Annotated[
+            list[str] | None,
+            typer.Option("--lr", metavar="LR", help="3 or more peak lrs, e.g. 1e-3,3e-3,1e-2."),
+        ] = None,
+        seed: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--seeds",
+                "--seed",
+                metavar="SEEDS",
+                help="5 or more seeds: the first 3 pick the oracle, the rest score.",
+                show_default="0,1,2,3,4",
+            ),
+        ] = None,
+        steps: Annotated[
+            int | None,
+            typer.Option(
+                metavar="N",
+                help="Updates per run, overriding the task's length.",
+                show_default="the task's",
+            ),
+        ] = None,
+        tolerance: Annotated[
+            float,
+            typer.Option(
+                metavar="TOL",
+                help="Never worse than none: within TOL x none's loss (or TOL of error).",
+            ),
+        ] = 0.01,
+        workers: Annotated[
+            int, typer.Option(metavar="N", help="Parallel runs (one CPU each).")
+        ] = 2,
+        backend: Annotated[str, typer.Option(metavar="NAME", help="local or ray.")] = "local",
+        address: Annotated[
+            str | None,
+            typer.Option(
+                metavar="HOST:PORT",
+                help="Ray cluster address.",
+                show_default="start a local Ray instance",
+            ),
+        ] = None,
+    ) -> None:
+        """Score the zero-tuning warmups against the best fixed warmup (oracle), per peak lr.
+
+        Runs fixed linear warmups of 0, 2, 5, 10, 25, 50 % (then cosine to 0) and auto,
+        untuned-linear, radam, suggest and none at every lr and seed; picks the oracle per lr on
+        the first 3 seeds, scores everything on the rest; writes DIR/scorecard.md and .png.
+        Re-running skips the runs already in DIR.
+        """
+        _lab_scorecard(out, task, lr, seed, steps, tolerance, workers, backend, address)
 
     @lab.command("tasks")
     def lab_tasks() -> None:

@@ -21,6 +21,11 @@ Named strategies (``NAMED``):
   the peak).
 - ``auto``: the stability monitor's adaptive warmup (``rampup.AdaptiveWarmup``):
   ``auto(beta2) >> cosine`` run with its guard (:func:`auto_hook`).
+- ``suggest``: whatever ``rampup.suggest(...)`` advises for the task's own setup
+  (:func:`suggestion`): the run length, the optimiser and its beta2; the batch is passed as the
+  base batch (the Task has no batch size, so no scaling rule applies) and the model family as
+  ``"other"`` (the Task does not say), so the advice is ``linear(W) >> cosine`` with ``W`` the
+  untuned rule's length moved into the 5-10 % guideline (Adam), or its middle (SGD).
 
 Adam-only strategies (untuned, radam) do not apply to SGD tasks, nor ``auto`` to a run shorter than
 its warmup: :func:`not_applicable` says why.
@@ -31,6 +36,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rampup import RampupError
 from rampup.core.schedule import Schedule
@@ -38,9 +44,13 @@ from rampup.core.shapes import untuned_steps
 from rampup.core.spec import parse
 from rampup.lab.tasks import Task
 
+if TYPE_CHECKING:
+    from rampup.advice import Suggestion
+
 __all__ = [
     "DECAY",
     "NAMED",
+    "SUGGEST_BATCH",
     "Strategy",
     "applies",
     "auto_hook",
@@ -48,6 +58,7 @@ __all__ = [
     "not_applicable",
     "resolve",
     "schedule",
+    "suggestion",
 ]
 
 #: The decay every strategy shares unless it defines its own.
@@ -65,7 +76,12 @@ NAMED: dict[str, str] = {
     "noam": "noam(d_model=W, warmup=W, factor=W), W = 10 % of the run: peak 1 (Vaswani et al.)",
     "auto": "auto(beta2) >> cosine with its guard (the stability monitor's adaptive warmup, "
     "which holds or slows the warmup while training is unstable)",
+    "suggest": "what rampup.suggest advises for the task's run length, optimiser and beta2: "
+    "linear(W) >> cosine",
 }
+#: The batch size ``suggest`` is told, as the base batch too: the Task has no batch size, so
+#: ``batch_size == base_batch_size`` (no linear scaling of the peak or of the warmup).
+SUGGEST_BATCH = 256
 _ADAM_ONLY = frozenset({"untuned-linear", "untuned-exp", "radam"})
 
 
@@ -92,6 +108,10 @@ def not_applicable(name: str, task: Task, total_steps: int) -> str | None:
     """
     if name in _ADAM_ONLY and task.beta2 is None:
         return f"it needs Adam's beta2 and {task.name} uses SGD"
+    if name == "suggest" and total_steps < 2:
+        return (
+            f"rampup.suggest needs a run of 2 updates or more (warmup and decay), not {total_steps}"
+        )
     if name == "auto" and task.beta2 is not None:
         w = untuned_steps(task.beta2)
         if w >= total_steps:
@@ -116,6 +136,22 @@ def auto_hook(task: Task, total_steps: int) -> Strategy:
     warm = "auto(optimizer=sgd)" if b2 is None else f"auto({b2})"
     spec = f"{warm} >> cosine"
     return Strategy("auto", spec, guarded=True)
+
+
+def suggestion(task: Task, total_steps: int) -> Suggestion:
+    """What ``rampup.suggest`` advises for ``task`` on a run of ``total_steps`` updates.
+
+    It is told what the task knows: ``total_steps``, the optimiser (``adamw``, ``adam`` or
+    ``sgd``) and, for Adam, ``beta2 = task.betas[1]``. The Task has no batch size and no model
+    family, so neither is guessed: the batch is :data:`SUGGEST_BATCH` and the base batch the same
+    (scale ``k = 1``: no scaling), the model ``"other"`` (no per-model table row), no ``base_lr``.
+    """
+    from rampup.advice import suggest  # noqa: PLC0415  # only when the strategy is resolved
+
+    return suggest(
+        total_steps, SUGGEST_BATCH, base_batch_size=SUGGEST_BATCH, optimizer=task.optimizer,
+        beta2=task.beta2, model="other",
+    )  # fmt: skip
 
 
 def _check_spec(func: str, spec: str, total_steps: int) -> None:
@@ -158,6 +194,8 @@ def resolve(name: object, task: Task, total_steps: int, *, func: str = "resolve"
         return Strategy(name, f"noam(d_model={w}, warmup={w}, factor={w})")
     if name == "auto":
         return auto_hook(task, total_steps)
+    if name == "suggest":
+        return Strategy(name, suggestion(task, total_steps).spec)
     _check_spec(func, name, total_steps)
     return Strategy(name, name)
 

@@ -28,7 +28,7 @@ from rampup.cli import app
 from rampup.lab import results
 from rampup.lab.loading import load_task
 from rampup.lab.runner import make_grid, run_grid
-from rampup.lab.tasks import TASKS, get_task
+from rampup.lab.tasks import TASKS, best_level, constant_level, get_task
 from rampup.lab.tasks.digits import _digits
 from rampup.lab.tasks.markov import _MK_BATCH, _markov_sample
 from rampup.lab.tasks.words import _words_data
@@ -301,3 +301,140 @@ def test_a_non_scalar_loss_mid_run_is_an_error() -> None:
     built.train_loss(0), built.train_loss(1)
     with pytest.raises(RampupError, match="task='mine:late'"):
         built.train_loss(2)
+
+
+# -- the shapes and cipher families --------------------------------------------------------------
+NEW = ["shapes-bn", "shapes-nobn", "postln-cipher", "preln-cipher"]
+
+
+def _first_loss(name: str, seed: int) -> tuple[Any, Any, torch.Tensor]:
+    task = get_task(name)
+    x, y = task.batch(seed, 0)
+    with torch.no_grad():
+        return x, y, task.loss(task.model(seed)(x), y)
+
+
+@pytest.mark.parametrize("name", NEW)
+def test_new_tasks_are_deterministic_given_the_seed(name: str) -> None:
+    """Same seed: the same first batch and the same initial loss, bit for bit; seeds differ."""
+    x0, y0, l0 = _first_loss(name, 0)
+    x1, y1, l1 = _first_loss(name, 0)
+    x2, _, l2 = _first_loss(name, 1)
+    assert torch.equal(x0, x1)
+    assert torch.equal(y0, y1)
+    assert l0.item() == l1.item()
+    assert not torch.equal(x0, x2)
+    assert l0.item() != l2.item()
+    assert math.isfinite(l0.item())
+
+
+def test_shapes_batches_levels_and_models() -> None:
+    """512 images (1, 12, 12) per batch; class entropy as the level; BN only in shapes-bn."""
+    from torch import nn  # noqa: PLC0415
+
+    from rampup.lab.tasks.conv import _shapes  # noqa: PLC0415
+
+    bn, nobn = get_task("shapes-bn"), get_task("shapes-nobn")
+    x, y = bn.batch(3, 7)
+    assert x.shape == (512, 1, 12, 12)
+    assert x.dtype == torch.float32
+    assert y.shape == (512,)
+    assert y.dtype == torch.int64
+    assert int(y.min()) >= 0
+    assert int(y.max()) <= 9
+    xtr, ytr, xva, yva = _shapes()
+    assert xtr.shape == (8192, 1, 12, 12)
+    assert xva.shape == (1024, 1, 12, 12)
+    rng = np.random.default_rng(3)  # the batch is 512 pool indices drawn from default_rng(seed)
+    for _ in range(7):
+        rng.integers(0, 8192, size=512)
+    idx = rng.integers(0, 8192, size=512)
+    assert (x.numpy() == xtr[idx]).all()
+    assert (y.numpy() == ytr[idx]).all()
+    p = np.array([(yva == c).mean() for c in range(10)])
+    assert constant_level(bn) == pytest.approx(-(p * np.log(p)).sum(), rel=1e-12)
+    assert constant_level(bn) == pytest.approx(math.log(10), abs=0.01)  # classes ~ uniform
+    assert (bn.optimizer, bn.momentum, bn.steps) == ("sgd", 0.9, 100)
+    assert bn.control == "shapes-nobn"
+    assert nobn.control is None
+    m_bn, m_no = bn.model(0), nobn.model(0)
+    assert sum(isinstance(m, nn.BatchNorm2d) for m in m_bn.modules()) == 4
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in m_no.modules())
+    assert sum(isinstance(m, nn.Conv2d) for m in m_no.modules()) == 4
+    assert sum(p.numel() for p in m_bn.parameters()) == SHAPES_PARAMS["shapes-bn"]
+    assert sum(p.numel() for p in m_no.parameters()) == SHAPES_PARAMS["shapes-nobn"]
+    assert m_bn(x).shape == (512, 10)
+
+
+#: Parameter counts: convs 1-16-32-32-64 (3x3) and a 64 x 10 head; BN's weight and bias replace
+#: the convolutions' biases.
+SHAPES_PARAMS = {
+    "shapes-bn": 9 * (16 + 16 * 32 + 32 * 32 + 32 * 64) + 2 * (16 + 32 + 32 + 64) + 650,
+    "shapes-nobn": 9 * (16 + 16 * 32 + 32 * 32 + 32 * 64) + (16 + 32 + 32 + 64) + 650,
+}
+
+
+def test_cipher_batches_levels_and_models() -> None:
+    """A key and 15 symbols in, their images under the key's cipher out; Post-LN vs Pre-LN."""
+    from rampup.lab.tasks.cipher import _cipher_val, _ciphers  # noqa: PLC0415
+
+    post, pre = get_task("postln-cipher"), get_task("preln-cipher")
+    x, y = post.batch(2, 5)
+    assert x.shape == (32, 16)
+    assert y.shape == (32, 15)
+    assert x.dtype == y.dtype == torch.int64
+    ciphers = _ciphers()
+    assert ciphers.shape == (16, 32)
+    assert all(sorted(row) == list(range(32)) for row in ciphers)  # permutations
+    for row_x, row_y in zip(x.tolist(), y.tolist(), strict=True):
+        assert 0 <= row_x[0] < 16
+        assert row_y == [int(ciphers[row_x[0], s]) for s in row_x[1:]]
+    val = _cipher_val()
+    targets = np.array([[ciphers[r[0], s] for s in r[1:]] for r in val])
+    total = 0.0
+    for j in range(targets.shape[1]):
+        p = np.bincount(targets[:, j], minlength=32) / len(targets)
+        p = p[p > 0]
+        total -= float((p * np.log(p)).sum())
+    assert constant_level(post) == pytest.approx(total / targets.shape[1], rel=1e-12)
+    assert best_level(post) == 0.0
+    assert (post.optimizer, post.betas, post.steps) == ("adam", (0.9, 0.999), 300)
+    assert 2 / (1 - post.betas[1]) > post.steps  # the untuned rule cannot fit the run
+    assert post.control == "preln-cipher"
+    assert pre.control is None
+    m_post, m_pre = post.model(0), pre.model(0)
+    for m, norm_first in ((m_post, False), (m_pre, True)):
+        body = m.get_submodule("body")
+        assert isinstance(body, torch.nn.TransformerEncoder)
+        layers = [
+            layer for layer in body.layers if isinstance(layer, torch.nn.TransformerEncoderLayer)
+        ]
+        assert len(layers) == 4
+        assert all(layer.norm_first is norm_first for layer in layers)
+        assert m(x).shape == (32, 15, 32)
+    assert m_post.get_submodule("body").norm is None
+    assert m_pre.get_submodule("body").norm is not None  # Pre-LN's final LayerNorm
+    n_post = sum(p.numel() for p in m_post.parameters())
+    assert sum(p.numel() for p in m_pre.parameters()) == n_post + 2 * 64
+    assert n_post == CIPHER_PARAMS
+
+
+#: Embeddings 16 x 64 + 32 x 64 + positions 16 x 64, 4 encoder layers (attention 4 * 64 * 65,
+#: ff 64 * 256 + 256 + 256 * 64 + 64, two LayerNorms 2 * 128), a 64 x 32 head.
+CIPHER_PARAMS = (
+    (16 + 32 + 16) * 64 + 4 * (4 * 64 * 65 + 64 * 256 + 256 + 256 * 64 + 64 + 256) + 65 * 32
+)
+
+
+@pytest.mark.training
+@pytest.mark.parametrize(
+    ("name", "lr"),
+    [("shapes-bn", 0.2), ("shapes-nobn", 0.05), ("postln-cipher", 1e-3), ("preln-cipher", 1e-3)],
+)
+def test_new_tasks_train_at_a_small_lr(name: str, lr: float) -> None:
+    """A few updates at a small peak lr lower the validation loss (a margin, not a value)."""
+    rec = run(RunConfig(name, "none", lr, 0, steps=8))
+    first, last = rec["curve"][0]["val_loss"], rec["final"]["val_loss"]
+    assert last < first - 0.05
+    assert not rec["diverged"]
+    assert 0 <= rec["final"]["score"] <= 1

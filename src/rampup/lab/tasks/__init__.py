@@ -29,6 +29,8 @@ import math
 from rampup import RampupError
 from rampup.lab.protocol import best_level, constant_level
 from rampup.lab.tasks.base import Evaluation, SeedStream, Task
+from rampup.lab.tasks.cipher import _cipher_task
+from rampup.lab.tasks.conv import _shapes_task
 from rampup.lab.tasks.digits import _digits_task
 from rampup.lab.tasks.markov import _markov_task, markov_levels
 from rampup.lab.tasks.sort import _sort_task
@@ -76,6 +78,10 @@ TASKS: dict[str, Task] = {
         ),
         _words_task("digits-words", pre_ln=False, control="digits-words-preln"),
         _words_task("digits-words-preln", pre_ln=True, control=None),
+        _shapes_task("shapes-bn", bn=True, control="shapes-nobn"),
+        _shapes_task("shapes-nobn", bn=False, control=None),
+        _cipher_task("postln-cipher", pre_ln=False, control="preln-cipher"),
+        _cipher_task("preln-cipher", pre_ln=True, control=None),
     )
 }
 

@@ -304,7 +304,7 @@ def test_a_non_scalar_loss_mid_run_is_an_error() -> None:
 
 
 # -- the shapes and cipher families --------------------------------------------------------------
-NEW = ["shapes-bn", "shapes-nobn", "postln-cipher", "preln-cipher"]
+NEW = ["shapes-bn", "shapes-bn-b64", "postln-cipher", "preln-cipher"]
 
 
 def _first_loss(name: str, seed: int) -> tuple[Any, Any, torch.Tensor]:
@@ -329,49 +329,52 @@ def test_new_tasks_are_deterministic_given_the_seed(name: str) -> None:
 
 
 def test_shapes_batches_levels_and_models() -> None:
-    """512 images (1, 12, 12) per batch; class entropy as the level; BN only in shapes-bn."""
+    """512 images (1, 12, 12) per batch, 64 in the control; the class entropy is the level."""
     from torch import nn  # noqa: PLC0415
 
-    from rampup.lab.tasks.conv import _shapes  # noqa: PLC0415
+    from rampup.lab.tasks.conv import _patterns, _shapes  # noqa: PLC0415
 
-    bn, nobn = get_task("shapes-bn"), get_task("shapes-nobn")
-    x, y = bn.batch(3, 7)
-    assert x.shape == (512, 1, 12, 12)
-    assert x.dtype == torch.float32
-    assert y.shape == (512,)
-    assert y.dtype == torch.int64
-    assert int(y.min()) >= 0
-    assert int(y.max()) <= 9
+    big, small = get_task("shapes-bn"), get_task("shapes-bn-b64")
     xtr, ytr, xva, yva = _shapes()
     assert xtr.shape == (8192, 1, 12, 12)
     assert xva.shape == (1024, 1, 12, 12)
-    rng = np.random.default_rng(3)  # the batch is 512 pool indices drawn from default_rng(seed)
-    for _ in range(7):
-        rng.integers(0, 8192, size=512)
-    idx = rng.integers(0, 8192, size=512)
-    assert (x.numpy() == xtr[idx]).all()
-    assert (y.numpy() == ytr[idx]).all()
+    pats = _patterns()
+    assert pats.shape == (10, 5, 5)
+    assert len({p.tobytes() for p in pats}) == 10  # ten distinct patterns
+    for task, size in ((big, 512), (small, 64)):
+        x, y = task.batch(3, 7)
+        assert x.shape == (size, 1, 12, 12)
+        assert x.dtype == torch.float32
+        assert y.shape == (size,)
+        assert y.dtype == torch.int64
+        rng = np.random.default_rng(3)  # the batch: pool indices drawn from default_rng(seed)
+        for _ in range(7):
+            rng.integers(0, 8192, size=size)
+        idx = rng.integers(0, 8192, size=size)
+        assert (x.numpy() == xtr[idx]).all()
+        assert (y.numpy() == ytr[idx]).all()
     p = np.array([(yva == c).mean() for c in range(10)])
-    assert constant_level(bn) == pytest.approx(-(p * np.log(p)).sum(), rel=1e-12)
-    assert constant_level(bn) == pytest.approx(math.log(10), abs=0.01)  # classes ~ uniform
-    assert (bn.optimizer, bn.momentum, bn.steps) == ("sgd", 0.9, 100)
-    assert bn.control == "shapes-nobn"
-    assert nobn.control is None
-    m_bn, m_no = bn.model(0), nobn.model(0)
-    assert sum(isinstance(m, nn.BatchNorm2d) for m in m_bn.modules()) == 4
-    assert not any(isinstance(m, nn.BatchNorm2d) for m in m_no.modules())
-    assert sum(isinstance(m, nn.Conv2d) for m in m_no.modules()) == 4
-    assert sum(p.numel() for p in m_bn.parameters()) == SHAPES_PARAMS["shapes-bn"]
-    assert sum(p.numel() for p in m_no.parameters()) == SHAPES_PARAMS["shapes-nobn"]
-    assert m_bn(x).shape == (512, 10)
+    assert constant_level(big) == pytest.approx(-(p * np.log(p)).sum(), rel=1e-12)
+    assert constant_level(big) == pytest.approx(math.log(10), abs=0.01)  # classes ~ uniform
+    assert (big.optimizer, big.momentum, big.steps) == ("sgd", 0.9, 100)
+    assert (small.optimizer, small.momentum, small.steps) == ("sgd", 0.9, 100)
+    assert big.control == "shapes-bn-b64"
+    assert small.control is None
+    model = big.model(0)
+    assert sum(isinstance(m, nn.BatchNorm2d) for m in model.modules()) == 4
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+    assert [(c.out_channels, c.stride) for c in convs] == [
+        (16, (1, 1)), (32, (2, 2)), (32, (1, 1)), (64, (2, 2)),
+    ]  # fmt: skip
+    assert all(c.bias is None for c in convs)
+    assert sum(p.numel() for p in model.parameters()) == SHAPES_PARAMS
+    same = small.model(0).state_dict()  # the control is the same net, the same initial values
+    assert all(torch.equal(v, same[k]) for k, v in model.state_dict().items())
+    assert model(torch.from_numpy(xva[:5])).shape == (5, 10)
 
 
-#: Parameter counts: convs 1-16-32-32-64 (3x3) and a 64 x 10 head; BN's weight and bias replace
-#: the convolutions' biases.
-SHAPES_PARAMS = {
-    "shapes-bn": 9 * (16 + 16 * 32 + 32 * 32 + 32 * 64) + 2 * (16 + 32 + 32 + 64) + 650,
-    "shapes-nobn": 9 * (16 + 16 * 32 + 32 * 32 + 32 * 64) + (16 + 32 + 32 + 64) + 650,
-}
+#: Parameters: convs 1-16-32-32-64 (3x3, no bias), batch norm's weight and bias, a 64 x 10 head.
+SHAPES_PARAMS = 9 * (16 + 16 * 32 + 32 * 32 + 32 * 64) + 2 * (16 + 32 + 32 + 64) + 650
 
 
 def test_cipher_batches_levels_and_models() -> None:
@@ -426,15 +429,45 @@ CIPHER_PARAMS = (
 )
 
 
+def _fit(name: str, lr: float, steps: int) -> tuple[float, float]:
+    """The first training loss and the mean of the last five, at a constant lr (seed 0)."""
+    torch.set_num_threads(1)
+    task = get_task(name)
+    model = task.model(0)
+    opt: torch.optim.Optimizer
+    if task.optimizer == "sgd":
+        opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=task.momentum)
+    else:
+        opt = torch.optim.Adam(model.parameters(), lr=lr, betas=task.betas)
+    losses = []
+    for t in range(steps):
+        x, y = task.batch(0, t)
+        loss = task.loss(model(x), y)
+        opt.zero_grad()
+        loss.backward()  # type: ignore[no-untyped-call]
+        opt.step()
+        losses.append(loss.item())
+    return losses[0], sum(losses[-5:]) / 5
+
+
 @pytest.mark.training
 @pytest.mark.parametrize(
-    ("name", "lr"),
-    [("shapes-bn", 0.2), ("shapes-nobn", 0.05), ("postln-cipher", 1e-3), ("preln-cipher", 1e-3)],
+    ("name", "lr", "steps"),
+    [
+        ("shapes-bn", 0.4, 20),
+        ("shapes-bn-b64", 0.4, 20),
+        ("postln-cipher", 3e-3, 40),
+        ("preln-cipher", 3e-3, 40),
+    ],
 )
-def test_new_tasks_train_at_a_small_lr(name: str, lr: float) -> None:
-    """A few updates at a small peak lr lower the validation loss (a margin, not a value)."""
-    rec = run(RunConfig(name, "none", lr, 0, steps=8))
-    first, last = rec["curve"][0]["val_loss"], rec["final"]["val_loss"]
-    assert last < first - 0.05
-    assert not rec["diverged"]
-    assert 0 <= rec["final"]["score"] <= 1
+def test_new_tasks_train_at_a_small_lr(name: str, lr: float, steps: int) -> None:
+    """A few updates at a small constant lr lower the training loss below the constant level.
+
+    The initial loss is near the constant level (log 10 for the shapes, about log 32 for the
+    cipher); the bound is a margin below it, not a measured value, so it holds on any CPU.
+    """
+    first, last = _fit(name, lr, steps)
+    const = constant_level(get_task(name))
+    assert const is not None
+    assert math.isfinite(first)
+    assert last < min(first, const) - 0.1

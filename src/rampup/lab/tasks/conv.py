@@ -1,16 +1,16 @@
-"""The shapes tasks: a small conv net on synthetic 12x12 images, large-batch SGD.
+"""The shapes tasks: a small conv net with batch norm on synthetic 12x12 images, SGD.
 
-``shapes-bn`` / ``shapes-nobn``: ten stroke patterns (bars at four orientations, a plus, a cross,
-a square outline, a dot, an L and a T), each drawn at a random place in a 12x12 image with a
-random contrast and Gaussian pixel noise; a fixed pool of training images and a fixed validation
-set, both generated in-process from fixed data seeds (no download). The model is a 4-layer conv
-net with batch norm after every convolution (``shapes-bn``) and its control without
-(``shapes-nobn``), global average pooling and a linear head; SGD momentum 0.9, batch 1024, 100
-steps.
+``shapes-bn`` / ``shapes-bn-b64``: ten stroke patterns (bars at four orientations, a plus, a
+cross, a square outline, a dot, an L and a T), each drawn at a random place in a 12x12 image with
+a random contrast and Gaussian pixel noise; a fixed pool of training images and a fixed
+validation set, both generated in-process from fixed data seeds (no download). The model is a
+4-layer conv net with batch norm after every convolution, global average pooling and a linear
+head; SGD momentum 0.9, 100 steps, at batch 512 (``shapes-bn``, large-batch SGD) and at batch 64
+(``shapes-bn-b64``, the control: the same net and updates on an eighth of the data per update).
 
 An image of class ``c`` with top-left corner ``(i, j)``, contrast ``a`` and noise ``e`` is::
 
-    x[u, v] = a * P_c[u - i, v - j] + e[u, v],   a ~ U(0.6, 1.4),   e ~ N(0, sigma^2)
+    x[u, v] = a * P_c[u - i, v - j] + e[u, v],   a ~ U(0.6, 1.4),   e ~ N(0, 0.3^2)
 
 (``P_c`` the 5x5 pattern, zero outside it). The constant level is the class entropy of the
 validation labels (classes are drawn uniformly).
@@ -31,7 +31,7 @@ __all__: list[str] = []
 
 
 #: Image side, classes, pool sizes, batch, pixel noise, data seeds (train pool, validation).
-_SH_SIDE, _SH_CLASSES, _SH_TRAIN, _SH_VAL, _SH_BATCH = 12, 10, 8192, 1024, 512
+_SH_SIDE, _SH_CLASSES, _SH_TRAIN, _SH_VAL = 12, 10, 8192, 1024
 _SH_NOISE, _SH_DATA_SEED = 0.3, 2024
 #: Channels of the four convolutions (the second and the fourth have stride 2: 12 -> 6 -> 3).
 _SH_CHANNELS = (16, 32, 32, 64)
@@ -120,16 +120,21 @@ def _shapes_tensors() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.T
     return xtr, ytr, xva, yva
 
 
-#: Seed s's training batches, as indices into the training pool: from ``default_rng(s)``.
-_STREAM: SeedStream[Any] = SeedStream(lambda rng: rng.integers(0, _SH_TRAIN, size=_SH_BATCH))
+def _indices(size: int) -> SeedStream[Any]:
+    """Seed s's batches of ``size`` indices into the training pool, from ``default_rng(s)``."""
+    return SeedStream(lambda rng: rng.integers(0, _SH_TRAIN, size=size))
 
 
-def _shapes_batch(seed: int, step: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Update ``step``'s 1024 images (drawn with replacement from the pool) and their labels."""
+#: The streams of the two batch sizes.
+_STREAMS: dict[int, SeedStream[Any]] = {512: _indices(512), 64: _indices(64)}
+
+
+def _shapes_batch(seed: int, step: int, *, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Update ``step``'s ``size`` images (drawn with replacement from the pool), their labels."""
     import torch  # noqa: PLC0415
 
     xtr, ytr, _, _ = _shapes_tensors()
-    idx = torch.from_numpy(_STREAM(seed, step))
+    idx = torch.from_numpy(_STREAMS[size](seed, step))
     return xtr[idx], ytr[idx]
 
 
@@ -146,17 +151,17 @@ def _shapes_evaluate(model: nn.Module) -> Evaluation:
     return Evaluation(loss, err)
 
 
-def _shapes_task(name: str, *, bn: bool, control: str | None) -> Task:
-    with_bn = "with batch norm" if bn else "without batch norm (control)"
+def _shapes_task(name: str, *, batch: int, control: str | None) -> Task:
+    role = "" if control else " (control)"
     return Task(
         name=name,
-        summary=f"4-layer conv net {with_bn} on synthetic 12x12 shapes, SGD momentum 0.9, "
-        "batch 1024, 100 steps",
+        summary=f"4-layer conv net with batch norm on synthetic 12x12 shapes, SGD momentum 0.9, "
+        f"batch {batch}{role}, 100 steps",
         steps=100,
         eval_every=10,
         optimizer="sgd",
-        model=functools.partial(_shapes_model, bn=bn),
-        batch=_shapes_batch,
+        model=functools.partial(_shapes_model, bn=True),
+        batch=functools.partial(_shapes_batch, size=batch),
         loss=_shapes_loss,
         evaluate=_shapes_evaluate,
         constant_loss=_shapes_constant,

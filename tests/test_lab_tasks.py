@@ -28,7 +28,7 @@ from rampup.cli import app
 from rampup.lab import results
 from rampup.lab.loading import load_task
 from rampup.lab.runner import make_grid, run_grid
-from rampup.lab.tasks import TASKS, get_task
+from rampup.lab.tasks import TASKS, best_level, constant_level, get_task
 from rampup.lab.tasks.digits import _digits
 from rampup.lab.tasks.markov import _MK_BATCH, _markov_sample
 from rampup.lab.tasks.words import _words_data
@@ -301,3 +301,173 @@ def test_a_non_scalar_loss_mid_run_is_an_error() -> None:
     built.train_loss(0), built.train_loss(1)
     with pytest.raises(RampupError, match="task='mine:late'"):
         built.train_loss(2)
+
+
+# -- the shapes and cipher families --------------------------------------------------------------
+NEW = ["shapes-bn", "shapes-bn-b64", "postln-cipher", "preln-cipher"]
+
+
+def _first_loss(name: str, seed: int) -> tuple[Any, Any, torch.Tensor]:
+    task = get_task(name)
+    x, y = task.batch(seed, 0)
+    with torch.no_grad():
+        return x, y, task.loss(task.model(seed)(x), y)
+
+
+@pytest.mark.parametrize("name", NEW)
+def test_new_tasks_are_deterministic_given_the_seed(name: str) -> None:
+    """Same seed: the same first batch and the same initial loss, bit for bit; seeds differ."""
+    x0, y0, l0 = _first_loss(name, 0)
+    x1, y1, l1 = _first_loss(name, 0)
+    x2, _, l2 = _first_loss(name, 1)
+    assert torch.equal(x0, x1)
+    assert torch.equal(y0, y1)
+    assert l0.item() == l1.item()
+    assert not torch.equal(x0, x2)
+    assert l0.item() != l2.item()
+    assert math.isfinite(l0.item())
+
+
+def test_shapes_batches_levels_and_models() -> None:
+    """512 images (1, 12, 12) per batch, 64 in the control; the class entropy is the level."""
+    from torch import nn  # noqa: PLC0415
+
+    from rampup.lab.tasks.conv import _patterns, _shapes  # noqa: PLC0415
+
+    big, small = get_task("shapes-bn"), get_task("shapes-bn-b64")
+    xtr, ytr, xva, yva = _shapes()
+    assert xtr.shape == (8192, 1, 12, 12)
+    assert xva.shape == (1024, 1, 12, 12)
+    pats = _patterns()
+    assert pats.shape == (10, 5, 5)
+    assert len({p.tobytes() for p in pats}) == 10  # ten distinct patterns
+    for task, size in ((big, 512), (small, 64)):
+        x, y = task.batch(3, 7)
+        assert x.shape == (size, 1, 12, 12)
+        assert x.dtype == torch.float32
+        assert y.shape == (size,)
+        assert y.dtype == torch.int64
+        rng = np.random.default_rng(3)  # the batch: pool indices drawn from default_rng(seed)
+        for _ in range(7):
+            rng.integers(0, 8192, size=size)
+        idx = rng.integers(0, 8192, size=size)
+        assert (x.numpy() == xtr[idx]).all()
+        assert (y.numpy() == ytr[idx]).all()
+    p = np.array([(yva == c).mean() for c in range(10)])
+    assert constant_level(big) == pytest.approx(-(p * np.log(p)).sum(), rel=1e-12)
+    assert constant_level(big) == pytest.approx(math.log(10), abs=0.01)  # classes ~ uniform
+    assert (big.optimizer, big.momentum, big.steps) == ("sgd", 0.9, 100)
+    assert (small.optimizer, small.momentum, small.steps) == ("sgd", 0.9, 100)
+    assert big.control == "shapes-bn-b64"
+    assert small.control is None
+    model = big.model(0)
+    assert sum(isinstance(m, nn.BatchNorm2d) for m in model.modules()) == 4
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+    assert [(c.out_channels, c.stride) for c in convs] == [
+        (16, (1, 1)), (32, (2, 2)), (32, (1, 1)), (64, (2, 2)),
+    ]  # fmt: skip
+    assert all(c.bias is None for c in convs)
+    assert sum(p.numel() for p in model.parameters()) == SHAPES_PARAMS
+    same = small.model(0).state_dict()  # the control is the same net, the same initial values
+    assert all(torch.equal(v, same[k]) for k, v in model.state_dict().items())
+    assert model(torch.from_numpy(xva[:5])).shape == (5, 10)
+
+
+#: Parameters: convs 1-16-32-32-64 (3x3, no bias), batch norm's weight and bias, a 64 x 10 head.
+SHAPES_PARAMS = 9 * (16 + 16 * 32 + 32 * 32 + 32 * 64) + 2 * (16 + 32 + 32 + 64) + 650
+
+
+def test_cipher_batches_levels_and_models() -> None:
+    """A key and 15 symbols in, their images under the key's cipher out; Post-LN vs Pre-LN."""
+    from rampup.lab.tasks.cipher import _cipher_val, _ciphers  # noqa: PLC0415
+
+    post, pre = get_task("postln-cipher"), get_task("preln-cipher")
+    x, y = post.batch(2, 5)
+    assert x.shape == (32, 16)
+    assert y.shape == (32, 15)
+    assert x.dtype == y.dtype == torch.int64
+    ciphers = _ciphers()
+    assert ciphers.shape == (16, 32)
+    assert all(sorted(row) == list(range(32)) for row in ciphers)  # permutations
+    for row_x, row_y in zip(x.tolist(), y.tolist(), strict=True):
+        assert 0 <= row_x[0] < 16
+        assert row_y == [int(ciphers[row_x[0], s]) for s in row_x[1:]]
+    val = _cipher_val()
+    targets = np.array([[ciphers[r[0], s] for s in r[1:]] for r in val])
+    total = 0.0
+    for j in range(targets.shape[1]):
+        p = np.bincount(targets[:, j], minlength=32) / len(targets)
+        p = p[p > 0]
+        total -= float((p * np.log(p)).sum())
+    assert constant_level(post) == pytest.approx(total / targets.shape[1], rel=1e-12)
+    assert best_level(post) == 0.0
+    assert (post.optimizer, post.betas, post.steps) == ("adam", (0.9, 0.999), 300)
+    assert 2 / (1 - post.betas[1]) > post.steps  # the untuned rule cannot fit the run
+    assert post.control == "preln-cipher"
+    assert pre.control is None
+    m_post, m_pre = post.model(0), pre.model(0)
+    for m, norm_first in ((m_post, False), (m_pre, True)):
+        body = m.get_submodule("body")
+        assert isinstance(body, torch.nn.TransformerEncoder)
+        layers = [
+            layer for layer in body.layers if isinstance(layer, torch.nn.TransformerEncoderLayer)
+        ]
+        assert len(layers) == 4
+        assert all(layer.norm_first is norm_first for layer in layers)
+        assert m(x).shape == (32, 15, 32)
+    assert m_post.get_submodule("body").norm is None
+    assert m_pre.get_submodule("body").norm is not None  # Pre-LN's final LayerNorm
+    n_post = sum(p.numel() for p in m_post.parameters())
+    assert sum(p.numel() for p in m_pre.parameters()) == n_post + 2 * 64
+    assert n_post == CIPHER_PARAMS
+
+
+#: Embeddings 16 x 64 + 32 x 64 + positions 16 x 64, 4 encoder layers (attention 4 * 64 * 65,
+#: ff 64 * 256 + 256 + 256 * 64 + 64, two LayerNorms 2 * 128), a 64 x 32 head.
+CIPHER_PARAMS = (
+    (16 + 32 + 16) * 64 + 4 * (4 * 64 * 65 + 64 * 256 + 256 + 256 * 64 + 64 + 256) + 65 * 32
+)
+
+
+def _fit(name: str, lr: float, steps: int) -> tuple[float, float]:
+    """The first training loss and the mean of the last five, at a constant lr (seed 0)."""
+    torch.set_num_threads(1)
+    task = get_task(name)
+    model = task.model(0)
+    opt: torch.optim.Optimizer
+    if task.optimizer == "sgd":
+        opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=task.momentum)
+    else:
+        opt = torch.optim.Adam(model.parameters(), lr=lr, betas=task.betas)
+    losses = []
+    for t in range(steps):
+        x, y = task.batch(0, t)
+        loss = task.loss(model(x), y)
+        opt.zero_grad()
+        loss.backward()  # type: ignore[no-untyped-call]
+        opt.step()
+        losses.append(loss.item())
+    return losses[0], sum(losses[-5:]) / 5
+
+
+@pytest.mark.training
+@pytest.mark.parametrize(
+    ("name", "lr", "steps"),
+    [
+        ("shapes-bn", 0.4, 20),
+        ("shapes-bn-b64", 0.4, 20),
+        ("postln-cipher", 3e-3, 40),
+        ("preln-cipher", 3e-3, 40),
+    ],
+)
+def test_new_tasks_train_at_a_small_lr(name: str, lr: float, steps: int) -> None:
+    """A few updates at a small constant lr lower the training loss below the constant level.
+
+    The initial loss is near the constant level (log 10 for the shapes, about log 32 for the
+    cipher); the bound is a margin below it, not a measured value, so it holds on any CPU.
+    """
+    first, last = _fit(name, lr, steps)
+    const = constant_level(get_task(name))
+    assert const is not None
+    assert math.isfinite(first)
+    assert last < min(first, const) - 0.1

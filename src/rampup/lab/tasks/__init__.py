@@ -2,10 +2,10 @@
 
 Each is a :class:`rampup.lab.Task` (:mod:`rampup.lab.protocol`): a model built from a seed, the
 seed's batches, a loss and an evaluation, all deterministic given the seed (one torch thread,
-seeded generators, no download). A task also knows its *constant
-level*: the validation loss of the best input-independent predictor (the unigram entropy for the
-Markov LM, the per-position entropy for sorting and the seq2seq task, the class entropy for the
-digits), so a run that collapsed to a constant predictor is caught as a failure even when its
+seeded generators, no download). A task also knows its *constant level*: the validation loss
+of the best input-independent predictor (the unigram entropy for the Markov LM, the per-position
+entropy for sorting, the seq2seq task and the cipher, the class entropy for the digits and the
+shapes), so a run that collapsed to a constant predictor is caught as a failure even when its
 loss is finite.
 
 Tasks (``TASKS``), a module per family (:mod:`rampup.lab.tasks.base` holds what they share):
@@ -20,6 +20,13 @@ Tasks (``TASKS``), a module per family (:mod:`rampup.lab.tasks.base` holds what 
 - ``digits-plainmlp``: an 8-layer MLP without normalisation (the negative control).
 - ``digits-words`` / ``digits-words-preln``: a classic toy seq2seq (integers 0-999 to their
   digit words) with a Post-LN ``nn.Transformer`` (and its Pre-LN control), Adam (0.9, 0.98).
+- ``shapes-bn`` / ``shapes-bn-b64``: a 4-layer conv net with batch norm (channels 16-32-32-64,
+  global average pooling) on synthetic 12x12 images of ten stroke patterns with noise, generated
+  in-process; SGD momentum 0.9, 100 steps, batch 512 (and the control at batch 64).
+- ``postln-cipher`` / ``preln-cipher``: a 4-layer encoder (d 64, 4 heads, ff 256), Post-LN and
+  its Pre-LN control, deciphering 15 symbols (of 32) under one of 16 fixed random ciphers chosen
+  by a key token; Adam (0.9, 0.999), batch 32, 300 steps (the untuned 2000-update warmup cannot
+  fit).
 """
 
 from __future__ import annotations
@@ -29,6 +36,8 @@ import math
 from rampup import RampupError
 from rampup.lab.protocol import best_level, constant_level
 from rampup.lab.tasks.base import Evaluation, SeedStream, Task
+from rampup.lab.tasks.cipher import _cipher_task
+from rampup.lab.tasks.conv import _shapes_task
 from rampup.lab.tasks.digits import _digits_task
 from rampup.lab.tasks.markov import _markov_task, markov_levels
 from rampup.lab.tasks.sort import _sort_task
@@ -76,6 +85,10 @@ TASKS: dict[str, Task] = {
         ),
         _words_task("digits-words", pre_ln=False, control="digits-words-preln"),
         _words_task("digits-words-preln", pre_ln=True, control=None),
+        _shapes_task("shapes-bn", batch=512, control="shapes-bn-b64"),
+        _shapes_task("shapes-bn-b64", batch=64, control=None),
+        _cipher_task("postln-cipher", pre_ln=False, control="preln-cipher"),
+        _cipher_task("preln-cipher", pre_ln=True, control=None),
     )
 }
 

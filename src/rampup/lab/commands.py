@@ -119,9 +119,9 @@ def _lab_run(
     engine: str = "batched",
 ) -> None:
     """``rampup lab run``: validate, remember the command, run the grid with progress bars."""
+    from rampup.lab.engines import check_engine  # noqa: PLC0415
     from rampup.lab.progress import GridProgress  # noqa: PLC0415
     from rampup.lab.results import RESULTS_NAME, finished_keys  # noqa: PLC0415
-    from rampup.lab.engines import check_engine  # noqa: PLC0415
     from rampup.lab.runner import check_backend, make_grid, run_grid  # noqa: PLC0415
 
     with _clean_errors("lab run"):

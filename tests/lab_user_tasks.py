@@ -82,7 +82,8 @@ broken_forward = dataclasses.replace(
     tiny, batch=lambda seed, step: (torch.zeros(4, 3), torch.zeros(4, 1))
 )
 
-#: Built-in tasks with an evaluation after every update: their per-step training losses.
+#: The tiny task and built-in ones with an evaluation after every update: per-step losses.
+tiny_every_step = dataclasses.replace(tiny, eval_every=1)
 markov_every_step = dataclasses.replace(TASKS["markov-postln"], eval_every=1)
 sort_every_step = dataclasses.replace(TASKS["postln-sort"], eval_every=1)
 digits_every_step = dataclasses.replace(TASKS["digits-largebatch"], eval_every=1)

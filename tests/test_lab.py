@@ -21,7 +21,7 @@ from rampup.lab.tasks import TASKS, constant_level, get_task, markov_levels, wor
 from rampup.lab.tasks.markov import _markov_chain
 from rampup.lab.tasks.sort import _sort_val
 from rampup.lab.tasks.words import _words_data
-from rampup.lab.train import RunConfig, _Trace, _verdict, check_lr, run
+from rampup.lab.train import RunConfig, Trace, check_lr, run, verdict
 
 MARKOV = get_task("markov-postln")
 DIGITS = get_task("digits-largebatch")
@@ -174,24 +174,24 @@ def test_every_task_control_exists() -> None:
 
 
 # -- failure criterion -------------------------------------------------------------------------
-def _trace(final_loss: float, stopped: int | None = None) -> _Trace:
+def _trace(final_loss: float, stopped: int | None = None) -> Trace:
     point = {"step": 10.0, "val_loss": final_loss, "score": 0.9, "train_loss": final_loss}
-    return _Trace([point], [], stopped, final_loss)
+    return Trace([point], [], stopped, final_loss)
 
 
 def test_collapse_to_the_constant_level_is_a_failure() -> None:
     """A finite loss stuck at the unigram level counts as failed, a lower one does not."""
     const = 3.3
-    _, why = _verdict(_trace(3.29), MARKOV, const)
+    _, why = verdict(_trace(3.29), MARKOV, const)
     assert "collapsed to a constant predictor" in why
-    _, why = _verdict(_trace(3.0), MARKOV, const)
+    _, why = verdict(_trace(3.0), MARKOV, const)
     assert why == ""
 
 
 def test_non_finite_and_stopped_runs_are_failures() -> None:
     """A NaN validation loss or a run stopped for a blown-up training loss is failed."""
-    assert _verdict(_trace(math.nan), MARKOV, 3.3)[1] == "non-finite validation loss"
-    final, why = _verdict(_trace(math.inf, stopped=3), MARKOV, 3.3)
+    assert verdict(_trace(math.nan), MARKOV, 3.3)[1] == "non-finite validation loss"
+    final, why = verdict(_trace(math.inf, stopped=3), MARKOV, 3.3)
     assert "at step 3" in why
     assert math.isnan(final["val_loss"])
 

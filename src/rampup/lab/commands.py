@@ -118,13 +118,16 @@ def _lab_run(
     workers: int,
     backend: str,
     address: str | None,
+    engine: str = "batched",
 ) -> None:
     """``rampup lab run``: validate, remember the command, run the grid with progress bars."""
+    from rampup.lab.engines import check_engine  # noqa: PLC0415
     from rampup.lab.progress import GridProgress  # noqa: PLC0415
     from rampup.lab.results import RESULTS_NAME, finished_keys  # noqa: PLC0415
     from rampup.lab.runner import check_backend, make_grid, run_grid  # noqa: PLC0415
 
     with _clean_errors("lab run"):
+        check_engine(engine)
         _require({"task": task, "strategy": strategy, "lr": lr})
         tasks = _split(task, [])
         strategies = _split(strategy, [])
@@ -137,6 +140,7 @@ def _lab_run(
         argv += ["--lr", ",".join(map(repr, lrs))]
         argv += ["--seed", ",".join(map(str, seeds))]
         argv += ["--steps", str(steps)] if steps is not None else []
+        argv += ["--engine", engine] if engine != "batched" else []
         check_backend(workers, backend)
         _remember_command(out, argv)
         for t, s, why in grid.skipped:
@@ -149,7 +153,7 @@ def _lab_run(
             with GridProgress(len(grid.cells), label="lab", completed=done) as bars:
                 new, skipped = run_grid(
                     grid, out, workers=workers, backend=backend, address=address,
-                    on_event=bars.on_event,
+                    on_event=bars.on_event, engine=engine,
                 )  # fmt: skip
         except KeyboardInterrupt:
             typer.echo(
@@ -330,13 +334,22 @@ def register(app: typer.Typer) -> None:
                 show_default="start a local Ray instance",
             ),
         ] = None,
+        engine: Annotated[
+            str,
+            typer.Option(
+                metavar="NAME",
+                help="batched (a task's runs as one stacked model, where its model allows; "
+                "batch norm or dropout: process) or process (one run per process). Each record "
+                "says which ran.",
+            ),
+        ] = "batched",
     ) -> None:
         """Run a grid of task x strategy x lr x seed into --out; prints the grid before it starts.
 
         --task, --strategy and --lr are required (there is no default grid). Re-running the same
         command skips the runs already in the folder.
         """
-        _lab_run(out, task, strategy, lr, seed, steps, workers, backend, address)
+        _lab_run(out, task, strategy, lr, seed, steps, workers, backend, address, engine)
 
     @lab.command("report")
     def lab_report(

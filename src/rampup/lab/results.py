@@ -36,13 +36,13 @@ RESULTS_NAME = "results.jsonl"
 RECORD_KEYS = frozenset(
     {
         "key", "config", "task", "spec", "curve", "lr_curve", "final", "diverged", "reason",
-        "wall_time", "versions", "platform",
+        "wall_time", "versions", "platform", "engine",
     }
 )  # fmt: skip
 
-#: Keys a line must have to be read as a record: records written before ``platform`` was
-#: recorded still load, with :data:`UNKNOWN_PLATFORM`.
-REQUIRED_KEYS = RECORD_KEYS - {"platform"}
+#: Keys a line must have to be read as a record: records written before ``platform`` (or
+#: ``engine``) was recorded still load, with :data:`UNKNOWN_PLATFORM` (and ``"process"``).
+REQUIRED_KEYS = RECORD_KEYS - {"platform", "engine"}
 
 #: The ``platform`` of a record that did not record one.
 UNKNOWN_PLATFORM: dict[str, Any] = {
@@ -90,7 +90,8 @@ def append(path: Path, record: dict[str, Any]) -> None:
 def read(path: Path) -> Iterator[dict[str, Any]]:
     """The complete records of ``path`` in file order (torn or foreign lines are skipped).
 
-    A record without ``platform`` (written by an older rampup) gets :data:`UNKNOWN_PLATFORM`.
+    A record without ``platform`` (written by an older rampup) gets :data:`UNKNOWN_PLATFORM`;
+    one without ``engine`` (older: there was one engine) gets ``"process"``.
     """
     if not path.exists():
         return
@@ -105,6 +106,7 @@ def read(path: Path) -> Iterator[dict[str, Any]]:
             if isinstance(rec, dict) and rec.keys() >= REQUIRED_KEYS:
                 if not isinstance(rec.get("platform"), dict):
                     rec["platform"] = dict(UNKNOWN_PLATFORM)
+                rec.setdefault("engine", "process")
                 yield rec
 
 

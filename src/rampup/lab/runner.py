@@ -1,16 +1,21 @@
 """Run a grid of task x strategy x peak lr x seed on a backend, appending results as they finish.
 
 Backends: ``local`` (a process pool, one torch thread per worker, spawned processes; with one
-worker the runs happen in the calling process) and ``ray``
-(each run a Ray task with one CPU; ``address=None`` starts a local Ray instance with ``workers``
-CPUs). Both call the same :func:`rampup.lab.train.run`, so the same seed gives the same numbers.
-The grid is validated before anything runs: every bad input is a :class:`~rampup.RampupError`.
+worker the jobs run in the calling process) and ``ray``
+(each job a Ray task with one CPU; ``address=None`` starts a local Ray instance with ``workers``
+CPUs). Engines (:mod:`rampup.lab.engines`): ``batched`` (the default) makes a job of each stack
+of cells that train as one stacked model (:func:`rampup.lab.engines.run_stack`), ``process`` a
+job of each cell (:func:`rampup.lab.train.run`); a task whose model cannot be stacked runs on
+the process engine either way. Every backend runs the same code, so the same seed gives the same
+numbers. The grid is validated before anything runs: every bad input is a
+:class:`~rampup.RampupError`.
 """
 
 from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
@@ -19,6 +24,7 @@ from typing import Any
 
 from rampup import RampupError
 from rampup.lab import results
+from rampup.lab.engines import Job, check_engine, plan_jobs, run_stack
 from rampup.lab.loading import is_builtin, load_task
 from rampup.lab.strategies import not_applicable, resolve
 from rampup.lab.train import RunConfig, check_lr, check_task, run
@@ -104,15 +110,19 @@ def _init_worker(queue: Any) -> None:
     torch.set_num_threads(1)
 
 
-def _work(config: RunConfig) -> dict[str, Any]:
+def _work(job: Job) -> list[dict[str, Any]]:
+    """One job in a pool worker: a stack on the batched engine, or one process-engine run."""
+    if job.engine == "batched":
+        return run_stack(job.cells)
     queue = _QUEUE
     every = 5
+    (config,) = job.cells
 
     def progress(step: int, total: int) -> None:
         if queue is not None and (step % every == 0 or step == total):
             queue.put((config.key(), step, total))
 
-    return run(config, progress)
+    return [run(config, progress)]
 
 
 def _drain(queue: Any, by_key: dict[str, RunConfig], on_event: Events | None) -> None:
@@ -127,65 +137,74 @@ def _drain(queue: Any, by_key: dict[str, RunConfig], on_event: Events | None) ->
             on_event("step", by_key[key], (step, total))
 
 
-def _run_serial(
-    cells: Sequence[RunConfig], out: Path, on_event: Events | None
-) -> list[dict[str, Any]]:
-    """One worker: the runs in this process, one after the other (no pool to start)."""
-    done: list[dict[str, Any]] = []
-    for cfg in cells:
-        if on_event is not None:
+def _started(job: Job, on_event: Events | None) -> None:
+    if on_event is not None:
+        for cfg in job.cells:
             on_event("start", cfg, None)
 
-        def progress(step: int, total: int, cfg: RunConfig = cfg) -> None:
-            if on_event is not None:
-                on_event("step", cfg, (step, total))
 
-        record = run(cfg, progress)
+def _finished(
+    job: Job, records: list[dict[str, Any]], out: Path, done: list[dict[str, Any]],
+    on_event: Events | None,
+) -> None:  # fmt: skip
+    for cfg, record in zip(job.cells, records, strict=True):
         results.append(out, record)
         done.append(record)
         if on_event is not None:
             on_event("done", cfg, record)
+
+
+def _run_serial(jobs: Sequence[Job], out: Path, on_event: Events | None) -> list[dict[str, Any]]:
+    """One worker: the jobs in this process, one after the other (no pool to start)."""
+    done: list[dict[str, Any]] = []
+    for job in jobs:
+        _started(job, on_event)
+        if job.engine == "batched":
+            records = run_stack(job.cells)
+        else:
+            (cfg,) = job.cells
+
+            def progress(step: int, total: int, cfg: RunConfig = cfg) -> None:
+                if on_event is not None:
+                    on_event("step", cfg, (step, total))
+
+            records = [run(cfg, progress)]
+        _finished(job, records, out, done, on_event)
     return done
 
 
 def _run_local(
-    cells: Sequence[RunConfig], workers: int, out: Path, on_event: Events | None
+    jobs: Sequence[Job], workers: int, out: Path, on_event: Events | None
 ) -> list[dict[str, Any]]:
     if workers == 1:
-        return _run_serial(cells, out, on_event)
+        return _run_serial(jobs, out, on_event)
     ctx = mp.get_context("spawn")
     manager = ctx.Manager()
     queue = manager.Queue()
-    by_key = {c.key(): c for c in cells}
+    by_key = {c.key(): c for job in jobs for c in job.cells}
     done: list[dict[str, Any]] = []
     try:
         with ProcessPoolExecutor(
             max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(queue,)
         ) as pool:
-            pending: dict[Future[dict[str, Any]], RunConfig] = {}
-            todo = list(cells)
+            pending: dict[Future[list[dict[str, Any]]], Job] = {}
+            todo = list(jobs)
             while todo or pending:
                 while todo and len(pending) < workers:
-                    cfg = todo.pop(0)
-                    pending[pool.submit(_work, cfg)] = cfg
-                    if on_event is not None:
-                        on_event("start", cfg, None)
+                    job = todo.pop(0)
+                    pending[pool.submit(_work, job)] = job
+                    _started(job, on_event)
                 finished, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
                 _drain(queue, by_key, on_event)
                 for fut in finished:
-                    cfg = pending.pop(fut)
-                    record = fut.result()
-                    results.append(out, record)
-                    done.append(record)
-                    if on_event is not None:
-                        on_event("done", cfg, record)
+                    _finished(pending.pop(fut), fut.result(), out, done, on_event)
     finally:
         manager.shutdown()
     return done
 
 
 def _run_ray(
-    cells: Sequence[RunConfig],
+    jobs: Sequence[Job],
     workers: int,
     out: Path,
     on_event: Events | None,
@@ -219,27 +238,22 @@ def _run_ray(
     try:
         refs = {}
         base = os.getcwd()  # where relative task files (and modules) are found, as here
-        for cfg in cells:
-            refs[remote.remote(cfg, base)] = cfg
-            if on_event is not None:
-                on_event("start", cfg, None)
+        for job in jobs:
+            refs[remote.remote(job, base)] = job
+            _started(job, on_event)
         pending = list(refs)
         while pending:
             ready, pending = ray.wait(pending, num_returns=1)
             for ref in ready:
-                record = ray.get(ref)
-                results.append(out, record)
-                done.append(record)
-                if on_event is not None:
-                    on_event("done", refs[ref], record)
+                _finished(refs[ref], ray.get(ref), out, done, on_event)
     finally:
         if started:
             ray.shutdown()
     return done
 
 
-def _ray_task(config: RunConfig, base: str) -> dict[str, Any]:
-    """One Ray task: the same run as the local backend, one torch thread.
+def _ray_task(job: Job, base: str) -> list[dict[str, Any]]:
+    """One Ray task: the same job as the local backend, one torch thread.
 
     The task is loaded here from its reference, a relative file path (or a module) looked up in
     ``base``, the driver's working directory: on another machine the same path must hold it.
@@ -247,8 +261,16 @@ def _ray_task(config: RunConfig, base: str) -> dict[str, Any]:
     import torch  # noqa: PLC0415
 
     torch.set_num_threads(1)
+    if job.engine == "batched":
+        return run_stack(job.cells, base)
+    (config,) = job.cells
     load_task(config.task, func="run", base=base)
-    return run(config)
+    return [run(config)]
+
+
+def _stderr(line: str) -> None:
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
 
 
 def check_backend(workers: object, backend: object, *, func: str = "lab run") -> None:
@@ -267,18 +289,25 @@ def run_grid(
     backend: str = "local",
     address: str | None = None,
     on_event: Events | None = None,
+    engine: str = "batched",
+    log: Callable[[str], None] | None = _stderr,
 ) -> tuple[list[dict[str, Any]], int]:
     """Run the cells of ``grid`` not yet in ``out/results.jsonl``; return (new records, skipped).
 
-    Records are appended as each run finishes (in completion order).
+    ``engine``: ``batched`` (stacks where the task's model allows, else the process engine) or
+    ``process``; ``log`` gets one line per (task, optimiser) group saying which engine runs it
+    (default: stderr; None: silent). Records are appended as each job finishes (in completion
+    order); each says its ``"engine"``.
     """
     check_backend(workers, backend)
+    engine = check_engine(engine)
     path = out / results.RESULTS_NAME
     have = results.finished_keys(path)
     todo = [c for c in grid.cells if c.key() not in have]
     n_skip = len(grid.cells) - len(todo)
     if not todo:
         return [], n_skip
+    jobs = plan_jobs(todo, engine, workers, log)
     if backend == "ray":
-        return _run_ray(todo, workers, path, on_event, address), n_skip
-    return _run_local(todo, min(workers, len(todo)), path, on_event), n_skip
+        return _run_ray(jobs, workers, path, on_event, address), n_skip
+    return _run_local(jobs, min(workers, len(jobs)), path, on_event), n_skip

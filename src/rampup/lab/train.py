@@ -33,18 +33,23 @@ if TYPE_CHECKING:
     from rampup.core.schedule import Schedule
 
 __all__ = [
+    "BLOWUP",
     "RunConfig",
     "Setup",
+    "Trace",
     "check_lr",
     "check_task",
     "library_versions",
+    "make_record",
+    "optimizer_kind",
     "platform_info",
     "run",
     "setup",
+    "verdict",
 ]
 
 #: A training loss above this many times the constant level (or non-finite) stops the run early.
-_BLOWUP = 1000.0
+BLOWUP = 1000.0
 
 
 @dataclass
@@ -202,10 +207,15 @@ def platform_info() -> dict[str, Any]:
     }
 
 
+def optimizer_kind(task: Task, strategy: Strategy) -> str:
+    """The optimiser a run uses: the strategy's (RAdam) or else the task's."""
+    return strategy.optimizer or task.optimizer
+
+
 def _optimizer(task: Task, strategy: Strategy, params: Any, lr: float) -> torch.optim.Optimizer:
     import torch  # noqa: PLC0415
 
-    kind = strategy.optimizer or task.optimizer
+    kind = optimizer_kind(task, strategy)
     if kind == "radam":
         # on an AdamW task, RAdam's weight decay is decoupled too (its default is L2, which with
         # an adaptive step is a much stronger pull toward 0 and would confound the comparison)
@@ -223,8 +233,13 @@ def _optimizer(task: Task, strategy: Strategy, params: Any, lr: float) -> torch.
 
 
 @dataclass
-class _Trace:
-    """What a training loop leaves behind: the eval curve, the lr curve, where it stopped."""
+class Trace:
+    """What a training loop leaves behind: the eval curve, the lr curve, where it stopped.
+
+    ``curve`` rows are ``{"step", "val_loss", "score", "train_loss"}`` (the training loss: the
+    mean over the updates since the previous row); ``lrs`` rows are ``[update, lr]``;
+    ``last_train`` is the last training loss computed (the one that stopped a stopped run).
+    """
 
     curve: list[dict[str, float]]
     lrs: list[list[float]]
@@ -240,7 +255,7 @@ def _train(
     every: int,
     blowup: float,
     progress: Callable[[int, int], None] | None,
-) -> _Trace:
+) -> Trace:
     """The training loop: ``rampup.torch.Scheduler`` sets every update's learning rate.
 
     A guarded strategy (``auto``) brings its guard as the scheduler's controller: it sees the
@@ -253,7 +268,7 @@ def _train(
 
     sched = rampup.torch.Scheduler(opt, schedule, total_steps=steps)
     guard: Any = sched.controller
-    trace = _Trace([], [], None, math.nan)
+    trace = Trace([], [], None, math.nan)
     lr_every = max(1, steps // 100)
     window: list[float] = []
     params = [p for g in opt.param_groups for p in g["params"]]
@@ -295,8 +310,13 @@ def _train(
     return trace
 
 
-def _verdict(trace: _Trace, task: Task, const: float | None) -> tuple[dict[str, float], str]:
-    """The final metrics and, for a failed run, why it failed ("" if it did not)."""
+def verdict(trace: Trace, task: Task, const: float | None) -> tuple[dict[str, float], str]:
+    """The final metrics and, for a failed run, why it failed ("" if it did not).
+
+    A run failed if it stopped early (a non-finite training loss, one above :data:`BLOWUP` x the
+    constant level, or its guard), if its final validation loss is not finite, or if it
+    collapsed: final validation loss >= ``task.collapse_ratio`` x the constant level.
+    """
     if trace.stopped_at is not None:
         final = {"val_loss": math.nan, "score": 1.0, "train_loss": trace.last_train}
         why = "non-finite" if not math.isfinite(trace.last_train) else "blown up"
@@ -322,7 +342,8 @@ def run(
     ``progress(step, total)`` is called after each update (for progress bars). The record holds
     the config, the resolved spec, the validation curve at the eval points, the final metrics,
     whether the run failed (non-finite, blown up, or collapsed to the constant predictor), the
-    wall time, the library versions and the platform (CPU capability, torch threads).
+    wall time, the library versions, the platform (CPU capability, torch threads) and the
+    engine (``"process"``).
     """
     import torch  # noqa: PLC0415
 
@@ -349,15 +370,31 @@ def _run(config: RunConfig, progress: Callable[[int, int], None] | None) -> dict
     opt = _optimizer(task, strategy, built.model.parameters(), lr)
     every = max(1, min(task.eval_every, steps))
     plan = strategy.spec if strategy.guarded else schedule(strategy, steps)
-    blowup = math.inf if const is None else _BLOWUP * const
+    blowup = math.inf if const is None else BLOWUP * const
     trace = _train(built, opt, plan, steps, every, blowup, progress)
     wall = time.perf_counter() - start
-    final, reason = _verdict(trace, task, const)
+    return make_record(config, task, strategy, steps, trace, wall, ran_on, engine="process")
+
+
+def make_record(
+    config: RunConfig,
+    task: Task,
+    strategy: Strategy,
+    steps: int,
+    trace: Trace,
+    wall: float,
+    ran_on: dict[str, Any],
+    *,
+    engine: str,
+) -> dict[str, Any]:
+    """A run's result record from its trace (every engine writes this format, one JSON line)."""
+    const = constant_level(task)
+    final, reason = verdict(trace, task, const)
     return {
         "key": config.key(),
         "config": {**asdict(config), "steps": steps},
         "task": {
-            "optimizer": strategy.optimizer or task.optimizer,
+            "optimizer": optimizer_kind(task, strategy),
             "betas": list(task.betas),
             "constant_loss": const,
             "best_loss": best_level(task),
@@ -373,4 +410,5 @@ def _run(config: RunConfig, progress: Callable[[int, int], None] | None) -> dict
         "wall_time": wall,
         "versions": library_versions(),
         "platform": ran_on,
+        "engine": engine,
     }

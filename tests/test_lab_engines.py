@@ -105,10 +105,10 @@ def test_transformer_task_batched_agrees_with_process(tmp_path: Path) -> None:
 
 @pytest.mark.training
 def test_batch_norm_task_falls_back_to_the_process_engine(tmp_path: Path) -> None:
-    """digits-largebatch has batch norm: the default engine runs it on processes, and says so."""
+    """digits-largebatch has batch norm: the batched engine runs it on processes, and says so."""
     grid = make_grid(["digits-largebatch"], ["none"], [0.1], [0], steps=2)
     lines: list[str] = []
-    new, _ = run_grid(grid, tmp_path, workers=1, log=lines.append)
+    new, _ = run_grid(grid, tmp_path, workers=1, engine="batched", log=lines.append)
     assert [r["engine"] for r in new] == ["process"]
     assert len(lines) == 1
     assert lines[0].startswith("engine: process for task digits-largebatch")
@@ -119,9 +119,10 @@ def test_batch_norm_task_falls_back_to_the_process_engine(tmp_path: Path) -> Non
 def test_a_rerun_skips_the_finished_cells(tmp_path: Path) -> None:
     """Batched records go through results.jsonl: the same grid again runs nothing."""
     grid = make_grid(["lab_user_tasks:tiny"], ["none"], [0.05], [0, 1])
-    first, skipped = run_grid(grid, tmp_path, workers=1, log=None)
+    first, skipped = run_grid(grid, tmp_path, workers=1, engine="batched", log=None)
     assert (len(first), skipped) == (2, 0)
-    again, skipped = run_grid(grid, tmp_path, workers=1, log=None)
+    assert [r["engine"] for r in first] == ["batched", "batched"]
+    again, skipped = run_grid(grid, tmp_path, workers=1, engine="batched", log=None)
     assert (again, skipped) == ([], 2)
     assert len(list(results.read(tmp_path / results.RESULTS_NAME))) == 2
 

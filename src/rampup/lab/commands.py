@@ -17,6 +17,7 @@ from typing import Annotated, Any
 import typer
 
 from rampup import RampupError
+from rampup.lab.engines import DEFAULT_ENGINE
 from rampup.lab.report import COMMANDS_NAME
 
 #: Exit status of a command given a bad input (as typer's own usage errors).
@@ -118,7 +119,7 @@ def _lab_run(
     workers: int,
     backend: str,
     address: str | None,
-    engine: str = "batched",
+    engine: str = DEFAULT_ENGINE,
 ) -> None:
     """``rampup lab run``: validate, remember the command, run the grid with progress bars."""
     from rampup.lab.engines import check_engine  # noqa: PLC0415
@@ -140,7 +141,7 @@ def _lab_run(
         argv += ["--lr", ",".join(map(repr, lrs))]
         argv += ["--seed", ",".join(map(str, seeds))]
         argv += ["--steps", str(steps)] if steps is not None else []
-        argv += ["--engine", engine] if engine != "batched" else []
+        argv += ["--engine", engine] if engine != DEFAULT_ENGINE else []
         check_backend(workers, backend)
         _remember_command(out, argv)
         for t, s, why in grid.skipped:
@@ -338,11 +339,11 @@ def register(app: typer.Typer) -> None:
             str,
             typer.Option(
                 metavar="NAME",
-                help="batched (a task's runs as one stacked model, where its model allows; "
-                "batch norm or dropout: process) or process (one run per process). Each record "
-                "says which ran.",
+                help="process (one run per process, the default) or batched (a task's runs as "
+                "one stacked model, where its model allows; batch norm or dropout: process). "
+                "Each record says which ran.",
             ),
-        ] = "batched",
+        ] = DEFAULT_ENGINE,
     ) -> None:
         """Run a grid of task x strategy x lr x seed into --out; prints the grid before it starts.
 

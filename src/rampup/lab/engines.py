@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from rampup.lab.stacked import StackedModel
 
 __all__ = [
+    "DEFAULT_ENGINE",
     "ENGINES",
     "GuardedLr",
     "Job",
@@ -56,6 +57,9 @@ __all__ = [
 ]
 
 ENGINES = ("batched", "process")
+#: The default engine. The batched engine is not yet faster than one process per run on the
+#: lab's tasks (benchmarks/bench_lab.py), so the default stays the exact, familiar one.
+DEFAULT_ENGINE = "process"
 
 
 def check_engine(engine: object, *, func: str = "lab run") -> str:

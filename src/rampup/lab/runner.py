@@ -24,7 +24,7 @@ from typing import Any
 
 from rampup import RampupError
 from rampup.lab import results
-from rampup.lab.engines import Job, check_engine, plan_jobs, run_stack
+from rampup.lab.engines import DEFAULT_ENGINE, Job, check_engine, plan_jobs, run_stack
 from rampup.lab.loading import is_builtin, load_task
 from rampup.lab.strategies import not_applicable, resolve
 from rampup.lab.train import RunConfig, check_lr, check_task, run
@@ -289,7 +289,7 @@ def run_grid(
     backend: str = "local",
     address: str | None = None,
     on_event: Events | None = None,
-    engine: str = "batched",
+    engine: str = DEFAULT_ENGINE,
     log: Callable[[str], None] | None = _stderr,
 ) -> tuple[list[dict[str, Any]], int]:
     """Run the cells of ``grid`` not yet in ``out/results.jsonl``; return (new records, skipped).

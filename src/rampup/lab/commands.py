@@ -20,6 +20,16 @@ from rampup import RampupError
 from rampup.lab.engines import DEFAULT_ENGINE
 from rampup.lab.report import COMMANDS_NAME
 
+#: The options ``lab run`` and ``lab scorecard`` share: where the runs go.
+Workers = Annotated[int, typer.Option(metavar="N", help="Parallel runs (one CPU each).")]
+Backend = Annotated[str, typer.Option(metavar="NAME", help="local or ray.")]
+Address = Annotated[
+    str | None,
+    typer.Option(
+        metavar="HOST:PORT", help="Ray cluster address.", show_default="start a local Ray instance"
+    ),
+]
+
 #: Exit status of a command given a bad input (as typer's own usage errors).
 EXIT_USAGE = 2
 
@@ -323,18 +333,9 @@ def register(app: typer.Typer) -> None:
                 show_default="the task's",
             ),
         ] = None,
-        workers: Annotated[
-            int, typer.Option(metavar="N", help="Parallel runs (one CPU each).")
-        ] = 2,
-        backend: Annotated[str, typer.Option(metavar="NAME", help="local or ray.")] = "local",
-        address: Annotated[
-            str | None,
-            typer.Option(
-                metavar="HOST:PORT",
-                help="Ray cluster address.",
-                show_default="start a local Ray instance",
-            ),
-        ] = None,
+        workers: Workers = 2,
+        backend: Backend = "local",
+        address: Address = None,
         engine: Annotated[
             str,
             typer.Option(
@@ -412,18 +413,9 @@ def register(app: typer.Typer) -> None:
                 help="Never worse than none: within TOL x none's loss (or TOL of error).",
             ),
         ] = 0.01,
-        workers: Annotated[
-            int, typer.Option(metavar="N", help="Parallel runs (one CPU each).")
-        ] = 2,
-        backend: Annotated[str, typer.Option(metavar="NAME", help="local or ray.")] = "local",
-        address: Annotated[
-            str | None,
-            typer.Option(
-                metavar="HOST:PORT",
-                help="Ray cluster address.",
-                show_default="start a local Ray instance",
-            ),
-        ] = None,
+        workers: Workers = 2,
+        backend: Backend = "local",
+        address: Address = None,
     ) -> None:
         """Score the zero-tuning warmups against the best fixed warmup (oracle), per peak lr.
 

@@ -53,6 +53,13 @@ def _token_loss(
     )
 
 
+def _scored(logits: torch.Tensor, targets: torch.Tensor, classes: int) -> Evaluation:
+    """Validation loss (:func:`_token_loss`) and error: the share of argmax predictions missed."""
+    loss = float(_token_loss(logits, targets, classes))
+    err = float((logits.argmax(-1) != targets).float().mean())
+    return Evaluation(loss, err)
+
+
 def _causal_mask(n: int) -> torch.Tensor:
     import torch  # noqa: PLC0415
 

@@ -28,6 +28,7 @@ from rampup.lab.tasks.base import (
     Task,
     _encoder,
     _positional_entropy,
+    _scored,
     _token_loss,
 )
 
@@ -131,10 +132,7 @@ def _cipher_val_tensors() -> tuple[torch.Tensor, torch.Tensor]:
 def _cipher_evaluate(model: nn.Module) -> Evaluation:
     """Validation loss and token error on the fixed validation sequences."""
     val, val_y = _cipher_val_tensors()
-    logits = model(val)
-    loss = float(_token_loss(logits, val_y, _CI_SYMBOLS))
-    err = float((logits.argmax(-1) != val_y).float().mean())
-    return Evaluation(loss, err)
+    return _scored(model(val), val_y, _CI_SYMBOLS)
 
 
 def _cipher_task(name: str, pre_ln: bool, control: str | None) -> Task:

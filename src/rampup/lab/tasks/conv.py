@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, Any
 
-from rampup.lab.tasks.base import Evaluation, SeedStream, Task, _entropy, _token_loss
+from rampup.lab.tasks.base import Evaluation, SeedStream, Task, _entropy, _scored, _token_loss
 
 if TYPE_CHECKING:
     import torch
@@ -143,10 +143,7 @@ def _shapes_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
 def _shapes_evaluate(model: nn.Module) -> Evaluation:
     """Validation loss and classification error on the 1024 validation images."""
     _, _, xva, yva = _shapes_tensors()
-    logits = model(xva)
-    loss = float(_token_loss(logits, yva, _SH_CLASSES))
-    err = float((logits.argmax(-1) != yva).float().mean())
-    return Evaluation(loss, err)
+    return _scored(model(xva), yva, _SH_CLASSES)
 
 
 def _shapes_task(name: str, *, batch: int, control: str | None) -> Task:

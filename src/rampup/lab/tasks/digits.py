@@ -13,7 +13,7 @@ import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from rampup.lab.tasks.base import Evaluation, SeedStream, Task, _entropy, _token_loss
+from rampup.lab.tasks.base import Evaluation, SeedStream, Task, _entropy, _scored, _token_loss
 
 if TYPE_CHECKING:
     import torch
@@ -113,10 +113,7 @@ def _digits_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
 def _digits_evaluate(model: nn.Module) -> Evaluation:
     """Validation loss and classification error on the 497 held-out images."""
     _, _, xva, yva = _digits_tensors()
-    logits = model(xva)
-    loss = float(_token_loss(logits, yva, 10))
-    err = float((logits.argmax(-1) != yva).float().mean())
-    return Evaluation(loss, err)
+    return _scored(model(xva), yva, 10)
 
 
 def _digits_task(name: str, kind: str, summary: str, control: str | None) -> Task:

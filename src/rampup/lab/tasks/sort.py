@@ -17,6 +17,7 @@ from rampup.lab.tasks.base import (
     Task,
     _encoder,
     _positional_entropy,
+    _scored,
     _token_loss,
 )
 
@@ -93,10 +94,7 @@ def _sort_val_tensors() -> tuple[torch.Tensor, torch.Tensor]:
 def _sort_evaluate(model: nn.Module) -> Evaluation:
     """Validation loss and token error on the fixed validation sequences."""
     val, val_y = _sort_val_tensors()
-    logits = model(val)
-    loss = float(_token_loss(logits, val_y, _SO_VALUES))
-    err = float((logits.argmax(-1) != val_y).float().mean())
-    return Evaluation(loss, err)
+    return _scored(model(val), val_y, _SO_VALUES)
 
 
 def _sort_task(name: str, pre_ln: bool, control: str | None) -> Task:

@@ -292,9 +292,9 @@ def write_report(
         "",
         "## What it does not show",
         "",
-        "- One small task, a few peak lrs and seeds: an illustration, not a benchmark. Where the "
-        "window ends moves with the CPU path by a step of this lr grid at most in calibration "
-        "(docs/lab.md); the counts, not single runs, are the finding.",
+        "- One small task, a few peak lrs and seeds: an illustration, not a benchmark. Single "
+        "runs near the end of a window land on either side on another CPU path (docs/lab.md); "
+        "the counts over seeds, not single runs, are the finding.",
         "- `auto` is the untuned warmup length for its beta2 (2 / (1 - beta2) updates), run with "
         "the stability monitor's guard (rampup's `AdaptiveWarmup`), which may hold or slow the "
         "warmup while training is unstable; `linear` is 10 % of the run. Both share the cosine "

@@ -278,6 +278,9 @@ def plot_lr_window(
                     ax.plot([lr], [value(rec)], "x" if bad else ".", color=color,
                             markersize=7 if bad else 4, alpha=0.9)  # fmt: skip
         ax.set_xscale("log")
+        ticks = sorted({lr for by_lr in groups.values() for lr in by_lr})
+        ax.set_xticks(ticks, [f"{lr:g}" for lr in ticks])
+        ax.minorticks_off()
         ax.set_xlabel("peak learning rate")
         ax.set_ylabel(ylabel)
     axes[0].set_yscale("log")

@@ -207,7 +207,7 @@ def findings(
 def _decisive_lr(table: dict[str, dict[float, Cell]]) -> float:
     """The lr where no warmup fails most runs more than the best warmup (ties: the smaller)."""
     none = table.get("none", {})
-    others = [row for name, row in table.items() if name != "none" and name in ("linear", "auto")]
+    others = [row for name, row in table.items() if name in ("linear", "auto")]
     lrs = sorted({lr for row in table.values() for lr in row})
 
     def gap(lr: float) -> int:
@@ -244,7 +244,7 @@ def write_report(
     table = cells(recs)
     lrs = sorted({float(r["config"]["peak_lr"]) for r in recs})
     seeds = sorted({r["config"]["seed"] for r in recs})
-    steps = recs[0]["config"]["steps"] or 400
+    steps = recs[0]["config"]["steps"]
     report.plot_lr_window(
         recs, folder / "lr_window.png",
         f"digits-words, {steps} updates, seeds {seeds}: median, min-max band, x = failed run",

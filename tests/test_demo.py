@@ -17,14 +17,25 @@ from typing import Any
 import pytest
 
 from rampup.lab import results
-from rampup.lab.demo import DEMO_LR, TASK, plan, write_report
+from rampup.lab.demo import (
+    CONTROL,
+    DEMO_LR,
+    QUICK_LRS,
+    TASK,
+    Cell,
+    cells,
+    failed,
+    findings,
+    plan,
+    write_report,
+)
 from rampup.lab.runner import make_grid, run_grid
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 def test_quick_demo_prints_the_table_and_writes_the_report(tmp_path: Path) -> None:
-    """--quick trains one seed without and with warmup, prints the table, writes the report."""
+    """--quick trains one seed without and with warmup at two lrs, prints the table, the report."""
     out = tmp_path / "report"
     proc = subprocess.run(
         [sys.executable, "-m", "rampup", "demo", "--quick", "--out", str(out)],
@@ -35,29 +46,37 @@ def test_quick_demo_prints_the_table_and_writes_the_report(tmp_path: Path) -> No
         env={**os.environ, "COLUMNS": "160"},
     )
     assert proc.returncode == 0, proc.stderr
-    for column in ("strategy", "final val loss", "exact match", "diverged", "wall time"):
-        assert column in proc.stdout
+    assert "strategy" in proc.stdout
+    for lr in QUICK_LRS:
+        assert f"lr {lr:g}" in proc.stdout
     recs = list(results.read(out / results.RESULTS_NAME))
-    assert sorted(r["config"]["strategy"] for r in recs) == ["linear", "none"]
-    assert all(r["config"]["peak_lr"] == DEMO_LR for r in recs)
+    assert sorted((r["config"]["strategy"], r["config"]["peak_lr"]) for r in recs) == sorted(
+        (s, lr) for s in ("none", "linear") for lr in QUICK_LRS
+    )
     assert all(r["config"]["seed"] == 0 and r["config"]["steps"] == 400 for r in recs)
-    # one seed: the table prints each run's own value, with no spread (no "± 0.000")
-    by = {r["config"]["strategy"]: r for r in recs}
-    lin = by["linear"]["final"]
-    assert f"{lin['val_loss']:.3f}" in proc.stdout
-    assert f"{100 * (1 - lin['score']):.1f} %" in proc.stdout
+    # one seed: each cell is the run's own value (failed 0/1 or 1/1), with no spread ("±")
+    for rec in recs:
+        exact = 1 - rec["final"]["score"]
+        cell = f"{int(failed(rec))}/1, {rec['final']['val_loss']:.3f}, {100 * exact:.1f} %"
+        assert cell in proc.stdout
     assert "±" not in proc.stdout
     import torch  # noqa: PLC0415  # the capability this process (and its workers) run on
 
     cap = torch.backends.cpu.get_cpu_capability()
     assert f"CPU capability {cap}" in proc.stdout
     md = (out / "report.md").read_text()
-    assert f"| none | `cosine(to=0)` | {by['none']['final']['val_loss']:.3f} |" in md
-    assert "| linear | `linear(10%) >> cosine` |" in md
+    table = cells(recs)
+    for name in ("none", "linear"):
+        row = " | ".join(table[name][lr].text() for lr in QUICK_LRS)
+        assert f"| {name} | {row} |" in md
+    assert "none `cosine(to=0)`; linear `linear(10%) >> cosine`" in md
     assert "## What this shows" in md
+    for line in findings(table):
+        assert line in md
+        assert line in proc.stdout
     assert f"CPU capability {cap}" in md
-    assert "1 torch thread per run (2 runs)" in md
-    for png in ("lr_curves.png", "loss_curves.png"):
+    assert "1 torch thread per run (4 runs)" in md
+    for png in ("lr_window.png", "lr_curves.png", "loss_curves.png"):
         assert (out / png).read_bytes()[:8] == PNG_MAGIC
         assert f"]({png})" in md
 
@@ -84,17 +103,19 @@ def test_warmup_decides_the_demo_over_seeds(tmp_path: Path) -> None:
     assert statistics.median(exact["linear"]) - statistics.median(exact["none"]) > 0.5, exact
 
 
-def _record(strategy: str, seed: int, loss: float, score: float) -> dict[str, Any]:
+def _record(
+    strategy: str, seed: int, loss: float, score: float, lr: float = DEMO_LR, task: str = TASK
+) -> dict[str, Any]:
     """A hand-made demo record (two eval points, an lr curve, a platform)."""
     return {
-        "key": f"{TASK}|{strategy}|{DEMO_LR!r}|{seed}|None",
-        "config": {"task": TASK, "strategy": strategy, "peak_lr": DEMO_LR, "seed": seed,
+        "key": f"{task}|{strategy}|{lr!r}|{seed}|None",
+        "config": {"task": task, "strategy": strategy, "peak_lr": lr, "seed": seed,
                    "steps": 400},
         "task": {"constant_loss": 1.772, "objective": "loss", "score": "error"},
         "spec": "cosine(to=0)" if strategy == "none" else "linear(10%) >> cosine",
         "curve": [{"step": 0, "val_loss": 2.5, "score": 1.0, "train_loss": None},
                   {"step": 400, "val_loss": loss, "score": score, "train_loss": loss}],
-        "lr_curve": [[0, DEMO_LR], [399, DEMO_LR / 2]],
+        "lr_curve": [[0, lr], [399, lr / 2]],
         "final": {"val_loss": loss, "score": score, "train_loss": loss},
         "diverged": not math.isfinite(loss),
         "reason": "" if math.isfinite(loss) else "non-finite validation loss",
@@ -104,27 +125,94 @@ def _record(strategy: str, seed: int, loss: float, score: float) -> dict[str, An
     }  # fmt: skip
 
 
-def test_report_cells_are_hand_computed(tmp_path: Path) -> None:
-    """Two seeds give mean ± sd; a failed seed is named; the report says where it ran."""
-    recs = [
-        _record("none", 0, 0.7, 0.9),
-        _record("none", 1, 0.5, 0.8),
-        _record("linear", 0, 0.04, 0.05),
-        _record("linear", 1, math.nan, 1.0),
+LO = 5e-3
+
+
+def _hand_records() -> list[dict[str, Any]]:
+    """No warmup trains at 5e-3 and fails 1 of 2 at 7e-3; linear trains at both; Pre-LN at 7e-3."""
+    return [
+        _record("none", 0, 0.02, 0.02, LO),
+        _record("none", 1, 0.03, 0.03, LO),
+        _record("none", 0, 0.7, 0.9),  # stalled: 10 % exact match
+        _record("none", 1, 0.1, 0.2),
+        _record("linear", 0, 0.01, 0.01, LO),
+        _record("linear", 1, 0.02, 0.02, LO),
+        _record("linear", 0, 0.05, 0.04),
+        _record("linear", 1, 0.04, 0.05),
+        _record("none", 0, 0.03, 0.01, task=CONTROL),
+        _record("none", 1, 0.05, 0.03, task=CONTROL),
     ]
-    md = write_report(tmp_path, recs, DEMO_LR, 10.0).read_text()
-    # none: loss mean 0.6, sd sqrt(((0.1)^2 + (0.1)^2) / 1) = 0.1414; exact 15 % ± 7.07
-    assert "| none | `cosine(to=0)` | 0.600 ± 0.141 | 15.0 % ± 7.1 | 0/2 |" in md
-    # linear: one finite loss of two; exact match (95 % and 0 %) mean 47.5, sd 67.18
-    assert "| linear | `linear(10%) >> cosine` | 0.040 (1 of 2 seeds) | 47.5 % ± 67.2 | 1/2 |" in md
+
+
+def test_cells_are_hand_computed() -> None:
+    """Failures count stalls (< 50 % exact) and divergence; medians over seeds; NaN at initial."""
+    table = cells(_hand_records())
+    assert list(table) == ["none", "linear", "none (Pre-LN control)"]
+    # none at 7e-3: exact 10 % (failed) and 80 %; median loss (0.7 + 0.1) / 2, exact 45 %
+    none = table["none"][DEMO_LR]
+    assert (none.failures, none.n) == (1, 2)
+    assert none.loss == pytest.approx(0.4)
+    assert none.exact == pytest.approx(0.45)
+    assert table["none"][DEMO_LR].text() == "1/2, 0.400, 45.0 %"
+    assert table["none"][LO].text() == "0/2, 0.025, 97.5 %"
+    assert table["linear"][DEMO_LR].text() == "0/2, 0.045, 95.5 %"
+    # a diverged run fails and counts at its initial loss (2.5) and 0 % exact match
+    diverged = cells([_record("linear", 0, math.nan, math.nan)])
+    assert diverged["linear"][DEMO_LR] == Cell(1, 1, 2.5, 0.0)
+
+
+def test_findings_are_computed_from_the_counts() -> None:
+    """Each statement follows from the failure counts: windows, widening, rescue, control."""
+    table = cells(_hand_records())
+    assert findings(table) == [
+        "- `none` trains at peak lr <= 0.005 (0 failures of 2 at each) and fails at lr >= 0.007 "
+        "(1/2 at 0.007).",
+        "- `linear` trains at every peak lr tried, 0.005 to 0.007 (0 failures of 2 at each).",
+        "- `none (Pre-LN control)` trains at peak lr 0.007 (0 failures of 2).",
+        "- `linear` widens the range that trains on every seed: up to 0.007, against 0.005 "
+        "without warmup.",
+        "- At peak lr 0.007 (1/2 without), `linear` fails none of its runs.",
+        "- Where no warmup fails on the Post-LN model (0.007), the Pre-LN control without warmup "
+        "fails none of its runs: here the need for warmup comes with the Post-LN placement.",
+    ]
+    # the other outcomes: failing from the smallest lr, a non-monotone line, a skipped strategy
+    worse = cells([_record("none", 0, 0.7, 0.9, LO), _record("none", 0, 0.7, 0.9)])
+    assert findings(worse) == [
+        "- `none` fails already at the smallest peak lr tried (1/1 at 0.005, 1/1 at 0.007)."
+    ]
+    odd = cells(
+        [_record("auto", 0, 0.02, 0.02, 1e-3), _record("auto", 0, 0.7, 0.9, LO),
+         _record("auto", 0, 0.02, 0.02)]
+    )  # fmt: skip
+    assert findings(odd, ((TASK, "radam", "it needs Adam"),)) == [
+        "- `auto` trains at peak lr <= 0.001 (0 failures of 1 at each) and fails at 0.005 "
+        "(1/1 at 0.005); not monotone: 0 failures again at 0.007.",
+        "- `radam` was not run: it needs Adam.",
+    ]
+
+
+def test_report_cells_are_hand_computed(tmp_path: Path) -> None:
+    """The report's table gives each cell; it says where it ran; the statements are in it."""
+    recs = _hand_records()
+    md = write_report(tmp_path, recs, 10.0).read_text()
+    assert "| strategy | lr 0.005 | lr 0.007 |" in md
+    assert "| none | 0/2, 0.025, 97.5 % | 1/2, 0.400, 45.0 % |" in md
+    assert "| linear | 0/2, 0.015, 98.5 % | 0/2, 0.045, 95.5 % |" in md
+    assert "| none (Pre-LN control) | - | 0/2, 0.040, 98.0 % |" in md
+    assert "At peak lr 0.007, where warmup decides the most:" in md
+    for line in findings(cells(recs)):
+        assert line in md
     assert (
-        "Ran on: torch 2.13.0, CPU capability AVX512 (Xeon), 1 torch thread per run (4 runs)" in md
+        "Ran on: torch 2.13.0, CPU capability AVX512 (Xeon), 1 torch thread per run (10 runs)" in md
     )
+    skipped = write_report(tmp_path, recs, 10.0, ((TASK, "auto", "too short"),)).read_text()
+    assert "| auto | not run | not run |" in skipped
+    assert "- `auto` was not run: too short." in skipped
 
 
 def test_demo_outputs_cite_no_issue_numbers(tmp_path: Path) -> None:
     """The demo's report, help and --schedules cite no issue number and never say "the seeds'"."""
-    md = write_report(tmp_path, [_record("none", 0, 0.7, 0.9)], DEMO_LR, 1.0).read_text()
+    md = write_report(tmp_path, [_record("none", 0, 0.7, 0.9)], 1.0).read_text()
     texts = [md]
     for argv in (["demo", "--help"], ["demo", "--schedules"]):
         proc = subprocess.run(
@@ -140,9 +228,21 @@ def test_demo_outputs_cite_no_issue_numbers(tmp_path: Path) -> None:
     assert "classic recipes" in texts[1]
 
 
-def test_default_demo_covers_the_named_strategies() -> None:
-    """The default demo runs none, linear, Noam, untuned, RAdam and auto, and a Pre-LN control."""
+def test_default_demo_covers_the_window() -> None:
+    """The default demo runs none, linear and auto at 4+ lrs x 5 seeds, and a Pre-LN control.
+
+    ``auto`` applies to the task (its untuned warmup of 2 / (1 - 0.98) = 100 updates fits 400).
+    """
     p = plan(quick=False)
-    assert {"none", "linear", "noam", "untuned-linear", "radam", "auto"} <= set(p.strategies)
+    assert {"none", "linear", "auto"} <= set(p.strategies)
     assert p.control == ("none",)
-    assert len(p.seeds) >= 3
+    assert len(p.seeds) >= 5
+    assert len(p.lrs) >= 4
+    assert DEMO_LR in p.lrs
+    grid = make_grid([TASK], p.strategies, p.lrs, p.seeds, func="demo")
+    assert grid.skipped == ()
+    q = plan(quick=True)
+    assert q.strategies == ("none", "linear")
+    assert q.control == ()
+    assert 1 <= len(q.lrs) <= 2
+    assert 1 <= len(q.seeds) <= 2

@@ -34,12 +34,14 @@ __all__ = [
     "Row",
     "Stat",
     "aggregate",
+    "final_loss",
     "fmt",
     "lab_report",
     "oracle_regret",
     "outcome",
     "plot_loss_curves",
     "plot_lr_curves",
+    "plot_lr_window",
     "sensitivity",
 ]
 
@@ -226,6 +228,68 @@ def plot_loss_curves(
     ax.set_ylabel("validation loss (nats)")
     ax.set_title(title)
     _save(plt, fig, ax, path)
+
+
+def final_loss(rec: dict[str, Any]) -> float:
+    """The final validation loss, or the initial one where it is not finite (a diverged run)."""
+    final = _num(rec["final"]["val_loss"])
+    return final if math.isfinite(final) else _num(rec["curve"][0]["val_loss"])
+
+
+def plot_lr_window(
+    records: Sequence[dict[str, Any]],
+    path: Path,
+    title: str,
+    *,
+    label: Callable[[dict[str, Any]], str] = _strategy,
+    dashed: Callable[[dict[str, Any]], bool] = lambda rec: False,
+    failed: Callable[[dict[str, Any]], bool] = lambda rec: bool(rec["diverged"]),
+) -> None:
+    """Final validation loss and exact match (``100 * (1 - error)``) against peak lr (log x).
+
+    One line per ``label`` through the median over seeds, a band from the minimum to the maximum,
+    one dot per seed and an ``x`` per run where ``failed(rec)``; lines where ``dashed(rec)`` (a
+    control) are dashed. A diverged run is drawn at its initial loss and 0 % exact match.
+    """
+    plt = _pyplot()
+    names = list(dict.fromkeys(label(r) for r in records))
+    colors = _colors(names)
+    groups: dict[str, dict[float, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+    for rec in records:
+        groups[label(rec)][float(rec["config"]["peak_lr"])].append(rec)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    panels: tuple[tuple[Callable[[dict[str, Any]], float], str], ...] = (
+        (final_loss, "final validation loss (nats)"),
+        (lambda r: 100 * (1 - _num(r["final"]["score"])) if math.isfinite(
+            _num(r["final"]["score"])) else 0.0, "exact match (%)"),
+    )  # fmt: skip
+    for ax, (value, ylabel) in zip(axes, panels, strict=True):
+        for name in names:
+            lrs = sorted(groups[name])
+            vals = [[value(r) for r in groups[name][lr]] for lr in lrs]
+            style = "--" if dashed(groups[name][lrs[0]][0]) else "-"
+            color = colors[name]
+            ax.plot(lrs, [statistics.median(v) for v in vals], style, color=color, label=name)
+            ax.fill_between(lrs, [min(v) for v in vals], [max(v) for v in vals], color=color,
+                            alpha=0.12, linewidth=0)  # fmt: skip
+            for lr in lrs:
+                for rec in groups[name][lr]:
+                    bad = failed(rec)
+                    ax.plot([lr], [value(rec)], "x" if bad else ".", color=color,
+                            markersize=7 if bad else 4, alpha=0.9)  # fmt: skip
+        ax.set_xscale("log")
+        ticks = sorted({lr for by_lr in groups.values() for lr in by_lr})
+        ax.set_xticks(ticks, [f"{lr:g}" for lr in ticks])
+        ax.minorticks_off()
+        ax.set_xlabel("peak learning rate")
+        ax.set_ylabel(ylabel)
+    axes[0].set_yscale("log")
+    axes[0].plot([], [], "x", color="grey", label="a failed run")
+    axes[0].legend(fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def rec_const(records: Sequence[dict[str, Any]]) -> float | None:

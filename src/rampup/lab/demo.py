@@ -353,7 +353,7 @@ def run_demo(out: Path, *, quick: bool = False, workers: int = 2, console: Any =
         (out / old).unlink(missing_ok=True)
     start = time.perf_counter()
     with GridProgress(len(cells_), console=console, label="demo") as bars:
-        # TODO(engine): pass engine="batched" here once run_grid has it (issue 13, point 2).
+        # the default engine, process: the batched one is not yet faster (docs/lab.md)
         recs, _ = run_grid(Grid(tuple(cells_), ()), out, workers=workers, on_event=bars.on_event)
     elapsed = time.perf_counter() - start
     order = {c.key(): i for i, c in enumerate(cells_)}

@@ -14,22 +14,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import Any, Literal, TypeAlias, cast
+from typing import Any, Literal, TypeAlias, cast, get_args
 
 from rampup.guard._fields import Fields, plain
 
 __all__ = ["EVENT_KINDS", "MAX_STEP", "Event", "EventKind"]
 
 #: Every kind of event the monitor reports.
-EVENT_KINDS = (
-    "nonfinite_loss",
-    "nonfinite_grad",
-    "nonfinite_update",
-    "spike",
-    "grad_spike",
-    "divergence",
-    "classic_rule",
-)
 EventKind: TypeAlias = Literal[
     "nonfinite_loss",
     "nonfinite_grad",
@@ -39,6 +30,7 @@ EventKind: TypeAlias = Literal[
     "divergence",
     "classic_rule",
 ]
+EVENT_KINDS: tuple[EventKind, ...] = get_args(EventKind)
 #: Kinds renamed since: read under their new name.
 _LEGACY_KINDS = {"seeds_rule": "classic_rule"}
 #: Steps are kept in a signed 64-bit array: every step is below this.

@@ -22,36 +22,37 @@ def _fmt(x: float) -> str:
     return f"{x:.4g}"
 
 
+def _spiked(
+    kind: EventKind, what: str, t: int, v: float, m: float, warm: bool, advice: str
+) -> Event:
+    """A spike of ``what`` at step ``t``: value ``v`` above the running median ``m``."""
+    ratio = f"x{v / m:.3g}" if m > 0 else f"by +{_fmt(v - m)}"
+    where = " during warmup" if warm else ""
+    msg = (
+        f"{what} spiked {ratio}{where} at step {t} ({_fmt(v)} against a running median of"
+        f" {_fmt(m)}): {advice}"
+    )
+    return Event(t, kind, v, m, warm, msg)
+
+
 def spike(t: int, x: float, m: float, warm: bool, warmup_steps: int | None) -> Event:
     """A loss spike at step ``t``: loss ``x`` above the running median ``m``."""
-    ratio = f"x{x / m:.3g}" if m > 0 else f"by +{_fmt(x - m)}"
-    where = " during warmup" if warm else ""
     advice = (
         "consider a longer warmup or a lower peak learning rate"
         if warm or warmup_steps is None
         else "consider a lower learning rate, gradient clipping, or restoring a checkpoint"
     )
-    msg = (
-        f"loss spiked {ratio}{where} at step {t} ({_fmt(x)} against a running median of"
-        f" {_fmt(m)}): {advice}"
-    )
-    return Event(t, "spike", x, m, warm, msg)
+    return _spiked("spike", "loss", t, x, m, warm, advice)
 
 
 def grad_spike(t: int, g: float, m: float, warm: bool, warmup_steps: int | None) -> Event:
     """A gradient spike at step ``t``: norm ``g`` above the running median ``m``."""
-    ratio = f"x{g / m:.3g}" if m > 0 else f"by +{_fmt(g - m)}"
-    where = " during warmup" if warm else ""
     advice = (
         "the warmup is too short for this peak learning rate: consider a longer warmup"
         if warm or warmup_steps is None
         else "consider gradient clipping or a lower learning rate"
     )
-    msg = (
-        f"gradient norm spiked {ratio}{where} at step {t} ({_fmt(g)} against a running"
-        f" median of {_fmt(m)}): {advice}"
-    )
-    return Event(t, "grad_spike", g, m, warm, msg)
+    return _spiked("grad_spike", "gradient norm", t, g, m, warm, advice)
 
 
 def nonfinite(t: int, kind: EventKind, what: str, x: float, warm: bool) -> Event:

@@ -1,0 +1,174 @@
+r"""Measured warmup: from a critical learning rate to a warmup, and the probe's result.
+
+The probe (:func:`rampup.probe`, torch in :mod:`rampup.torch.probe`) measures the **critical
+learning rate** :math:`\eta_c` of a model at initialisation: the largest peak lr whose first
+update does not raise the loss on its batch (Kalra & Barkeshli 2024, arXiv 2406.09405: the
+"loss catapult" threshold). This module turns it into a warmup, in pure arithmetic, so that
+``auto``, ``suggest`` and the probe share one rule:
+
+- **the cap.** No warmup is longer than :data:`WARMUP_CAP` (a quarter) of the run: past that the
+  peak is held too briefly for the decay to use it. The β2 rule of Ma & Yarats (2019),
+  :math:`2 / (1 - \beta_2)` updates, is cut to the cap when the run is short (:func:`rule_steps`).
+- **the start.** Updates below :math:`\eta_c` are stable at initialisation, so the warmup starts
+  there: ``start`` :math:`= \min(1, \eta_c / \eta)`, for a target peak :math:`\eta`.
+- **the slope.** The rule's ramp climbs :math:`\eta / W` per update from 0; started at
+  :math:`\eta_c` with the same slope it reaches the peak after
+  :math:`W' = \lceil W \, (1 - \eta_c / \eta) \rceil` updates (:func:`measured_warmup`). A peak
+  at or below :math:`\eta_c` needs no warmup.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from rampup.core._checks import check_number
+from rampup.core.shapes import untuned_steps
+
+__all__ = [
+    "WARMUP_CAP",
+    "MeasuredWarmup",
+    "ProbeResult",
+    "ProbeTrial",
+    "measured_warmup",
+    "rule_steps",
+]
+
+#: The longest warmup, as a fraction of the run: a quarter.
+WARMUP_CAP = 0.25
+
+
+def rule_steps(total_steps: int, beta2: float | None = None) -> int:
+    r"""The warmup rule's length in updates, before any measurement.
+
+    :math:`\min(\mathrm{round}(2 / (1 - \beta_2)), \lfloor c\,T \rfloor)` for Adam-like
+    optimizers (``beta2`` given), :math:`\lfloor c\,T \rfloor` without a :math:`\beta_2` (SGD),
+    :math:`c` = :data:`WARMUP_CAP`, :math:`T` = ``total_steps``; at least 1.
+
+    >>> rule_steps(400, 0.98), rule_steps(400, 0.999), rule_steps(400)
+    (100, 100, 100)
+    >>> rule_steps(10_000, 0.999)
+    2000
+    """
+    cap = max(1, math.floor(WARMUP_CAP * total_steps))
+    if beta2 is None:
+        return cap
+    return max(1, min(untuned_steps(beta2), cap))
+
+
+@dataclass(frozen=True)
+class MeasuredWarmup:
+    """A warmup derived from a critical lr: ``linear(steps, start=start)``, then the decay."""
+
+    steps: int  # 0: no warmup
+    start: float  # the first update's lr, as a fraction of the peak
+    reasons: tuple[str, ...]
+
+    def spec(self, decay: str = "cosine") -> str:
+        """The spec string of this warmup followed by ``decay``; it parses."""
+        if self.steps == 0:
+            return decay
+        start = f", start={self.start:.4g}" if self.start > 0 else ""
+        return f"linear({self.steps}{start}) >> {decay}"
+
+
+def measured_warmup(
+    critical_lr: float, peak_lr: float, total_steps: int, beta2: float | None = None
+) -> MeasuredWarmup:
+    r"""The warmup for a peak lr given the measured critical lr (see the module's docstring).
+
+    :math:`W = ` :func:`rule_steps`, :math:`s = \min(1, \eta_c / \eta)`,
+    :math:`W' = \lceil W (1 - s) \rceil`; ``start`` is :math:`s` (0 when no update is stable).
+
+    >>> m = measured_warmup(1e-3, 4e-3, 400, beta2=0.98)
+    >>> m.steps, m.start, m.spec()
+    (75, 0.25, 'linear(75, start=0.25) >> cosine')
+    >>> measured_warmup(5e-3, 4e-3, 400).steps
+    0
+    """
+    func = "measured_warmup"
+    crit = check_number(func, "critical_lr", critical_lr, low=0.0, what="a finite lr >= 0")
+    peak = check_number(func, "peak_lr", peak_lr, low=0.0, low_open=True, what="a finite lr > 0")
+    if not isinstance(total_steps, int) or isinstance(total_steps, bool) or total_steps < 1:
+        from rampup.core._errors import RampupError  # noqa: PLC0415
+
+        raise RampupError.invalid(func, "total_steps", total_steps, "an int >= 1")
+    w = rule_steps(total_steps, beta2)
+    rule = (
+        f"the rule's length: min(2 / (1 - beta2) = {untuned_steps(beta2)}, "
+        f"{WARMUP_CAP:g} of the run = {math.floor(WARMUP_CAP * total_steps)}) = {w} updates"
+        if beta2 is not None
+        else f"the rule's length without a beta2: {WARMUP_CAP:g} of the run = {w} updates"
+    )
+    if crit >= peak:
+        return MeasuredWarmup(0, 1.0, (
+            f"the peak {peak:.3g} is at or below the critical lr {crit:.3g}: the first update is "
+            "stable at the peak, no warmup is needed",
+        ))  # fmt: skip
+    s = crit / peak
+    steps = max(1, math.ceil(w * (1.0 - s) - 1e-9))
+    return MeasuredWarmup(steps, s, (
+        rule,
+        f"start at the critical lr: {crit:.3g} = {s:.3g} x the peak {peak:.3g}",
+        f"the rule's slope from there: {w} x (1 - {s:.3g}) = {steps} updates",
+    ))  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ProbeTrial:
+    """One trial of the probe: one update at ``lr`` from the initial state, on batch ``batch``."""
+
+    lr: float
+    loss_before: float
+    loss_after: float  # nan when the update made the loss non-finite
+    stable: bool  # the loss did not rise (and stayed finite)
+    batch: int = 0
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    r"""What :func:`rampup.probe` measured and what it advises.
+
+    ``critical_lr`` is the largest lr found stable (every trial at or below it kept the loss from
+    rising); ``unstable_lr`` the smallest found unstable (inf if none was). ``warmup`` is
+    :func:`measured_warmup` for ``peak_lr``; ``cost`` the forward/backward passes spent, in
+    updates (a forward-only pass counts 1/3), against ``budget`` (3 % of the run's updates).
+    """
+
+    critical_lr: float
+    unstable_lr: float
+    peak_lr: float
+    peak_given: bool
+    total_steps: int
+    beta2: float | None
+    warmup: MeasuredWarmup
+    trials: tuple[ProbeTrial, ...]
+    cost: float
+    budget: float
+    reasons: tuple[str, ...] = field(default=())
+
+    @property
+    def spec(self) -> str:
+        """The advised schedule as a spec string (the warmup, then ``cosine``); it parses."""
+        return self.warmup.spec()
+
+    @property
+    def warmup_steps(self) -> int:
+        """The advised warmup's length in updates (0: none)."""
+        return self.warmup.steps
+
+    @property
+    def start(self) -> float:
+        """The advised warmup's first value, as a fraction of the peak."""
+        return self.warmup.start
+
+    def __str__(self) -> str:
+        lines = [
+            f"critical lr {self.critical_lr:.3g} (first unstable {self.unstable_lr:.3g}), "
+            f"peak {self.peak_lr:.3g} ({'given' if self.peak_given else 'recommended'}): "
+            f"{self.spec}",
+            f"cost: {self.cost:g} update(s) of forward/backward, budget {self.budget:g} "
+            f"(3 % of {self.total_steps})",
+        ]
+        lines += [f"- {r}" for r in (*self.reasons, *self.warmup.reasons)]
+        return "\n".join(lines)

@@ -533,12 +533,12 @@ def test_auto_is_the_untuned_linear_warmup() -> None:
     assert auto(99) == 1.0
 
 
-def test_auto_defaults_to_beta2_0999_and_sgd_to_5_percent() -> None:
-    """The auto warmup is 2000 updates (2 / (1 - 0.999)); auto(optimizer=sgd) is 5 % of the run."""
+def test_auto_defaults_to_beta2_0999_and_sgd_to_a_quarter() -> None:
+    """The auto warmup is 2000 updates (2 / (1 - 0.999)); auto(optimizer=sgd) is 25 % of the run."""
     assert rampup.parse("auto >> cosine").bind(total_steps=10_000).bounds == (2000, 10_000)
     sgd = rampup.parse("auto(optimizer=sgd) >> cosine").bind(total_steps=1000)
-    assert sgd.bounds == (50, 1000)
-    assert sgd(0) == 1 / 50
+    assert sgd.bounds == (250, 1000)
+    assert sgd(0) == 1 / 250
 
 
 @pytest.mark.parametrize("spec", ["auto", "auto(0.98) >> cosine", "auto(optimizer=sgd) >> linear"])

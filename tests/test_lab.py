@@ -16,7 +16,7 @@ import pytest
 from rampup import RampupError, parse
 from rampup.lab import results
 from rampup.lab.runner import make_grid
-from rampup.lab.strategies import multiplier, resolve
+from rampup.lab.strategies import multiplier, not_applicable, resolve
 from rampup.lab.tasks import TASKS, constant_level, get_task, markov_levels, words_of
 from rampup.lab.tasks.markov import _markov_chain
 from rampup.lab.tasks.sort import _sort_val
@@ -85,7 +85,7 @@ def _message(exc: pytest.ExceptionInfo[RampupError]) -> str:
         ({"strategies": ["linear(("]}, ["strategy='linear(('", "spec"]),
         ({"strategies": ["linear(500)"]}, ["strategy='linear(500)'", "200"]),
         ({"strategies": ["untuned-linear"], "tasks": ["digits-largebatch"]}, ["strategies"]),
-        ({"strategies": ["auto"]}, ["strategies=['auto']", "applies"]),
+        ({"strategies": ["auto"], "steps": 1}, ["strategies=['auto']", "applies"]),
         ({"lrs": [0.0]}, ["peak_lr=0.0", "positive finite"]),
         ({"lrs": [float("nan")]}, ["peak_lr=nan"]),
         ({"lrs": []}, ["lrs=[]", "at least one"]),
@@ -302,12 +302,16 @@ def test_sort_constant_level_is_the_per_position_entropy() -> None:
     assert constant_level(get_task("postln-sort")) == pytest.approx(total / ys.shape[1])
 
 
-def test_auto_is_skipped_when_its_warmup_does_not_fit() -> None:
-    """On a 200-update Adam run with beta2 0.999, auto's 2000-update warmup cannot run."""
+def test_auto_fits_every_run_it_can_bind() -> None:
+    """On a 20-update Adam run with beta2 0.999 auto's 2000-update rule is cut to 5 (a quarter)."""
     grid = make_grid(["markov-postln", "digits-largebatch"], ["auto"], [1e-2], [0], steps=20)
-    assert [(t, s) for t, s, _ in grid.skipped] == [("markov-postln", "auto")]
-    assert "2000 updates" in grid.skipped[0][2]
-    assert [c.task for c in grid.cells] == ["digits-largebatch"]
+    assert grid.skipped == ()
+    assert [c.task for c in grid.cells] == ["markov-postln", "digits-largebatch"]
+    task = get_task("markov-postln")
+    assert task.beta2 == 0.999
+    spec = resolve("auto", task, 20).spec
+    assert parse(spec).bind(total_steps=20).bounds[0] == 20 // 4
+    assert not_applicable("auto", task, 1) is not None
 
 
 @pytest.mark.training

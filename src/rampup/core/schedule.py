@@ -304,6 +304,10 @@ class Phase(Schedule):
         length = getattr(self, "length", None)
         return None if length is None else parse_length(self.spec_name, "length", length)
 
+    def _steps(self, ctx: Context, span: Span) -> int:
+        """The phase's length in whole steps in ``ctx``: its span resolved (``auto`` caps it)."""
+        return ctx.steps(self.spec_name, "length", span)
+
     def _formula(
         self, length: int | None, pc: PhaseContext
     ) -> tuple[Callable[[Ops], Formula], float]:
@@ -346,7 +350,7 @@ class Chain(Schedule):
     def _build(self, ctx: Context) -> Kernel:
         spans = [p._length_span() for p in self.phases]
         lengths: list[int | None] = [
-            None if sp is None else ctx.steps(p.spec_name, "length", sp)
+            None if sp is None else p._steps(ctx, sp)
             for p, sp in zip(self.phases, spans, strict=True)
         ]
         fixed = sum(n for n in lengths if n is not None)
@@ -472,6 +476,19 @@ class Bound(Schedule):
 
     def _build(self, ctx: Context) -> Kernel:
         return self.schedule._build(self._context())
+
+
+def map_phases(s: Schedule, fn: Callable[[Phase], Phase]) -> Schedule:
+    """``s`` with every phase ``p`` replaced by ``fn(p)``; chains, products and binds kept."""
+    if isinstance(s, Phase):
+        return fn(s)
+    if isinstance(s, Chain):
+        return Chain(tuple(fn(p) for p in s.phases))
+    if isinstance(s, Product):
+        return Product(tuple(map_phases(f, fn) for f in s.factors), s.scale)
+    if isinstance(s, Bound):
+        return Bound(map_phases(s.schedule, fn), s.total_steps, s.steps_per_epoch)
+    return s
 
 
 def iter_phases(s: Schedule) -> Iterator[Phase]:

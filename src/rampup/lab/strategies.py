@@ -20,15 +20,15 @@ Named strategies (``NAMED``):
   scaled so its peak is 1: ``noam(d_model=W, warmup=W, factor=W)`` (the model width only scales
   the peak).
 - ``auto``: the stability monitor's adaptive warmup (``rampup.AdaptiveWarmup``):
-  ``auto(beta2) >> cosine`` run with its guard (:func:`auto_hook`).
+  ``auto(beta2) >> cosine`` run with its guard (:func:`auto_hook`); its length is the untuned
+  rule cut to a quarter of the run (:func:`rampup.core.measured.rule_steps`), so it always fits.
 - ``suggest``: whatever ``rampup.suggest(...)`` advises for the task's own setup
   (:func:`suggestion`): the run length, the optimiser and its beta2; the batch is passed as the
   base batch (the Task has no batch size, so no scaling rule applies) and the model family as
   ``"other"`` (the Task does not say), so the advice is ``linear(W) >> cosine`` with ``W`` the
   untuned rule's length moved into the 5-10 % guideline (Adam), or its middle (SGD).
 
-Adam-only strategies (untuned, radam) do not apply to SGD tasks, nor ``auto`` to a run shorter than
-its warmup: :func:`not_applicable` says why.
+Adam-only strategies (untuned, radam) do not apply to SGD tasks: :func:`not_applicable` says why.
 """
 
 from __future__ import annotations
@@ -40,7 +40,6 @@ from typing import TYPE_CHECKING
 
 from rampup import RampupError
 from rampup.core.schedule import Schedule
-from rampup.core.shapes import untuned_steps
 from rampup.core.spec import parse
 from rampup.lab.tasks import Task
 
@@ -103,8 +102,8 @@ class Strategy:
 def not_applicable(name: str, task: Task, total_steps: int) -> str | None:
     """Why strategy ``name`` does not apply to ``task`` on a run of ``total_steps``, or None.
 
-    The Adam-only strategies need an Adam task; ``auto`` needs its untuned warmup
-    (``2 / (1 - beta2)`` updates) to fit in the run.
+    The Adam-only strategies need an Adam task; ``auto`` and ``suggest`` a run of 2 updates or
+    more (a warmup and a decay).
     """
     if name in _ADAM_ONLY and task.beta2 is None:
         return f"it needs Adam's beta2 and {task.name} uses SGD"
@@ -112,10 +111,8 @@ def not_applicable(name: str, task: Task, total_steps: int) -> str | None:
         return (
             f"rampup.suggest needs a run of 2 updates or more (warmup and decay), not {total_steps}"
         )
-    if name == "auto" and task.beta2 is not None:
-        w = untuned_steps(task.beta2)
-        if w >= total_steps:
-            return f"its warmup of {w} updates (beta2 {task.beta2}) does not fit {total_steps}"
+    if name == "auto" and total_steps < 2:
+        return f"auto needs a run of 2 updates or more (warmup and decay), not {total_steps}"
     return None
 
 
@@ -127,8 +124,9 @@ def applies(name: str, task: Task, total_steps: int) -> bool:
 def auto_hook(task: Task, total_steps: int) -> Strategy:
     """The ``auto`` strategy: the monitor's adaptive warmup, then the shared decay.
 
-    ``auto(beta2) >> cosine`` (Adam tasks: the untuned length, held or slowed by its guard while
-    training is unstable) or ``auto(optimizer=sgd) >> cosine`` (SGD: 5 % of the run). The trainer
+    ``auto(beta2) >> cosine`` (Adam tasks: the untuned length, cut to a quarter of the run when
+    it is longer, held or slowed by its guard while training is unstable) or
+    ``auto(optimizer=sgd) >> cosine`` (SGD: a quarter of the run). The trainer
     runs it through ``rampup.torch.Scheduler``, which attaches the guard, and feeds the guard the
     loss and gradient norm before each update.
     """

@@ -66,6 +66,7 @@ TYPING_UPWARD: set[tuple[str, str]] = {
     ("rampup", "rampup.guard"),  # the lazy table's names, for type checkers
     ("rampup", "rampup.cli.plots"),
     ("rampup", "rampup.advice"),
+    ("rampup", "rampup.torch.probe"),  # rampup.probe, the torch probe, for type checkers
     ("rampup.core.auto_warmup", "rampup.guard"),  # the return type of Auto.guard()
 }
 

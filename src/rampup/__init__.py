@@ -11,7 +11,8 @@ Values are multipliers of each parameter group's own learning rate (the peak is 
 
 This package root is the public surface of the core: it imports the core only (the standard
 library, numpy and rampup's core modules). The tools (``Monitor``, ``AdaptiveWarmup``, ``plot``,
-``suggest``, ``Suggestion``) are loaded on first use through a lazy table, and the adapters
+``suggest``, ``Suggestion``) and the torch probe (``probe``) are loaded on first use through a
+lazy table, and the adapters
 (``rampup.torch``, ``rampup.optax``, ``rampup.keras``) only when imported. The layers and their
 import rules: the README's Layout section.
 """
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from rampup.core._errors import RampupError
 from rampup.core.auto_warmup import Auto as auto
+from rampup.core.measured import ProbeResult
 from rampup.core.recipes import tri_stage, warmup_cosine, warmup_linear, wsd
 from rampup.core.schedule import Schedule
 from rampup.core.shapes import (
@@ -76,6 +78,7 @@ if TYPE_CHECKING:
     from rampup.advice import Suggestion, suggest
     from rampup.cli.plots import plot
     from rampup.guard import AdaptiveWarmup, Monitor
+    from rampup.torch.probe import probe
 
 #: The tools, loaded on first use: ``import rampup`` loads the core only (no monitor, no
 #: matplotlib); ``rampup.Monitor`` imports :mod:`rampup.guard` when it is first read.
@@ -84,6 +87,7 @@ _LAZY = {
     "Monitor": "rampup.guard",
     "Suggestion": "rampup.advice",
     "plot": "rampup.cli.plots",
+    "probe": "rampup.torch.probe",
     "suggest": "rampup.advice",
 }
 
@@ -113,6 +117,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree wi
 __all__ = [
     "AdaptiveWarmup",
     "Monitor",
+    "ProbeResult",
     "RampupError",
     "Schedule",
     "Suggestion",
@@ -131,6 +136,7 @@ __all__ = [
     "parse",
     "plot",
     "poly",
+    "probe",
     "radam",
     "restarts",
     "sqrt",

@@ -48,30 +48,30 @@ class Auto(Phase):
 
     The length :math:`W` in updates, for a run of :math:`T` updates (``total_steps``):
 
-    - ``optimizer="adam"`` (default): :math:`W = \min(\mathrm{round}(2 / (1 - eta_2)),
-      \lfloor T/4 floor)` (Ma & Yarats 2019; 2000 for ``beta2=0.999``, 100 for 0.98), cut to a
+    - ``optimizer="adam"`` (default): :math:`W = \min(\mathrm{round}(2 / (1 - \beta_2)),
+      \lfloor T/4 \rfloor)` (Ma & Yarats 2019; 2000 for ``beta2=0.999``, 100 for 0.98), cut to a
       quarter of the run when the rule does not fit (:func:`rampup.core.measured.rule_steps`);
       unbound (no :math:`T`) the rule's length is used as it is. ``beta2`` left out: the
       optimizer's (see :func:`fit_optimizer`), else 0.999.
-    - ``optimizer="sgd"``: no :math:`eta_2`; :math:`W = \lfloor T/4 floor` (needs
+    - ``optimizer="sgd"``: no :math:`\beta_2`; :math:`W = \lfloor T/4 \rfloor` (needs
       ``total_steps``).
-    - ``start`` :math:`s` (default 0): the first update's fraction of the peak, e.g. a measured
-      critical lr over the peak (:func:`rampup.probe`). The ramp keeps the rule's slope from
-      there: :math:`W' = \lceil W (1 - s) ceil` updates, values ``linear(W', start=s)``:
-      :math:`s + (1 - s)\, t / (W' - 1)`. With :math:`s = 0` update :math:`t` uses
-      :math:`(t + 1) / W`, as ``linear(W)``.
+    - ``start`` :math:`s` (default 0): the first update's fraction of the peak, e.g. the probe's
+      (:func:`rampup.probe`: half the measured critical lr over the peak). The ramp keeps the
+      rule's slope from there: :math:`W' = \lceil W (1 - s) \rceil` updates, the values of
+      ``linear(W', start=s)``: :math:`s + (1 - s)\, t / (W' - 1)`. With :math:`s = 0` update
+      :math:`t` uses :math:`(t + 1) / W`, as ``linear(W)``.
 
     Pair it with :class:`~rampup.adaptive.AdaptiveWarmup` (see :meth:`guard`), which holds or
     slows it while training is unstable.
 
     >>> import rampup
-    >>> s = rampup.parse("auto(0.98) >> cosine").bind(total_steps=400)
-    >>> s(0), s(99), s(100)
-    (0.01, 1.0, 1.0)
-    >>> rampup.parse("auto(0.999) >> cosine").bind(total_steps=400).bounds[0]  # 2000 cut to 100
-    100
-    >>> rampup.parse("auto(0.98, start=0.5) >> cosine").bind(total_steps=400).bounds[0]
-    50
+        >>> s = rampup.parse("auto(0.98) >> cosine").bind(total_steps=400)
+        >>> s(0), s(99), s(100)
+        (0.01, 1.0, 1.0)
+        >>> rampup.parse("auto(0.999) >> cosine").bind(total_steps=400).bounds[0]  # 2000 cut to 100
+        100
+        >>> rampup.parse("auto(0.98, start=0.5) >> cosine").bind(total_steps=400).bounds[0]
+        50
     """
 
     beta2: float | None = None

@@ -1,20 +1,25 @@
 r"""Measured warmup: from a critical learning rate to a warmup, and the probe's result.
 
 The probe (:func:`rampup.probe`, torch in :mod:`rampup.torch.probe`) measures the **critical
-learning rate** :math:`\eta_c` of a model at initialisation: the largest peak lr whose first
-update does not raise the loss on its batch (Kalra & Barkeshli 2024, arXiv 2406.09405: the
-"loss catapult" threshold). This module turns it into a warmup, in pure arithmetic, so that
-``auto``, ``suggest`` and the probe share one rule:
+learning rate** :math:`\eta_c` of a model at initialisation: the largest lr whose first update
+does not raise the loss on its batch (Kalra & Barkeshli 2024, arXiv 2406.09405: the "loss
+catapult" threshold). This module turns it into a warmup, in pure arithmetic, so that ``auto``,
+``suggest`` and the probe share one rule:
 
 - **the cap.** No warmup is longer than :data:`WARMUP_CAP` (a quarter) of the run: past that the
   peak is held too briefly for the decay to use it. The β2 rule of Ma & Yarats (2019),
   :math:`2 / (1 - \beta_2)` updates, is cut to the cap when the run is short (:func:`rule_steps`).
-- **the start.** Updates below :math:`\eta_c` are stable at initialisation, so the warmup starts
-  there: ``start`` :math:`= \min(1, \eta_c / \eta)`, for a target peak :math:`\eta`.
-- **the slope.** The rule's ramp climbs :math:`\eta / W` per update from 0; started at
-  :math:`\eta_c` with the same slope it reaches the peak after
-  :math:`W' = \lceil W \, (1 - \eta_c / \eta) \rceil` updates (:func:`measured_warmup`). A peak
-  at or below :math:`\eta_c` needs no warmup.
+- **without a β2** (SGD, momentum): the warmup starts at half the critical lr,
+  :math:`s = \min(1, \eta_c / (2\eta))` of the peak :math:`\eta` (:data:`START_FRACTION`; on a
+  quadratic model the threshold is :math:`2/\lambda` and the fastest one-step descent half of
+  it), and keeps the rule's slope from there: the rule climbs :math:`\eta / W` per update from
+  0, so from :math:`s\eta` it reaches the peak after :math:`W' = \lceil W (1 - s) \rceil` updates
+  (:func:`measured_warmup`). A peak at or below :math:`\eta_c / 2` needs no warmup.
+- **with a β2** (Adam and its kin) the β2 rule's length and start are kept: an adaptive update's
+  size is about the lr in every coordinate whatever the gradient, and the lab measured the
+  one-step :math:`\eta_c` 2-10x above the peak where Adam without warmup fails (the failure comes
+  later, while the second-moment estimate rests on few gradients: the rule's own reason).
+  :math:`\eta_c` is reported, and a peak above it is flagged: even the first update overshoots.
 """
 
 from __future__ import annotations
@@ -23,9 +28,11 @@ import math
 from dataclasses import dataclass, field
 
 from rampup.core._checks import check_number
+from rampup.core._errors import RampupError
 from rampup.core.shapes import untuned_steps
 
 __all__ = [
+    "START_FRACTION",
     "WARMUP_CAP",
     "MeasuredWarmup",
     "ProbeResult",
@@ -36,6 +43,8 @@ __all__ = [
 
 #: The longest warmup, as a fraction of the run: a quarter.
 WARMUP_CAP = 0.25
+#: Where a measured warmup starts, as a fraction of the critical lr: half.
+START_FRACTION = 0.5
 
 
 def rule_steps(total_steps: int, beta2: float | None = None) -> int:
@@ -68,7 +77,7 @@ class MeasuredWarmup:
         """The spec string of this warmup followed by ``decay``; it parses."""
         if self.steps == 0:
             return decay
-        start = f", start={self.start:.4g}" if self.start > 0 else ""
+        start = f", start={self.start!r}" if self.start > 0 else ""
         return f"linear({self.steps}{start}) >> {decay}"
 
 
@@ -77,39 +86,51 @@ def measured_warmup(
 ) -> MeasuredWarmup:
     r"""The warmup for a peak lr given the measured critical lr (see the module's docstring).
 
-    :math:`W = ` :func:`rule_steps`, :math:`s = \min(1, \eta_c / \eta)`,
-    :math:`W' = \lceil W (1 - s) \rceil`; ``start`` is :math:`s` (0 when no update is stable).
+    Without ``beta2``: :math:`W = ` :func:`rule_steps`, :math:`s = \min(1, \eta_c / (2\eta))`,
+    :math:`W' = \lceil W (1 - s) \rceil` updates starting at ``start`` :math:`= s` (none when
+    :math:`s = 1`). With ``beta2``: the rule, ``linear(W)`` from 0.
 
-    >>> m = measured_warmup(1e-3, 4e-3, 400, beta2=0.98)
+    >>> m = measured_warmup(0.4, 3.2, 100)  # SGD: start at 0.2 = 1/16 of the peak
     >>> m.steps, m.start, m.spec()
-    (75, 0.25, 'linear(75, start=0.25) >> cosine')
-    >>> measured_warmup(5e-3, 4e-3, 400).steps
+    (24, 0.0625, 'linear(24, start=0.0625) >> cosine')
+    >>> measured_warmup(4.0, 1.6, 100).steps  # the peak is below half the critical lr
     0
+    >>> measured_warmup(0.06, 1e-2, 200, beta2=0.999).spec()  # Adam: the rule, cut to fit
+    'linear(50) >> cosine'
     """
     func = "measured_warmup"
     crit = check_number(func, "critical_lr", critical_lr, low=0.0, what="a finite lr >= 0")
     peak = check_number(func, "peak_lr", peak_lr, low=0.0, low_open=True, what="a finite lr > 0")
     if not isinstance(total_steps, int) or isinstance(total_steps, bool) or total_steps < 1:
-        from rampup.core._errors import RampupError  # noqa: PLC0415
-
         raise RampupError.invalid(func, "total_steps", total_steps, "an int >= 1")
     w = rule_steps(total_steps, beta2)
-    rule = (
-        f"the rule's length: min(2 / (1 - beta2) = {untuned_steps(beta2)}, "
-        f"{WARMUP_CAP:g} of the run = {math.floor(WARMUP_CAP * total_steps)}) = {w} updates"
-        if beta2 is not None
-        else f"the rule's length without a beta2: {WARMUP_CAP:g} of the run = {w} updates"
-    )
-    if crit >= peak:
-        return MeasuredWarmup(0, 1.0, (
-            f"the peak {peak:.3g} is at or below the critical lr {crit:.3g}: the first update is "
-            "stable at the peak, no warmup is needed",
+    cap = math.floor(WARMUP_CAP * total_steps)
+    if beta2 is not None:
+        b2 = check_number(func, "beta2", beta2, low=0.0, high=1.0, low_open=True, high_open=True)
+        above = (
+            f"the peak {peak:.3g} is above the critical lr {crit:.3g}: even the first update at "
+            "the peak raises the loss"
+            if crit < peak
+            else f"the critical lr {crit:.3g} is above the peak {peak:.3g}: the first update is "
+            "stable, but with Adam the failure comes later"
+        )
+        return MeasuredWarmup(w, 0.0, (
+            f"the beta2 rule: min(2 / (1 - {b2:g}) = {untuned_steps(b2)}, {WARMUP_CAP:g} of the "
+            f"run = {cap}) = {w} updates, from 0 (an adaptive optimizer's early updates are "
+            "about the lr in every coordinate; its second moment rests on few gradients)",
+            above,
         ))  # fmt: skip
-    s = crit / peak
+    s = float(f"{min(1.0, START_FRACTION * crit / peak):.4g}")  # as the spec prints it
+    if s >= 1.0:
+        return MeasuredWarmup(0, 1.0, (
+            f"the peak {peak:.3g} is at or below half the critical lr {crit:.3g}: updates at the "
+            "peak are stable from the first one, no warmup is needed",
+        ))  # fmt: skip
     steps = max(1, math.ceil(w * (1.0 - s) - 1e-9))
     return MeasuredWarmup(steps, s, (
-        rule,
-        f"start at the critical lr: {crit:.3g} = {s:.3g} x the peak {peak:.3g}",
+        f"without a beta2 the rule's length is {WARMUP_CAP:g} of the run: {w} updates",
+        f"start at half the critical lr: {START_FRACTION * crit:.3g} = {s:.3g} x the peak "
+        f"{peak:.3g}",
         f"the rule's slope from there: {w} x (1 - {s:.3g}) = {steps} updates",
     ))  # fmt: skip
 

@@ -20,6 +20,7 @@ from torch import Tensor
 from torch.optim import Optimizer
 
 from rampup import RampupError
+from rampup.core.auto_warmup import fit_optimizer
 from rampup.core.checks import check_number, shown
 from rampup.core.clock import ClockController
 from rampup.core.schedule import Bound, Schedule, iter_phases
@@ -33,7 +34,9 @@ __all__ = [
     "check_lengths",
     "check_optimizer",
     "default_controller",
+    "fit_auto",
     "is_number",
+    "optimizer_beta2s",
     "plan",
     "put",
     "put_item",
@@ -318,7 +321,43 @@ def plan(
             schedule,
             "a schedule for the lr of at least one group, or hyper={...} ('constant' holds the lr)",
         )
-    return lr, absolute, hyper_slots
+    return fit_auto(func, groups, lr), absolute, hyper_slots
+
+
+def optimizer_beta2s(groups: Sequence[Mapping[str, Any]]) -> list[float | None]:
+    """Each group's Adam ``beta2`` (``betas[1]``), or None where the group has no ``betas``."""
+    out: list[float | None] = []
+    for g in groups:
+        betas = g.get("betas")
+        b2 = betas[1] if isinstance(betas, tuple | list) and len(betas) == 2 else None
+        out.append(
+            as_float(b2) if b2 is not None and (is_number(b2) or isinstance(b2, Tensor)) else None
+        )
+    return out
+
+
+def fit_auto(
+    func: str, groups: Sequence[Mapping[str, Any]], lr: list[Schedule | None]
+) -> list[Schedule | None]:
+    """The lr schedules with a bare ``auto`` told the optimizer's beta2 (or SGD's rule).
+
+    :func:`rampup.core.auto_warmup.fit_optimizer` with the groups' ``betas[1]``; each fitted
+    schedule is built here, so one that cannot bind (SGD's quarter of the run without
+    ``total_steps``) is refused before the optimizer is touched.
+    """
+    beta2s = optimizer_beta2s(groups)
+    out: list[Schedule | None] = []
+    for s in lr:
+        fitted = None if s is None else fit_optimizer(s, beta2s)
+        if fitted is not None and fitted is not s:
+            try:
+                fitted.bounds  # noqa: B018  # builds the schedule: an unbindable one raises now
+            except RampupError as e:
+                raise RampupError.invalid(
+                    func, "schedule", str(s), f"a schedule this optimizer can run: {e}"
+                ) from None
+        out.append(fitted)
+    return out
 
 
 def _plan_key(

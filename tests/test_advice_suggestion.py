@@ -443,6 +443,40 @@ def test_suggestion_invariants(
     assert 0 < sched(0) <= 1.0
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    total=st.integers(2, 200_000),
+    probe_total=st.integers(1, 200_000),
+    crit=st.floats(0.0, 1.0),
+    peak=st.floats(1e-6, 1.0),
+    base_lr=st.one_of(st.none(), st.floats(1e-6, 1.0)),
+    beta2=st.one_of(st.none(), st.floats(0.5, 0.9999)),
+)
+def test_suggestion_with_a_probe_invariants(
+    total: int,
+    probe_total: int,
+    crit: float,
+    peak: float,
+    base_lr: float | None,
+    beta2: float | None,
+) -> None:
+    """Any probe: W <= max(1, floor(T / 4)), the start is critical / peak, the spec binds."""
+    p = _probe(crit, peak, probe_total, beta2)
+    optimizer = "sgd" if beta2 is None else "adam"
+    s = suggest(total, 256, optimizer=optimizer, base_lr=base_lr, probe=p)
+    assert 0 <= s.warmup_steps <= max(1, math.floor(WARMUP_CAP * total))
+    assert s.peak_lr == (peak if base_lr is None else base_lr)
+    assert (s.critical_lr, s.beta2) == (crit, beta2)
+    ratio = crit / s.peak_lr
+    if ratio >= 1:
+        assert (s.spec, s.warmup_steps) == ("cosine", 0)
+    elif s.start is not None:
+        assert s.start == pytest.approx(ratio, rel=1e-3)  # shown to 4 significant digits
+    sched = rampup.parse(s.spec).bind(total_steps=total)
+    if s.warmup_steps:
+        assert sched(s.warmup_steps - 1) == 1.0
+
+
 @pytest.mark.parametrize(
     ("args", "kwargs", "param"),
     [

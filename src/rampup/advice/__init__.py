@@ -10,8 +10,8 @@
 
 Imports: the standard library, numpy, the core's public modules (``rampup.core.schedule``,
 ``rampup.core.shapes``, ``rampup.core.spec``, ``rampup.core.checks``, ``rampup.core.measured``)
-and the tools' shared run check (``rampup.advice._runs``). Never an adapter, the CLI, the guard or the lab; nothing in the
-core imports this package.
+and the tools' shared run check (``rampup.advice._runs``). Never an adapter, the CLI, the guard
+or the lab; nothing in the core imports this package.
 """
 
 from __future__ import annotations

@@ -183,26 +183,27 @@ def test_suggest_prints_the_spec_and_the_reasons() -> None:
 
 
 def test_suggest_json_has_a_stable_schema_and_follows_goyal() -> None:
-    """SGD, batch 1024 = 4 x 256 at lr 0.1: peak 0.4, start 0.25 (the base-batch lr)."""
+    """SGD, batch 1024 = 4 x 256 at lr 0.1: peak 0.4, 5 epochs from 0.25 (the base-batch lr)."""
     code, out, _ = _run(
         "suggest", "--total-steps", "45000", "--batch-size", "1024", "--base-lr", "0.1",
-        "--optimizer", "sgd", "--model", "cnn", "--size", "large", "--steps-per-epoch", "500",
-        "--json",
+        "--base-batch-size", "256", "--optimizer", "sgd", "--model", "cnn", "--size", "large",
+        "--steps-per-epoch", "500", "--json",
     )  # fmt: skip
     assert code == 0
     data = json.loads(out)
     assert set(data) == {
-        "command", "spec", "warmup_steps", "start", "peak_lr", "batch_scale", "guideline_steps",
-        "table_steps", "table_row", "untuned_steps", "total_steps", "batch_size",
-        "base_batch_size", "base_lr", "optimizer", "beta2", "model", "size", "steps_per_epoch",
-        "reasons", "cautions",
+        "command", "spec", "warmup_steps", "start", "peak_lr", "critical_lr", "batch_scale",
+        "guideline_steps", "table_steps", "table_row", "untuned_steps", "cap_steps",
+        "total_steps", "batch_size", "base_batch_size", "base_lr", "optimizer", "beta2", "model",
+        "size", "steps_per_epoch", "reasons", "cautions",
     }  # fmt: skip
     assert data["peak_lr"] == pytest.approx(0.4)
     assert data["start"] == 0.25
-    # table 5-10 epochs x 500 = 2500-5000; middle 3750; x 4 = 15000, capped at 5000
+    # Goyal et al.'s 5 epochs x 500 = 2500 (it was the table's middle 3750 x 4, capped at 5000)
     assert data["table_steps"] == [2500, 5000]
-    assert data["warmup_steps"] == 5000
-    assert data["spec"] == "linear(5000, start=0.25) >> cosine"
+    assert data["warmup_steps"] == 2500
+    assert data["cap_steps"] == 11250  # 45 000 / 4
+    assert data["spec"] == "linear(2500, start=0.25) >> cosine"
     assert data["untuned_steps"] is None
     assert all(isinstance(r, str) for r in data["reasons"])
 
@@ -233,6 +234,47 @@ def test_total_steps_is_spelled_alike_in_every_command(command: str) -> None:
     else:
         data = json.loads(outs[0])
         assert (data["total_steps"], data["guideline_steps"][1]) == (400, 40)
+
+
+def test_suggest_caps_the_warmup_at_a_quarter_of_the_run() -> None:
+    """200 updates, AdamW 0.98, small Transformer: min(2 / 0.02 = 100, 200 / 4 = 50) = 50."""
+    code, out, _ = _run(
+        "suggest", "--total-steps", "200", "--batch-size", "32", "--beta2", "0.98", "--model",
+        "transformer",
+    )  # fmt: skip
+    assert code == 0
+    assert "suggested: linear(50) >> cosine" in out  # it was linear(199), the whole run
+    assert "warmup 50 of 200 steps (at most 50)" in out
+    assert "min(2 / (1 - beta2) = 100, 50) = 50 steps" in " ".join(out.split())
+
+
+def test_suggest_without_a_base_batch_keeps_the_lr() -> None:
+    """AdamW at batch 512, --base-lr 3e-4 and no --base-batch-size: peak 3e-4, not 6e-4."""
+    code, out, _ = _run(
+        "suggest", "--total-steps", "100000", "--batch-size", "512", "--base-lr", "3e-4", "--json"
+    )
+    assert code == 0
+    data = json.loads(out)
+    assert (data["peak_lr"], data["batch_scale"], data["base_batch_size"]) == (3e-4, None, None)
+
+
+def test_suggest_critical_lr_starts_the_warmup_there() -> None:
+    """--critical-lr 1e-3 --base-lr 4e-3, Adam 0.98, 400 steps: ceil(100 x 0.75) = 75 from 0.25."""
+    code, out, _ = _run(
+        "suggest", "--total-steps", "400", "--batch-size", "64", "--optimizer", "adam",
+        "--beta2", "0.98", "--base-lr", "4e-3", "--critical-lr", "1e-3",
+    )  # fmt: skip
+    assert code == 0
+    assert "suggested: linear(75, start=0.25) >> cosine" in out
+    assert "peak lr 0.004, from the critical lr 0.001" in out
+    code, out, err = _run(
+        "suggest", "--total-steps", "400", "--batch-size", "64", "--critical-lr", "1e-3"
+    )
+    assert code == 2
+    assert err == (
+        "rampup suggest: error: --critical-lr 0.001 is invalid: expected a peak to climb to as"
+        " well: give --base-lr too (the warmup climbs from the critical lr to it)\n"
+    )
 
 
 def test_suggest_options_are_case_insensitive() -> None:
@@ -418,7 +460,7 @@ def test_help_usage_and_flags_of_plot_show_and_suggest() -> None:
     assert "Default: the terminal's width." in flat["plot"]
     assert "--total, --total-steps N" in flat["plot"]
     assert "--peak LR Peak learning rate: show absolute rates. Default:" in flat["show"]
-    for default in ("[default: 256; x>=1]", "[default: adamw]", "[default: other]",
+    for default in ("Default: none (no scaling). [x>=1]", "[default: adamw]", "[default: other]",
                     "[default: small]", "Default: 0.999 for adam and adamw"):  # fmt: skip
         assert default in flat["suggest"], default
 
@@ -470,9 +512,18 @@ def test_suggest_advice_names_flags() -> None:
     code, out, _ = _run("suggest", "--total-steps", "5000", "--batch-size", "64", "--model", "cnn")
     assert code == 0
     assert "give --steps-per-epoch to use it" in out
-    assert "no --base-lr given: give the rate tuned at --base-batch-size" in out
+    assert "give --base-lr and --base-batch-size (the batch it was tuned at)" in out
     assert "steps_per_epoch" not in out
     assert "base_lr" not in out
+    assert "base_batch_size" not in out
+    code, out, _ = _run(
+        "suggest", "--total-steps", "5000", "--batch-size", "512", "--base-batch-size", "256"
+    )
+    assert code == 0
+    assert "no --base-lr given: give the rate tuned at --base-batch-size" in out
+    code, out, _ = _run("suggest", "--total-steps", "5000", "--batch-size", "64", "--base-lr", "1")
+    assert "give --base-batch-size (the batch the lr was tuned at)" in out
+    assert "base_batch_size" not in out
 
 
 # -- one error style ------------------------------------------------------------------------------

@@ -2,30 +2,31 @@
 
 :func:`suggest` turns a few facts about a run into a warmup spec, each number derived from a
 stated, published rule (see its docstring): Ma & Yarats' untuned warmup ``2 / (1 - beta2)``, the
-5-10 % guideline and the per-model table of the classic recipes, and the linear scaling rule of
-Goyal et al. (2017) when the batch grows; a caution is added wherever the rules disagree.
+5-10 % guideline and the per-model table of the classic recipes, and, when the base batch is
+given, Goyal et al.'s (2017) large-batch SGD rules (linear lr scaling, 5 epochs of gradual warmup)
+or the square-root rule for Adam (Malladi et al. 2022). No warmup is longer than rampup's cap, a
+quarter of the run (:data:`rampup.core.measured.WARMUP_CAP`, shared with ``auto`` and the probe).
+Given a measured critical lr (a :class:`~rampup.core.measured.ProbeResult` or ``critical_lr``),
+the warmup is the measured one (:func:`rampup.core.measured.measured_warmup`). A caution is added
+wherever the rules disagree. The batch and measurement rules live in
+:mod:`rampup.advice._rules`.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from rampup import RampupError
+from rampup.advice._rules import Notes, batch_rules, capped, from_critical, from_probe, nearest
 from rampup.advice.summary import LONG_WARMUP
 from rampup.core.checks import check_choice, check_count, check_number
+from rampup.core.measured import ProbeResult
 from rampup.core.schedule import Schedule
 from rampup.core.shapes import Untuned
 from rampup.core.spec import parse
 
 __all__ = ["GUIDELINE", "MODELS", "OPTIMIZERS", "SIZES", "TABLE", "Suggestion", "suggest"]
-
-
-def _nearest(x: float) -> int:
-    """Round to the nearest whole step, halves up: the core's rule for lengths."""
-    return math.floor(x + 0.5)
-
 
 OPTIMIZERS = ("adamw", "adam", "sgd")
 MODELS = ("transformer", "cnn", "mlp", "other", "bert-finetune", "gpt-pretrain")
@@ -47,33 +48,39 @@ GUIDELINE = (0.05, 0.10)
 _TABLE_SOURCE = "the classic recipes' per-model warmup table"
 _GUIDE_SOURCE = "the classic recipes' rule of thumb, 5-10 % of total training"
 _UNTUNED = "Ma & Yarats 2019, 'On the adequacy of untuned warmup for adaptive optimization'"
-_GOYAL = "Goyal et al. 2017, 'Accurate, Large Minibatch SGD'"
-_MALLADI = "Malladi et al. 2022, 'On the SDEs and scaling rules for adaptive gradient algorithms'"
 
 
 @dataclass(frozen=True)
 class Suggestion:
     """A suggested warmup: the spec, the reasons (each citing its source) and the numbers.
 
-    ``spec`` is a warmup followed by a cosine decay over the rest of the run; bind it with
-    ``total_steps``. ``start`` is the warmup's first factor when a rule sets it (None: the default
-    ``1 / warmup_steps``). ``peak_lr`` is the scaled peak learning rate (None without ``base_lr``).
-    ``guideline_steps``, ``table_steps`` and ``untuned_steps`` are each rule's own numbers;
-    ``batch_scale`` is ``batch_size / base_batch_size``. ``cautions`` lists where rules disagree.
+    ``spec`` is a warmup followed by a cosine decay over the rest of the run (``cosine`` alone
+    when a measured critical lr says no warmup is needed); bind it with ``total_steps``.
+    ``warmup_steps`` is at most ``cap_steps``, :data:`~rampup.core.measured.WARMUP_CAP` (a
+    quarter) of the run. ``start`` is the warmup's first factor when a rule sets it (None: the
+    default ``1 / warmup_steps``). ``peak_lr`` is the peak learning rate: ``base_lr`` scaled to
+    the batch when ``base_batch_size`` is given, ``base_lr`` itself when not, the probe's peak
+    with a probe and no ``base_lr``, None when no lr is known. ``critical_lr`` is the measured
+    critical lr the warmup starts from (None without one). ``guideline_steps``, ``table_steps``
+    and ``untuned_steps`` are each rule's own numbers; ``batch_scale`` is
+    ``batch_size / base_batch_size`` (None without a base batch). ``cautions`` lists where
+    rules disagree.
     """
 
     spec: str
     warmup_steps: int
     start: float | None
     peak_lr: float | None
-    batch_scale: float
+    critical_lr: float | None
+    batch_scale: float | None
     guideline_steps: tuple[int, int]
     table_steps: tuple[int, int] | None
     table_row: str | None
     untuned_steps: int | None
+    cap_steps: int
     total_steps: int
     batch_size: int
-    base_batch_size: int
+    base_batch_size: int | None
     base_lr: float | None
     optimizer: str
     beta2: float | None
@@ -109,7 +116,7 @@ def _table_steps(
     if unit == "steps":
         return (int(lo), int(hi)), text, None
     if unit == "percent":
-        return (_nearest(lo * total / 100), _nearest(hi * total / 100)), text, None
+        return (nearest(lo * total / 100), nearest(hi * total / 100)), text, None
     if steps_per_epoch is None:
         return (
             None,
@@ -119,22 +126,24 @@ def _table_steps(
                 " epoch were given: the table is not used (pass steps_per_epoch to use it)"
             ),
         )
-    return (_nearest(lo * steps_per_epoch), _nearest(hi * steps_per_epoch)), text, None
+    return (nearest(lo * steps_per_epoch), nearest(hi * steps_per_epoch)), text, None
 
 
 def suggest(
     total_steps: int,
     batch_size: int,
     *,
-    base_batch_size: int = 256,
+    base_batch_size: int | None = None,
     base_lr: float | None = None,
     optimizer: str = "adamw",
     beta2: float | None = None,
     model: str = "other",
     size: str = "small",
     steps_per_epoch: float | None = None,
+    probe: ProbeResult | None = None,
+    critical_lr: float | None = None,
 ) -> Suggestion:
-    """Suggest a warmup for a run, with every number derived from a stated rule.
+    r"""Suggest a warmup for a run, with every number derived from a stated rule.
 
     The rules, in order (``T = total_steps``, ``k = batch_size / base_batch_size``; lengths are
     rounded to the nearest step, halves up, as everywhere in rampup):
@@ -148,28 +157,48 @@ def suggest(
     3. **Untuned warmup** (Ma & Yarats 2019), Adam and AdamW only: ``round(2 / (1 - beta2))``
        steps (2000 for the default 0.999). The warmup is this number, moved to the nearest end of
        the range when outside it; without Adam, the middle of the range.
-    4. **Linear scaling** (Goyal et al. 2017) when ``k != 1``: the peak learning rate is
-       ``k * base_lr``. When the batch grows (``k > 1``), the warmup is lengthened in proportion
-       (``round(k * W)``, the classic recipes' large-batch rule) but capped at the upper end of
-       the range and of the guideline, whichever is larger (Goyal et al. kept 5 epochs up to
-       batch 8k; a warmup beyond the range, capped or not, is cautioned);
-       with SGD the warmup starts from the base-batch learning rate, ``start = 1/k`` of the peak
-       (Goyal et al.'s gradual warmup). For Adam-type optimizers a caution gives the square-root
-       rule (Malladi et al. 2022) as the safer alternative.
+    4. **Batch scaling, only when** ``base_batch_size`` **is given** (the batch ``base_lr`` was
+       tuned at; without it the peak is ``base_lr`` unscaled, and a reason says how to scale):
 
-    The warmup always leaves at least one update for the decay (``W <= T - 1``). The suggested
-    spec is ``linear(W) >> cosine``: the warmup, then a cosine decay over the rest of the run.
+       - SGD: the linear scaling rule of Goyal et al. (2017), peak ``k * base_lr``; above the
+         base batch (``k > 1``) their gradual warmup, **5 epochs** from the base-batch lr
+         (``start = 1/k``). Without ``steps_per_epoch`` the 5 epochs are read as 5 of their 90,
+         ``round(5 T / 90)`` steps.
+       - Adam and AdamW: the square-root rule (Malladi et al. 2022), peak ``sqrt(k) * base_lr``;
+         for ``k > 1`` the warmup is lengthened like the lr (the classic recipes' large-batch
+         rule), ``round(sqrt(k) W)``, at most the larger of the range's and the guideline's
+         upper ends; it still starts near 0 (Adam's moments start at zero).
+    5. **The cap** (rampup's, shared with ``auto`` and the probe): no warmup is longer than
+       :data:`~rampup.core.measured.WARMUP_CAP` (a quarter) of the run, ``c = max(1,
+       floor(T / 4))``. A longer choice is replaced by the shared rule's length,
+       :func:`~rampup.core.measured.rule_steps`: ``min(round(2 / (1 - beta2)), c)``, or ``c``
+       for SGD.
+    6. **Measured** (Kalra & Barkeshli 2024): with ``probe`` (what :func:`rampup.probe`
+       returns) or ``critical_lr`` (the largest stable first-update lr, measured elsewhere;
+       needs ``base_lr``), the warmup starts at the critical lr and keeps the rule's slope,
+       :func:`~rampup.core.measured.measured_warmup`: the probe's own warmup when the peak, the
+       run's length and beta2 are the probe's, re-derived for this peak and run otherwise. A
+       peak at or below the critical lr needs no warmup (the spec is ``cosine``). With a probe
+       and no ``beta2``, the probe's beta2 is used.
+
+    The suggested spec is ``linear(W) >> cosine``: the warmup, then a cosine decay over the
+    rest of the run.
 
     >>> s = suggest(100_000, 256, optimizer="adamw", model="transformer")
-    >>> s.spec, s.untuned_steps, s.table_steps, s.guideline_steps
-    ('linear(2000) >> cosine', 2000, (1000, 2000), (5000, 10000))
+    >>> s.spec, s.untuned_steps, s.table_steps, s.guideline_steps, s.cap_steps
+    ('linear(2000) >> cosine', 2000, (1000, 2000), (5000, 10000), 25000)
+    >>> suggest(200, 256, beta2=0.98, model="transformer").spec  # min(100, 200 / 4)
+    'linear(50) >> cosine'
     """
     func = "suggest"
     total = check_count(func, "total_steps", total_steps, 2, "an int >= 2 (warmup and decay)")
     batch = check_count(func, "batch_size", batch_size, 1, "a positive int (examples per update)")
-    base_batch = check_count(
-        func, "base_batch_size", base_batch_size, 1, "a positive int (the batch base_lr is for)"
-    )
+    base_batch = None
+    if base_batch_size is not None:
+        base_batch = check_count(
+            func, "base_batch_size", base_batch_size, 1,
+            "a positive int (the batch base_lr was tuned at), or None (no scaling)",
+        )  # fmt: skip
     if base_lr is not None:
         base_lr = check_number(
             func, "base_lr", base_lr, low=0.0, low_open=True,
@@ -183,32 +212,44 @@ def suggest(
             func, "steps_per_epoch", steps_per_epoch, low=0.0, low_open=True,
             what="a positive finite number of updates per epoch, or None",
         )  # fmt: skip
+    crit = _check_measured(func, probe, critical_lr, base_lr)
     if optimizer == "sgd" and beta2 is not None:
         raise RampupError.invalid(
             func, "beta2", beta2, "None with optimizer='sgd' (beta2 is Adam's parameter)"
         )
+    notes = Notes([], [])
     if optimizer != "sgd":
+        if beta2 is None and probe is not None and probe.beta2 is not None:
+            beta2 = probe.beta2
+            notes.reasons.append(
+                f"beta2 = {beta2:g}, the probe's (Kalra & Barkeshli 2024's measurement was taken"
+                " with it), as none was given"
+            )
         beta2 = check_number(
             func, "beta2", 0.999 if beta2 is None else beta2, low=0.0, high=1.0, low_open=True,
             high_open=True, what="Adam's beta2 in (0, 1), e.g. 0.999, or None",
         )  # fmt: skip
-    notes = _Notes([], [])
-    guide = (max(1, _nearest(GUIDELINE[0] * total)), max(1, _nearest(GUIDELINE[1] * total)))
+    guide = (max(1, nearest(GUIDELINE[0] * total)), max(1, nearest(GUIDELINE[1] * total)))
     notes.reasons.append(
         f"guideline ({_GUIDE_SOURCE}): 5 % of {total} steps is {guide[0]}, 10 % is {guide[1]}"
     )
     table, row, rng, rng_name = _range(notes, model, size, total, steps_per_epoch, guide)
     untuned = None if beta2 is None else Untuned(beta2).warmup_steps
     warmup = _choose(notes, optimizer, beta2, untuned, rng, rng_name)
-    k = batch / base_batch
-    peak_lr = None if base_lr is None else base_lr * k
-    warmup, start = _scale(notes, optimizer, k, batch, base_batch, base_lr, warmup, rng, guide)
-    if warmup > total - 1:
-        notes.cautions.append(
-            f"the warmup ({warmup} steps) does not fit a run of {total} steps with a decay;"
-            f" shortened to {total - 1} steps"
-        )
-        warmup = total - 1
+    k, peak_lr, warmup, start = batch_rules(
+        notes, optimizer=optimizer, batch=batch, base_batch=base_batch, base_lr=base_lr,
+        warmup=warmup, rng=rng, rng_name=rng_name, guide=guide, total=total,
+        steps_per_epoch=steps_per_epoch,
+    )  # fmt: skip
+    warmup, cap = capped(notes, warmup, total, beta2)
+    m = None
+    if probe is not None:
+        m, crit, peak_lr = from_probe(notes, probe, peak_lr, warmup, total, beta2)
+    elif crit is not None and peak_lr is not None:  # a critical lr comes with base_lr
+        m = from_critical(notes, crit, peak_lr, warmup, total, beta2)
+    if m is not None:
+        warmup = m.steps
+        start = float(f"{m.start:.4g}") if m.steps and m.start > 0 else None
     if warmup > LONG_WARMUP * total:
         notes.cautions.append(
             f"the warmup takes {warmup / total:.0%} of the run (more than {LONG_WARMUP:.0%}):"
@@ -220,15 +261,17 @@ def suggest(
         " pattern; cosine annealing from Loshchilov & Hutter 2017, SGDR)"
     )
     result = Suggestion(
-        spec=f"linear({warmup}{start_arg}) >> cosine",
+        spec=f"linear({warmup}{start_arg}) >> cosine" if warmup else "cosine",
         warmup_steps=warmup,
         start=start,
         peak_lr=peak_lr,
+        critical_lr=crit,
         batch_scale=k,
         guideline_steps=guide,
         table_steps=table,
         table_row=row,
         untuned_steps=untuned,
+        cap_steps=cap,
         total_steps=total,
         batch_size=batch,
         base_batch_size=base_batch,
@@ -245,16 +288,36 @@ def suggest(
     return result
 
 
-@dataclass(frozen=True)
-class _Notes:
-    """The reasons and cautions :func:`suggest` collects, in order."""
-
-    reasons: list[str]
-    cautions: list[str]
+def _check_measured(
+    func: str, probe: object, critical_lr: object, base_lr: float | None
+) -> float | None:
+    """Check ``probe`` and ``critical_lr`` (at most one; a critical lr needs a peak)."""
+    if probe is not None and not isinstance(probe, ProbeResult):
+        raise RampupError.invalid(
+            func, "probe", probe, "a ProbeResult (what rampup.probe returns), or None"
+        )
+    if critical_lr is None:
+        return None
+    if probe is not None:
+        raise RampupError.invalid(
+            func, "critical_lr", critical_lr,
+            "None when a probe is given (the probe's critical lr is used)",
+        )  # fmt: skip
+    crit = check_number(
+        func, "critical_lr", critical_lr, low=0.0,
+        what="a finite lr >= 0 (the largest stable first-update lr), or None",
+    )  # fmt: skip
+    if base_lr is None:
+        raise RampupError.invalid(
+            func, "critical_lr", critical_lr,
+            "a peak to climb to as well: pass base_lr too (the warmup climbs from the critical lr"
+            " to it)",
+        )  # fmt: skip
+    return crit
 
 
 def _range(
-    notes: _Notes,
+    notes: Notes,
     model: str,
     size: str,
     total: int,
@@ -284,7 +347,7 @@ def _range(
 
 
 def _choose(
-    notes: _Notes,
+    notes: Notes,
     optimizer: str,
     beta2: float | None,
     untuned: int | None,
@@ -298,7 +361,7 @@ def _choose(
             " recipes note warmup matters less for plain SGD but helps large models and large"
             " batches"
         )
-        warmup = _nearest((rng[0] + rng[1]) / 2)
+        warmup = nearest((rng[0] + rng[1]) / 2)
         notes.reasons.append(
             f"chosen: {warmup} steps, the middle of {rng_name} ({rng[0]}-{rng[1]},"
             " the classic recipes)"
@@ -315,77 +378,12 @@ def _choose(
             f" {rng_name} (the classic recipes)"
         )
     else:
+        notes.reasons.append(
+            f"chosen: {warmup} steps, the end of {rng_name} ({rng[0]}-{rng[1]}, the classic"
+            " recipes) nearest to the untuned rule's length (Ma & Yarats 2019)"
+        )
         notes.cautions.append(
             f"rules disagree: the untuned rule's {untuned} steps lie outside {rng_name}"
             f" ({rng[0]}-{rng[1]}); rampup uses its nearest end, {warmup} steps"
         )
     return max(1, warmup)
-
-
-def _scale(
-    notes: _Notes,
-    optimizer: str,
-    k: float,
-    batch: int,
-    base_batch: int,
-    base_lr: float | None,
-    warmup: int,
-    rng: tuple[int, int],
-    guide: tuple[int, int],
-) -> tuple[int, float | None]:
-    """Rule 4: linear scaling of the peak lr and the warmup; returns (warmup, start)."""
-    if k == 1:
-        notes.reasons.append(
-            f"batch {batch} is the base batch: the linear scaling rule ({_GOYAL}) changes nothing"
-        )
-        return warmup, None
-    lr_text = "" if base_lr is None else f": peak lr {k:g} x {base_lr:g} = {base_lr * k:g}"
-    notes.reasons.append(
-        f"linear scaling rule ({_GOYAL}): batch {batch} is {k:g} x the base batch"
-        f" {base_batch}, so the peak learning rate is scaled by {k:g}{lr_text}"
-    )
-    if base_lr is None:
-        notes.cautions.append(
-            "no base_lr given: pass the rate tuned at base_batch_size to get the scaled peak lr"
-        )
-    adam = optimizer != "sgd"
-    if adam:
-        sqrt_text = "" if base_lr is None else f" (peak lr {base_lr * math.sqrt(k):g})"
-        notes.cautions.append(
-            f"the linear scaling rule was established for SGD ({_GOYAL}); for {optimizer}"
-            f" the square-root rule ({_MALLADI}) scales the lr by sqrt({k:g}) ="
-            f" {math.sqrt(k):.4g}{sqrt_text} and is often safer"
-        )
-    if k < 1:
-        return warmup, None
-    scaled = _nearest(k * warmup)
-    cap = max(rng[1], guide[1])
-    notes.reasons.append(
-        "larger batches need a proportionally longer warmup (the classic recipes' large-batch rule:"
-        f" scale the warmup like the lr): {k:g} x {warmup} = {scaled} steps"
-    )
-    if scaled > cap:
-        notes.cautions.append(
-            f"rules disagree: the batch-scaled warmup ({scaled} steps) exceeds what the table"
-            f" and the 5-10 % guideline allow ({cap} steps), and {_GOYAL} kept a 5-epoch"
-            f" warmup unchanged up to batch 8k; rampup caps it at {cap} steps"
-        )
-    elif scaled > rng[1]:
-        notes.cautions.append(
-            f"rules disagree: the batch-scaled warmup ({scaled} steps) is longer than the"
-            f" range chosen above ({rng[0]}-{rng[1]} steps); rampup keeps it, as it stays within"
-            f" the larger of that range's and the guideline's upper ends ({cap} steps)"
-        )
-    warmup = min(scaled, cap)
-    if adam:
-        notes.reasons.append(
-            f"{optimizer}: the warmup starts near 0 (the default 1/W), not at the base-batch"
-            f" lr, because Adam's moment estimates start at zero ({_UNTUNED})"
-        )
-        return warmup, None
-    start = float(f"{1 / k:.6g}")
-    notes.reasons.append(
-        f"gradual warmup ({_GOYAL}): ramp from the base-batch lr to {k:g} x that lr, i.e."
-        f" start at 1/{k:g} = {start:g} of the peak"
-    )
-    return warmup, start

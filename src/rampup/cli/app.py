@@ -63,6 +63,7 @@ _FLAGS = {
     "batch_size": "--batch-size",
     "base_batch_size": "--base-batch-size",
     "base_lr": "--base-lr",
+    "critical_lr": "--critical-lr",
     "beta2": "--beta2",
     "optimizer": "--optimizer",
     "model": "--model",
@@ -83,6 +84,10 @@ _HINTS = (
     (
         re.compile(r"no base_lr given: pass the rate tuned at base_batch_size"),
         lambda m: "no --base-lr given: give the rate tuned at --base-batch-size",
+    ),
+    (
+        re.compile(r"\bpass (base_lr|base_batch_size)(?: and (base_batch_size))?\b"),
+        lambda m: f"give {_FLAGS[m[1]]}" + (f" and {_FLAGS[m[2]]}" if m[2] else ""),
     ),
     (
         re.compile(rf"^{_CALLED}\(\): (\w+)=(\S+) is invalid"),
@@ -379,17 +384,22 @@ def suggest(
         typer.Option("--batch-size", min=1, metavar="B", help="Examples per optimizer update."),
     ],
     base_batch_size: Annotated[
-        int,
+        int | None,
         typer.Option(
-            "--base-batch-size", min=1, metavar="B", help="The batch --base-lr was tuned at."
+            "--base-batch-size",
+            min=1,
+            metavar="B",
+            help="The batch --base-lr was tuned at: give it to scale the peak lr to --batch-size"
+            " (linear for sgd, square root for adam and adamw). Default: none (no scaling).",
         ),
-    ] = 256,
+    ] = None,
     base_lr: Annotated[
         float | None,
         typer.Option(
             "--base-lr",
             metavar="LR",
-            help="Peak lr tuned at the base batch. Default: none (no peak lr is suggested).",
+            help="The peak lr (tuned at --base-batch-size when given). Default: none (no peak lr"
+            " is suggested).",
         ),
     ] = None,
     optimizer: Annotated[
@@ -408,6 +418,15 @@ def suggest(
         Size, typer.Option("--size", case_sensitive=False, help="Model size (per-model table).")
     ] = Size.small,
     steps_per_epoch: StepsPerEpoch = None,
+    critical_lr: Annotated[
+        float | None,
+        typer.Option(
+            "--critical-lr",
+            metavar="LR",
+            help="A measured critical lr (the largest stable first-update lr): the warmup starts"
+            " there and keeps the rule's slope. Needs --base-lr. Default: none.",
+        ),
+    ] = None,
     as_json: Json = False,
 ) -> None:
     """Suggest a warmup, each number derived from a published rule, cautions where they disagree."""
@@ -424,6 +443,7 @@ def suggest(
             model=model.value,
             size=size.value,
             steps_per_epoch=steps_per_epoch,
+            critical_lr=critical_lr,
         )
     if as_json:
         _emit_json({"command": "suggest", **s.to_dict()})
@@ -432,9 +452,11 @@ def suggest(
 
     console = _console()
     console.print(f"[bold]suggested:[/bold] {escape(s.spec)}", markup=True)
-    bits = [f"warmup {s.warmup_steps:,} of {s.total_steps:,} steps"]
+    bits = [f"warmup {s.warmup_steps:,} of {s.total_steps:,} steps (at most {s.cap_steps:,})"]
     if s.peak_lr is not None:
         bits.append(f"peak lr {s.peak_lr:g}")
+    if s.critical_lr is not None:
+        bits.append(f"from the critical lr {s.critical_lr:g}")
     console.print("  " + ", ".join(bits))
     console.print(f"  try: rampup show {_quote(s.spec)} --total {s.total_steps}")
     console.print("[bold]why:[/bold]", markup=True)

@@ -296,18 +296,32 @@ def _probe(
 
 
 def test_with_a_probe_the_warmup_is_the_probes() -> None:
-    """Probe: critical 1e-3, peak 4e-3, 400 steps, beta2 0.98: W = min(100, 100), 75 from 1/4."""
-    s = suggest(400, 256, optimizer="adam", probe=_probe(1e-3, 4e-3, 400, 0.98))
-    assert s.beta2 == 0.98  # the probe's, as none was given
+    """SGD probe: critical 1e-3, peak 4e-3, 400 steps: 88 updates from 0.125.
+
+    W = 400 // 4 = 100, s = 1e-3 / (2 x 4e-3) = 0.125, ceil(100 x 0.875) = 88.
+    """
+    s = suggest(400, 256, optimizer="sgd", probe=_probe(1e-3, 4e-3, 400, None))
+    assert s.beta2 is None
     assert s.peak_lr == 4e-3  # no base_lr: the probe's peak
     assert s.critical_lr == 1e-3
-    assert (s.warmup_steps, s.start) == (75, 0.25)  # ceil(100 x (1 - 0.25)), 1e-3 / 4e-3
-    assert s.spec == "linear(75, start=0.25) >> cosine"
-    assert s.schedule()(0) == 0.25
+    assert (s.warmup_steps, s.start) == (88, 0.125)
+    assert s.spec == "linear(88, start=0.125) >> cosine"
+    assert s.schedule()(0) == 0.125
     (probe,) = [r for r in s.reasons if "the probe found" in r]
     assert "critical lr 0.001" in probe
-    assert "replaces the 40 steps above" in probe  # the guideline's end the rules chose
-    assert any("100 x (1 - 0.25) = 75 updates" in r for r in s.reasons)
+    assert "replaces the" in probe  # the length the rules chose before the measurement
+    assert any("100 x (1 - 0.125) = 88 updates" in r for r in s.reasons)
+
+
+def test_with_an_adam_probe_the_beta2_rule_is_kept() -> None:
+    """Adam probe, beta2 0.98: the rule min(2 / 0.02 = 100, 100) from 0, whatever the critical lr.
+
+    The probe's beta2 is used when none is given.
+    """
+    s = suggest(400, 256, optimizer="adam", probe=_probe(1e-3, 4e-3, 400, 0.98))
+    assert s.beta2 == 0.98
+    assert (s.warmup_steps, s.start, s.spec) == (100, None, "linear(100) >> cosine")
+    assert any("above the critical lr" in r for r in s.reasons)
 
 
 def test_the_probes_own_warmup_is_used_when_nothing_differs() -> None:
@@ -316,49 +330,66 @@ def test_the_probes_own_warmup_is_used_when_nothing_differs() -> None:
     s = suggest(400, 256, optimizer="adam", probe=_probe(1e-3, 4e-3, 400, 0.98, own))
     assert (s.warmup_steps, s.start, s.spec) == (60, 0.3, "linear(60, start=0.3) >> cosine")
     assert any(r.endswith("as measured") for r in s.reasons)
-    # a probe's warmup over the cap (400 / 4 = 100) is re-derived: 75
+    # a probe's warmup over the cap (400 / 4 = 100) is re-derived: the beta2 rule, 100
     over = MeasuredWarmup(300, 0.3, ("too long",))
     s = suggest(400, 256, optimizer="adam", probe=_probe(1e-3, 4e-3, 400, 0.98, over))
-    assert s.warmup_steps == 75
+    assert s.warmup_steps == 100
     assert any("re-derived for the cap" in r for r in s.reasons)
 
 
 @pytest.mark.parametrize(
     ("total", "kwargs", "warmup", "start", "why"),
     [
-        # another peak: s = 1e-3 / 2e-3 = 0.5, W = 100: ceil(50) = 50
-        (400, {"base_lr": 2e-3}, 50, 0.5, "the peak 0.002"),
-        # another run: W = min(100, 200 // 4 = 50), ceil(50 x 0.75) = 38
-        (200, {}, 38, 0.25, "200 steps"),
-        # another beta2: W = min(2 / 0.05 = 40, 100), ceil(40 x 0.75) = 30
-        (400, {"beta2": 0.95}, 30, 0.25, "beta2 0.95"),
-        # the peak scaled by sqrt(4) (base batch given): 2 x 1e-3 = 2e-3, as in the first row
-        (400, {"base_lr": 1e-3, "base_batch_size": 64}, 50, 0.5, "the peak 0.002"),
+        # another peak: s = 1e-3 / (2 x 2e-3) = 0.25, W = 100: ceil(75) = 75
+        (400, {"base_lr": 2e-3}, 75, 0.25, "the peak 0.002"),
+        # another run: W = 200 // 4 = 50, ceil(50 x 0.875) = 44
+        (200, {}, 44, 0.125, "200 steps"),
+        # Adam with beta2 0.95: the rule, min(2 / 0.05 = 40, 100) from 0
+        (400, {"optimizer": "adam", "beta2": 0.95}, 40, None, "beta2 0.95"),
+        # Adam, the peak scaled by sqrt(4) (base batch given): 2e-3; beta2 0.999: min(2000, 100)
+        (
+            400,
+            {"optimizer": "adam", "base_lr": 1e-3, "base_batch_size": 64},
+            100,
+            None,
+            "the peak 0.002",
+        ),
     ],
 )
 def test_the_probes_warmup_is_re_derived_for_another_peak_run_or_beta2(
-    total: int, kwargs: dict[str, Any], warmup: int, start: float, why: str
+    total: int, kwargs: dict[str, Any], warmup: int, start: float | None, why: str
 ) -> None:
     """measured_warmup(critical, peak, T, beta2) for what differs from the probe's numbers."""
-    s = suggest(total, 256, optimizer="adam", probe=_probe(1e-3, 4e-3, 400, 0.98), **kwargs)
+    args: dict[str, Any] = {"optimizer": "sgd", **kwargs}
+    s = suggest(total, 256, probe=_probe(1e-3, 4e-3, 400, None), **args)
     assert (s.warmup_steps, s.start) == (warmup, start)
     (probe,) = [r for r in s.reasons if "the probe found" in r]
     assert f"re-derived for {why}" in probe
 
 
-def test_a_peak_at_the_critical_lr_needs_no_warmup() -> None:
-    """Peak 1e-3 <= critical 1e-3: no warmup, the spec is the cosine alone."""
-    s = suggest(400, 256, optimizer="adam", base_lr=1e-3, probe=_probe(1e-3, 4e-3, 400, 0.98))
+def test_a_peak_at_half_the_critical_lr_needs_no_warmup() -> None:
+    """SGD, peak 5e-4 <= critical 1e-3 / 2: no warmup, the spec is the cosine alone.
+
+    Adam keeps its rule even there: the failure it guards against comes after the first update.
+    """
+    s = suggest(400, 256, optimizer="sgd", base_lr=5e-4, probe=_probe(1e-3, 4e-3, 400, None))
     assert (s.spec, s.warmup_steps, s.start) == ("cosine", 0, None)
     assert s.schedule()(0) == 1.0
     assert any("no warmup is needed" in r for r in s.reasons)
+    s = suggest(400, 256, optimizer="adam", base_lr=1e-4, probe=_probe(1e-3, 4e-3, 400, 0.98))
+    assert s.spec == "linear(100) >> cosine"
 
 
 def test_a_given_critical_lr_derives_the_warmup() -> None:
-    """critical_lr=1e-3, base_lr 4e-3, Adam 0.98, 400 steps: 75 steps from 0.25; 0: from 1/W."""
-    s = suggest(400, 256, optimizer="adam", beta2=0.98, base_lr=4e-3, critical_lr=1e-3)
-    assert (s.spec, s.critical_lr, s.peak_lr) == ("linear(75, start=0.25) >> cosine", 1e-3, 4e-3)
+    """critical_lr=1e-3, base_lr 4e-3, 400 steps: SGD 88 steps from 0.125.
+
+    Adam 0.98: its rule, 100 from 0; critical 0 (nothing stable): the rule from 1/W.
+    """
+    s = suggest(400, 256, optimizer="sgd", base_lr=4e-3, critical_lr=1e-3)
+    assert (s.spec, s.critical_lr, s.peak_lr) == ("linear(88, start=0.125) >> cosine", 1e-3, 4e-3)
     assert any("the given critical lr 0.001" in r for r in s.reasons)
+    s = suggest(400, 256, optimizer="adam", beta2=0.98, base_lr=4e-3, critical_lr=1e-3)
+    assert s.spec == "linear(100) >> cosine"
     s = suggest(400, 256, optimizer="sgd", base_lr=4e-3, critical_lr=0.0)
     assert (s.spec, s.start) == ("linear(100) >> cosine", None)  # W = 400 // 4, nothing stable
 
@@ -460,15 +491,17 @@ def test_suggestion_with_a_probe_invariants(
     base_lr: float | None,
     beta2: float | None,
 ) -> None:
-    """Any probe: W <= max(1, floor(T / 4)), the start is critical / peak, the spec binds."""
+    """Any probe: W <= max(1, floor(T / 4)), SGD starts at critical / (2 peak), the spec binds."""
     p = _probe(crit, peak, probe_total, beta2)
     optimizer = "sgd" if beta2 is None else "adam"
     s = suggest(total, 256, optimizer=optimizer, base_lr=base_lr, probe=p)
     assert 0 <= s.warmup_steps <= max(1, math.floor(WARMUP_CAP * total))
     assert s.peak_lr == (peak if base_lr is None else base_lr)
     assert (s.critical_lr, s.beta2) == (crit, beta2)
-    ratio = crit / s.peak_lr
-    if ratio >= 1:
+    ratio = 0.5 * crit / s.peak_lr  # SGD starts at half the critical lr; Adam keeps its rule
+    if beta2 is not None:
+        assert s.start is None or s.start == p.warmup.start  # the probe's own, or the rule's 0
+    elif ratio >= 1:
         assert (s.spec, s.warmup_steps) == ("cosine", 0)
     elif s.start is not None:
         assert s.start == pytest.approx(ratio, rel=1e-3)  # shown to 4 significant digits

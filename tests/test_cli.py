@@ -259,13 +259,13 @@ def test_suggest_without_a_base_batch_keeps_the_lr() -> None:
 
 
 def test_suggest_critical_lr_starts_the_warmup_there() -> None:
-    """--critical-lr 1e-3 --base-lr 4e-3, Adam 0.98, 400 steps: ceil(100 x 0.75) = 75 from 0.25."""
+    """--critical-lr 1e-3 --base-lr 4e-3, SGD, 400 steps: ceil(100 x 0.875) = 88 from 0.125."""
     code, out, _ = _run(
-        "suggest", "--total-steps", "400", "--batch-size", "64", "--optimizer", "adam",
-        "--beta2", "0.98", "--base-lr", "4e-3", "--critical-lr", "1e-3",
+        "suggest", "--total-steps", "400", "--batch-size", "64", "--optimizer", "sgd",
+        "--base-lr", "4e-3", "--critical-lr", "1e-3",
     )  # fmt: skip
     assert code == 0
-    assert "suggested: linear(75, start=0.25) >> cosine" in out
+    assert "suggested: linear(88, start=0.125) >> cosine" in out
     assert "peak lr 0.004, from the critical lr 0.001" in out
     code, out, err = _run(
         "suggest", "--total-steps", "400", "--batch-size", "64", "--critical-lr", "1e-3"

@@ -25,23 +25,29 @@ class Counted:
         self.x = x
 
     def item(self) -> float:
+        """Read the value (counted)."""
         Counted.reads += 1
         return self.x
 
     def tolist(self) -> float:
+        """Read the value as a list would be read (counted)."""
         Counted.reads += 1
         return self.x
 
     def numel(self) -> int:
+        """One element."""
         return 1
 
     def detach(self) -> Counted:
+        """Itself."""
         return self
 
     def double(self) -> Counted:
+        """Itself (as float64)."""
         return self
 
     def new_empty(self, shape: tuple[int]) -> Buffer:
+        """A buffer of the stub's kind."""
         return Buffer(shape[0])
 
 
@@ -55,6 +61,7 @@ class Buffer:
         self.values[i] = v.x  # a device copy: no host read
 
     def tolist(self) -> list[float]:
+        """The one host read of the batch."""
         Counted.reads += 1
         return list(self.values)
 
@@ -99,8 +106,10 @@ def test_read_values_equals_item_for_every_dtype() -> None:
     ]
     got = read_values(values)
     want = [v.item() for v in values]
-    assert got[:3] == want[:3] and got[5] == want[5] == 2.5
-    assert math.isnan(got[3]) and got[4] == -math.inf
+    assert got[:3] == want[:3]
+    assert got[5] == want[5] == 2.5
+    assert math.isnan(got[3])
+    assert got[4] == -math.inf
 
 
 def test_decisions_lag_by_at_most_k_minus_1_updates() -> None:
@@ -130,7 +139,8 @@ def test_a_checkpoint_between_reads_moves_no_decision() -> None:
     losses = [1.0, 1.1, 0.9, 1.0, 1.0, 30.0, 1.0, math.nan, 1.0, 1.0, 1.0, 1.0]
 
     def run(cut: int | None) -> list[tuple[float, str | None]]:
-        guard, clock, out = _quiet(read_every=4), 0.0, []
+        guard, clock = _quiet(read_every=4), 0.0
+        out: list[tuple[float, str | None]] = []
         for n, x in enumerate(losses, start=1):
             if n == cut:
                 state = json.loads(json.dumps(guard.state_dict(), allow_nan=False))
@@ -144,7 +154,7 @@ def test_a_checkpoint_between_reads_moves_no_decision() -> None:
         return out
 
     expected = run(None)
-    assert ("restore" in [a for _, a in expected])
+    assert "restore" in [a for _, a in expected]
     for cut in range(1, len(losses) + 1):
         assert run(cut) == expected, cut
 

@@ -19,7 +19,9 @@ def _setup(
     *, every: int = 4, device: str | None = None
 ) -> tuple[torch.nn.Module, torch.optim.Optimizer, rampup.torch.Scheduler, AdaptiveWarmup]:
     torch.manual_seed(0)
-    model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.BatchNorm1d(8), torch.nn.Linear(8, 1))
+    model = torch.nn.Sequential(
+        torch.nn.Linear(4, 8), torch.nn.BatchNorm1d(8), torch.nn.Linear(8, 1)
+    )
     opt = torch.optim.Adam(model.parameters(), lr=0.01)
     guard = AdaptiveWarmup(
         20, monitor=Monitor(20, warm_start=3), rewind=True, snapshot_every=every, cooldown=0
@@ -51,15 +53,20 @@ def _equal_states(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> boo
 
 
 def _opt_tensors(opt: torch.optim.Optimizer) -> list[torch.Tensor]:
-    return [v.clone() for s in opt.state.values() for v in s.values() if isinstance(v, torch.Tensor)]
+    return [
+        v.clone() for s in opt.state.values() for v in s.values() if isinstance(v, torch.Tensor)
+    ]
 
 
 @pytest.mark.parametrize("device", [None, "cpu"])
 def test_a_rewind_restores_the_snapshot_bit_for_bit_and_retrains_identically(
     device: str | None,
 ) -> None:
-    """After 8 updates (snapshot at 8), 3 more, then a rewind: params and Adam state equal the
-    snapshot's exactly (torch.equal); 3 updates from there equal 3 updates from the snapshot."""
+    """A rewind restores the snapshot exactly, and training from it equals training from it.
+
+    8 updates (a snapshot at 8), 3 more, then a rewind: the parameters, buffers and Adam state
+    equal the snapshot's (torch.equal); 3 updates from there equal 3 from a copy of it.
+    """
     model, opt, sched, guard = _setup(every=8, device=device)
     rewinder = rampup.torch.Rewinder(model, opt, sched, device=device)
     assert (rewinder.snapshots, guard.snapshot) == (1, (0, 0.0, -1))  # the initial state
@@ -86,8 +93,10 @@ def test_a_rewind_restores_the_snapshot_bit_for_bit_and_retrains_identically(
     assert guard.pending is None
     assert _equal_states(_params(model), at_snap)
     got = _opt_tensors(opt)
-    assert len(got) == len(opt_snap) and all(torch.equal(a, b) for a, b in zip(got, opt_snap))
-    assert sched.clock == 8.0 and opt.param_groups[0]["lr"] == lr_snap
+    assert len(got) == len(opt_snap)
+    assert all(torch.equal(a, b) for a, b in zip(got, opt_snap, strict=True))
+    assert sched.clock == 8.0
+    assert opt.param_groups[0]["lr"] == lr_snap
     assert sched.last_epoch == 11  # the update count goes on
 
     # training from the restored state equals training from the copy of the snapshot
@@ -98,7 +107,9 @@ def test_a_rewind_restores_the_snapshot_bit_for_bit_and_retrains_identically(
                 g["lr"] = lr_snap
             o.step()
     assert _equal_states(_params(model), _params(twin))
-    assert all(torch.equal(a, b) for a, b in zip(_opt_tensors(opt), _opt_tensors(twin_opt)))
+    assert all(
+        torch.equal(a, b) for a, b in zip(_opt_tensors(opt), _opt_tensors(twin_opt), strict=True)
+    )
 
 
 def test_a_second_rewind_goes_back_to_the_same_untouched_snapshot() -> None:
@@ -113,7 +124,8 @@ def test_a_second_rewind_goes_back_to_the_same_untouched_snapshot() -> None:
             sched.step()
         assert not _equal_states(_params(model), start)
         action = guard.observe(math.inf)
-        assert action is not None and action.kind == "rewind"
+        assert action is not None
+        assert action.kind == "rewind"
         rewinder.rewind(action)
         assert _equal_states(_params(model), start)
         assert not opt.state  # the initial Adam state: empty

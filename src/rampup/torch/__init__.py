@@ -56,5 +56,11 @@ from rampup.torch.wrap import Warmup
 warmup = Warmup
 
 __all__ = [
-    "ClockController", "Rewinder", "Scheduler", "Warmup", "save_atomic", "scaler_step", "warmup"
+    "ClockController",
+    "Rewinder",
+    "Scheduler",
+    "Warmup",
+    "save_atomic",
+    "scaler_step",
+    "warmup",
 ]

@@ -62,6 +62,7 @@ class Rewinder:
             (offloaded: no accelerator memory, a copy across the bus per snapshot).
 
     Building it takes the first snapshot (the initial state) if the guard says one is due.
+
     """
 
     def __init__(

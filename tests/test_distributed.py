@@ -31,7 +31,7 @@ WORKER = textwrap.dedent(
     rank, init, out = int(sys.argv[1]), sys.argv[2], sys.argv[3]
     dist.init_process_group("gloo", init_method="file://" + init, rank=rank, world_size=2)
     monitor = Monitor(20, warm_start=3, divergence_factor=None)
-    guard = AdaptiveWarmup(20, monitor=monitor, cooldown=2)
+    guard = AdaptiveWarmup(20, monitor=monitor, cooldown=2, read_every=1)  # hold at once
     opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
     sched = rampup.torch.Scheduler(opt, "linear(20) >> cosine", total_steps=40, controller=guard)
     lrs = []

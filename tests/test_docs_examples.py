@@ -65,7 +65,8 @@ EXAMPLES: dict[str, tuple[str, tuple[str, ...]]] = {
     "frameworks_inject": ("frameworks.md", ("optax.inject_hyperparams",)),
     "frameworks_keras": ("frameworks.md", ("rampup.keras.Schedule(",)),
     "monitor_loop": ("monitor.md", ("monitor = Monitor(warmup_steps=500)",)),
-    "monitor_guard": ("monitor.md", ("AdaptiveWarmup.for_schedule(",)),
+    "monitor_guard": ("monitor.md", ("AdaptiveWarmup.for_schedule(", "last_good_checkpoint")),
+    "monitor_rewind": ("monitor.md", ("rampup.torch.Rewinder(",)),
     "lab_python": ("lab.md", ("make_grid(", "run_grid(")),
     "lab_task": ("lab.md", ("rampup.lab.Task(",)),
 }
@@ -765,6 +766,26 @@ def test_monitor_guard_holds_slows_and_stretches() -> None:
     assert _first(used) == pytest.approx([0.1 * (c + 1) / 100 for c in clocks], rel=1e-12)
     guard = ns["guard"]
     assert (guard.holds, guard.slowed) == (1, 10 + 3)  # the three 1/S moves count as slowed
+
+
+def test_monitor_rewind_goes_back_to_the_snapshot_and_slows_the_warmup() -> None:
+    """48 batches, batch 20 NaN; tensors are read at observations 15, 31 and 47 (one read each).
+
+    Snapshots: the start, then update 16 (after the first read). The read at 31 finds the NaN:
+    rewind to update 16, clock 16, S = 2 (auto(0.98): W = 100). Batches 32-47 move the clock by
+    1/2 each: 16 + 16 / 2 = 24; 47 updates taken (batch 31 is not one); a snapshot again at 47.
+    """
+    model = Tiny()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    data = _batches(48)
+    data[20] = torch.full((3,), math.nan)
+    ns: dict[str, Any] = {"T": 1000, "opt": opt, "model": model, "data": data}
+    ns = _run("monitor_rewind", _example("monitor_rewind"), ns)
+    guard, sched, rewinder = ns["guard"], ns["sched"], ns["rewinder"]
+    assert (rewinder.rewinds, rewinder.snapshots, guard.host_reads) == (1, 3, 3)
+    assert guard.snapshot == (47, 24.0, 47)
+    assert (sched.clock, sched.last_epoch, guard.factor) == (24.0, 47, 2.0)
+    assert torch.isfinite(model.w).all()
 
 
 # -- docs/lab.md -------------------------------------------------------------------------------

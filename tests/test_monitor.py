@@ -490,9 +490,9 @@ def _set(state: dict[str, Any], path: tuple[Any, ...], value: object) -> None:
 @pytest.mark.parametrize(
     ("path", "value", "expected"),
     [
-        (("version",), 3, r"1 or 2"),
-        (("version",), True, r"1 or 2"),
-        (("version",), 2.0, r"1 or 2"),
+        (("version",), 4, r"1, 2 or 3"),
+        (("version",), True, r"1, 2 or 3"),
+        (("version",), 2.0, r"1, 2 or 3"),
         (("step",), "x", r"an int in \[-1, 9223372036854775807\]"),
         (("step",), 2.0, r"an int in \[-1, "),
         (("step",), -2, r"an int in \[-1, "),

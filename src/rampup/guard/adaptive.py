@@ -27,6 +27,22 @@ What it does to the clock :math:`c` on each update (rate :math:`r`, :math:`c \le
   returns an :class:`Action` telling the caller to restore the last good checkpoint. Until the
   caller confirms with :meth:`AdaptiveWarmup.restored`, the next ``advance`` raises
   :class:`RestoreRequired`: training never silently continues from NaN weights.
+- with ``rewind=True``: a non-finite value, a **divergence** or a **stall** (at most
+  ``max_rewinds`` times for the last two) returns ``Action(kind="rewind")`` once the caller has
+  taken a snapshot: restore the model and the optimizer from it, set the scheduler's clock back
+  to the snapshot's (``action.clock``), then :meth:`AdaptiveWarmup.restored`. The guard's own
+  clock goes back with it, and the warmup left at the snapshot is stretched as above. The
+  snapshots: after each update, :meth:`AdaptiveWarmup.snapshot_due` says whether to take one
+  (every ``snapshot_every`` updates, while training is healthy: every signal read, no rule
+  holding, no cooldown, the loss visibly learning), and :meth:`AdaptiveWarmup.snapshotted`
+  records where it was taken. :class:`rampup.torch.rewind.Rewinder` keeps it in memory.
+
+**Host reads.** ``observe`` keeps 0-dim tensors unread and reads them every ``read_every``
+updates with one host read (:mod:`rampup.guard.reads`; default: at once for numbers, every 16
+updates for tensors), so the decisions about an update lag it by at most ``read_every - 1``
+updates: a spike holds the clock from the update after its read, a non-finite loss asks for its
+restore at the read (the updates since were taken from its weights: rewind, or restore a
+checkpoint from before it).
 
 :math:`S` (the stretch, 1 at first) only applies inside the warmup (``clock < warmup_steps``),
 and the monitor is told an update is inside the warmup by the same test, so its warmup rules
@@ -53,10 +69,8 @@ this controller.
 from __future__ import annotations
 
 import inspect
-import sys
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any
 
 from rampup import RampupError
 from rampup.core.checks import (
@@ -65,44 +79,17 @@ from rampup.core.checks import (
     check_number,
     check_optional_count,
     check_optional_flag,
-    check_real,
     shown,
 )
 from rampup.core.schedule import Schedule, iter_phases
 from rampup.core.spec import parse
-from rampup.guard import monitor_state
-from rampup.guard._fields import Fields
+from rampup.guard import adaptive_state
+from rampup.guard.actions import Action, RestoreRequired
 from rampup.guard.monitor import Monitor
-from rampup.guard.reduce import distributed_active, reduced
+from rampup.guard.reads import Reader, Reads, Row
+from rampup.guard.reduce import distributed_active, reduced_rows
 
 __all__ = ["Action", "AdaptiveWarmup", "RestoreRequired"]
-
-_STATE_VERSION = 1
-
-
-# ---------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Action:
-    """What the caller must do: ``kind="restore"`` = restore the last good checkpoint.
-
-    Restore the model's and the optimizer's state from the last checkpoint saved before ``step``,
-    keep the scheduler (and this controller) as they are, then call
-    :meth:`AdaptiveWarmup.restored`. ``stretch`` is the factor the remaining warmup now runs
-    slower by.
-    """
-
-    kind: Literal["restore"]
-    step: int
-    stretch: float
-    message: str
-
-    def to_dict(self) -> dict[str, Any]:
-        """The action as plain data."""
-        return asdict(self)
-
-
-class RestoreRequired(RampupError):  # noqa: N818  # reads as the state it reports
-    """The loss was non-finite and the caller stepped on without restoring a checkpoint."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -127,6 +114,15 @@ class AdaptiveWarmup:
         group: the ``torch.distributed`` process group to reduce over (None: the default).
         on_restore: called with the :class:`Action` when a restore is needed; when it returns,
             the restore counts as done (no need to call :meth:`restored`).
+        rewind: answer a non-finite value, a divergence or a stall with a rewind to the last
+            snapshot (see :meth:`snapshot_due`); False (default): restore actions only.
+        snapshot_every: the fewest updates between two snapshots.
+        max_rewinds: the most rewinds for divergences and stalls (a non-finite value always
+            rewinds).
+        read_every: updates per host read of the signals (None: at once for numbers,
+            :data:`~rampup.guard.reads.DEFERRED_READ_EVERY` for 0-dim tensors).
+        reader: how a batch of deferred values is read (default
+            :func:`rampup.guard.reads.read_values`: one host read through the values' methods).
 
     """
 
@@ -145,6 +141,11 @@ class AdaptiveWarmup:
         distributed: bool | None = None,
         group: object = None,
         on_restore: Callable[[Action], object] | None = None,
+        rewind: bool = False,
+        snapshot_every: int = 16,
+        max_rewinds: int = 4,
+        read_every: int | None = None,
+        reader: Reader | None = None,
     ) -> None:
         name = "AdaptiveWarmup"
         self.warmup_steps = check_count(
@@ -179,6 +180,19 @@ class AdaptiveWarmup:
                 name, "on_restore", on_restore, "a callable taking the Action, or None"
             )
         self.on_restore = on_restore
+        self.rewind = check_flag(name, "rewind", rewind)
+        self.snapshot_every = check_count(
+            name, "snapshot_every", snapshot_every, 1, "an int >= 1 (updates)"
+        )
+        self.max_rewinds = check_count(name, "max_rewinds", max_rewinds, 0, "an int >= 0")
+        self.read_every = check_optional_count(
+            name, "read_every", read_every, 1, "None or an int >= 1 (updates per host read)"
+        )
+        if reader is not None and not callable(reader):
+            raise RampupError.invalid(
+                name, "reader", reader, "a callable taking the values and returning floats"
+            )
+        self.reader = reader
         self._reset()
 
     def _reset(self) -> None:
@@ -190,6 +204,11 @@ class AdaptiveWarmup:
         self.held = 0  # unstable updates in a row, up to now
         self.slowed = 0  # updates the clock moved by less than 1 (slowed or stretched)
         self._clock_hint = 0.0  # the clock last returned by advance()
+        self.unstable = False  # a rule held on an update of the last read
+        self.update = 0  # the update count of the last advance
+        self.snapshot: tuple[int, float, int] | None = None  # (update, clock, monitor step)
+        self.rewinds = 0  # rewinds for divergences and stalls so far
+        self.reads = Reads(self.read_every, self.reader)
 
     @classmethod
     def for_schedule(
@@ -238,41 +257,126 @@ class AdaptiveWarmup:
     ) -> Action | None:
         """Feed the loss of the update about to be taken (and its norms); call before ``step()``.
 
-        Returns an :class:`Action` when the loss or a norm is non-finite (restore the last good
-        checkpoint), else None. Never raises for a number; a wrong type is a RampupError.
+        Numbers are read at once; 0-dim tensors are kept and read every ``read_every`` updates
+        with one host read, and the rules run then on every update of the batch. Returns an
+        :class:`Action` when the caller must restore (a non-finite value) or rewind (with
+        ``rewind=True``: a non-finite value, a divergence or a stall), else None. Never raises
+        for a number; a wrong type is a RampupError.
         """
-        func = "AdaptiveWarmup.observe"
-        x = check_real(func, "loss", loss)
-        g = None if grad_norm is None else check_real(func, "grad_norm", grad_norm)
-        u = None if update_norm is None else check_real(func, "update_norm", update_norm)
-        rate = None if lr is None else check_real(func, "lr", lr)  # checked before any reduction
-        if self._reduce_now():
-            x, g, u = reduced(x, g, u, self.group)
         # the warmup is where the clock is, not where the update count is: held or stretched,
         # it lasts longer than warmup_steps updates, and the warmup rules watch all of it
-        warm = self._clock_hint < self.warmup_steps
-        self.monitor.update(x, grad_norm=g, update_norm=u, lr=rate, in_warmup=warm)
-        self.fresh = True
-        if not self.monitor.nonfinite:
+        row: Row = (loss, grad_norm, update_norm, lr, self._clock_hint < self.warmup_steps)
+        reads = self.reads
+        reads.add(self.monitor.step + len(reads.rows) + 1, row)
+        if not reads.due():
             return None
-        in_warmup = warm
-        if in_warmup:
-            self.factor = min(self.factor * self.stretch, self.max_stretch)
-        where = "the remaining warmup now runs" if in_warmup else "after the warmup, nothing"
-        stretched = f" {self.factor:g}x slower" if in_warmup else " is stretched"
-        action = Action(
-            "restore",
-            self.monitor.step,
-            self.factor,
-            f"non-finite loss or gradient at step {self.monitor.step}: restore the model and the"
-            f" optimizer from the last good checkpoint (keep the scheduler), then call"
-            f" restored(); {where}{stretched}",
-        )
+        rows = reads.take()
+        if self._reduce_now():
+            signals = reduced_rows([(r[0], r[1], r[2]) for r in rows], self.group)
+            rows = [(*v, r[3], r[4]) for v, r in zip(signals, rows, strict=True)]
+        return self._decide(rows)
+
+    def _decide(self, rows: list[Row]) -> Action | None:
+        """Feed the rows read to the monitor; the action their first trouble asks for."""
+        unstable, cause = False, None
+        for x, g, u, rate, warm in rows:
+            new = self.monitor.update(x, grad_norm=g, update_norm=u, lr=rate, in_warmup=warm)
+            unstable = unstable or self.monitor.unstable
+            if cause is None and self.monitor.nonfinite:
+                cause = ("non-finite loss or gradient", self.monitor.step, warm)
+            elif cause is None and self.rewind:
+                for e in new:
+                    if e.kind in ("stall", "divergence"):
+                        what = "loss stalled" if e.kind == "stall" else "loss diverged"
+                        cause = (what, e.step, warm)
+        self.fresh, self.unstable = True, unstable
+        if cause is None:
+            return None
+        what, step, warm = cause
+        nonfinite = what.startswith("non-finite")
+        if (
+            self.rewind
+            and self.snapshot is not None
+            and (nonfinite or self.rewinds < self.max_rewinds)
+        ):
+            action = self._rewind(what, step, nonfinite)
+        elif nonfinite:
+            action = self._restore(step, warm)
+        else:
+            return None
         self.pending = action
         if self.on_restore is not None:
             self.on_restore(action)
             self.pending = None
         return action
+
+    def _restore(self, step: int, in_warmup: bool) -> Action:
+        if in_warmup:
+            self.factor = min(self.factor * self.stretch, self.max_stretch)
+        where = "the remaining warmup now runs" if in_warmup else "after the warmup, nothing"
+        stretched = f" {self.factor:g}x slower" if in_warmup else " is stretched"
+        return Action(
+            "restore",
+            step,
+            self.factor,
+            f"non-finite loss or gradient at step {step}: restore the model and the"
+            f" optimizer from the last good checkpoint (keep the scheduler), then call"
+            f" restored(); {where}{stretched}",
+        )
+
+    def _rewind(self, what: str, step: int, nonfinite: bool) -> Action:
+        """Go back to the snapshot: its clock, a stretched remaining warmup, a fresh horizon."""
+        assert self.snapshot is not None  # noqa: S101  # the caller checked (not user input)
+        update, clock, _ = self.snapshot
+        inside = clock < self.warmup_steps
+        if inside:
+            self.factor = min(self.factor * self.stretch, self.max_stretch)
+        self.rewinds += 0 if nonfinite else 1
+        self._clock_hint, self.cooling, self.held = clock, 0, 0
+        self.fresh = self.unstable = False
+        self.monitor.rewound()
+        slower = (
+            f"the warmup left runs {self.factor:g}x slower"
+            if inside
+            else "the snapshot is past the warmup: nothing is slowed"
+        )
+        return Action(
+            "rewind",
+            step,
+            self.factor,
+            f"{what} at step {step}: rewind: restore the model and the optimizer from the"
+            f" snapshot of update {update}, put the scheduler's clock back at {clock:g}, then"
+            f" call restored(); {slower}",
+            update=update,
+            clock=clock,
+        )
+
+    # -- snapshots (rewind=True) -------------------------------------------------------------------
+    def snapshot_due(self) -> bool:
+        """Whether to snapshot the model and the optimizer now (call after ``sched.step()``).
+
+        True with ``rewind=True`` when nothing is pending or unread, no rule held on the last
+        read and no cooldown runs, the monitor sees no stall and the loss is visibly learning
+        (:meth:`Monitor.improving`), and ``snapshot_every`` updates passed since the last
+        snapshot (or none was taken: before the first update, the initial state is one).
+        """
+        m = self.monitor
+        if not self.rewind or self.pending is not None or self.reads.rows:
+            return False
+        if m.step >= 0 and (self.unstable or self.cooling or m.nonfinite or m.stalled):
+            return False
+        if not m.improving():
+            return False
+        return self.snapshot is None or self.update - self.snapshot[0] >= self.snapshot_every
+
+    def snapshotted(self) -> None:
+        """Record that a snapshot was just taken: at this update count and clock."""
+        self.snapshot = (self.update, self._clock_hint, self.monitor.step)
+
+    @property
+    def host_reads(self) -> int:
+        """How many batch reads of deferred values (host syncs) the guard made so far."""
+        return self.reads.host_reads
 
     def restored(self) -> None:
         """Confirm the restore asked for by the last :class:`Action`; training may go on."""
@@ -294,7 +398,7 @@ class AdaptiveWarmup:
     # -- the clock ---------------------------------------------------------------------------------
     def rate(self) -> float:
         """The clock's rate inside the warmup for the next advance (0 = hold), from the monitor."""
-        if self.fresh and self.monitor.unstable:
+        if self.fresh and self.unstable:
             if self.max_hold is None or self.held < self.max_hold:
                 return 0.0
             return self.slow / self.factor
@@ -314,7 +418,7 @@ class AdaptiveWarmup:
             )
         w = float(self.warmup_steps)
         r_warm = self.rate()
-        if self.fresh and self.monitor.unstable:
+        if self.fresh and self.unstable:
             self.cooling = self.cooldown
             self.held += 1
         else:
@@ -332,7 +436,7 @@ class AdaptiveWarmup:
                 new = w + (1.0 - used) * self._after_rate(update, w)
         else:
             new = clock + self._after_rate(update, clock)
-        self._clock_hint = new
+        self._clock_hint, self.update = new, update
         return new
 
     def _after_rate(self, update: int, clock: float) -> float:
@@ -353,23 +457,19 @@ class AdaptiveWarmup:
             "max_stretch": self.max_stretch,
             "total_steps": self.total_steps,
             "catch_up": self.catch_up,
+            "rewind": self.rewind,
+            "snapshot_every": self.snapshot_every,
+            "max_rewinds": self.max_rewinds,
+            "read_every": self.read_every,
         }
 
     def state_dict(self) -> dict[str, Any]:
-        """The controller's and its monitor's state as plain data (the scheduler stores it)."""
-        return {
-            "version": _STATE_VERSION,
-            "config": self._config(),
-            "factor": self.factor,
-            "cooling": self.cooling,
-            "fresh": self.fresh,
-            "pending": None if self.pending is None else self.pending.to_dict(),
-            "holds": self.holds,
-            "held": self.held,
-            "slowed": self.slowed,
-            "clock_hint": self._clock_hint,
-            "monitor": self.monitor.state_dict(),
-        }
+        """The controller's and its monitor's state as plain data (the scheduler stores it).
+
+        Signals observed but not read yet are read now (one host read) and kept, as numbers,
+        until their batch is due: a checkpoint never moves where the decisions fall.
+        """
+        return adaptive_state.dump(self)
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore :meth:`state_dict`'s data; a state of another configuration is refused.
@@ -378,62 +478,14 @@ class AdaptiveWarmup:
         finiteness, range, consistency with this controller's configuration): a bad state
         raises a RampupError naming the field (e.g. ``state['factor']``, or
         ``state['monitor']['step']``), the value and what was expected, and changes nothing.
+        A state of version 1 (before rewinds and buffered reads) loads into a controller with
+        their defaults.
         """
-        func = "AdaptiveWarmup.load_state_dict"
-        maker = "AdaptiveWarmup.state_dict"
-        f = Fields(func, "state", state, maker)
-        if type(f.get("version")) is not int or f.get("version") != _STATE_VERSION:
-            raise f.bad("version", f"{_STATE_VERSION} (a state made by {maker})")
-        if f.get("config") != self._config():
-            raise RampupError.invalid(
-                func,
-                f.name("config"),
-                f.get("config"),
-                f"the state of a controller configured as this one ({self._config()})",
-            )
-        factor = f.float_("factor", finite=True)
-        least = min(self.stretch, self.max_stretch)  # the stretch after one non-finite loss
-        if not (factor == 1.0 or least <= factor <= self.max_stretch):
-            raise f.bad(
-                "factor",
-                f"1 (never stretched) or a stretch in [{least:g}, max_stretch="
-                f"{self.max_stretch:g}] (stretch={self.stretch:g} per non-finite loss)",
-            )
-        cooling = f.int_("cooling", 0, self.cooldown)
-        fresh = f.bool_("fresh")
-        top = sys.maxsize
-        holds, held, slowed = (
-            f.int_("holds", 0, top),
-            f.int_("held", 0, top),
-            f.int_("slowed", 0, top),
-        )
-        hint = f.float_("clock_hint", finite=True, low=0.0)
-        action = None
-        if f.get("pending") is not None:
-            p = f.sub("pending", "Action.to_dict")
-            if p.get("kind") != "restore":
-                raise p.bad("kind", "'restore'")
-            action = Action(
-                "restore", p.int_("step", 0, top), p.float_("stretch"), p.str_("message")
-            )
-            if action.stretch != factor:
-                raise p.bad("stretch", f"the state's factor {factor:g} (the stretch it asked for)")
-        monitor = monitor_state.read(self.monitor, f.get("monitor"), func, f.name("monitor"))
-        if fresh and monitor.step < 0:
-            raise f.bad("fresh", "False: the monitor state has seen no loss yet")
-        if action is not None and action.step > monitor.step:
-            raise RampupError.invalid(
-                func,
-                f.sub("pending", "Action.to_dict").name("step"),
-                action.step,
-                f"a step <= the monitor's last step {monitor.step}",
-            )
-        self.monitor.__dict__.update(monitor.__dict__)  # nothing raises from here on
-        self.factor, self.cooling, self.fresh, self.pending = factor, cooling, fresh, action
-        self.holds, self.slowed, self.held, self._clock_hint = holds, slowed, held, hint
+        adaptive_state.load(self, state)
 
     def __repr__(self) -> str:
         return (
             f"AdaptiveWarmup(warmup_steps={self.warmup_steps}, stretch={self.factor:g},"
-            f" holds={self.holds}, slowed={self.slowed}, pending={shown(self.pending)})"
+            f" holds={self.holds}, slowed={self.slowed}, rewinds={self.rewinds},"
+            f" pending={shown(self.pending)})"
         )

@@ -29,6 +29,7 @@ EventKind: TypeAlias = Literal[
     "grad_spike",
     "divergence",
     "classic_rule",
+    "stall",
 ]
 EVENT_KINDS: tuple[EventKind, ...] = get_args(EventKind)
 #: Kinds renamed since: read under their new name.

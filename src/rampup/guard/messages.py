@@ -15,7 +15,7 @@ import math
 
 from rampup.guard.events import Event, EventKind
 
-__all__ = ["classic", "divergence", "grad_spike", "nonfinite", "spike"]
+__all__ = ["classic", "divergence", "grad_spike", "nonfinite", "spike", "stall"]
 
 
 def _fmt(x: float) -> str:
@@ -107,3 +107,34 @@ def classic(t: int, x: float, k: float, l0: float, level: float, warm: bool) -> 
         f" a warmup loss above {k:g}x its initial value): consider a longer warmup"
     )
     return Event(t, "classic_rule", x, l0, warm, msg)
+
+
+def stall(
+    t: int,
+    m: float,
+    then: float,
+    l0: float,
+    patience: int,
+    grads: tuple[float, float],
+    warm: bool,
+    warmup_steps: int | None,
+) -> Event:
+    """A stall at step ``t``: smoothed loss ``m`` (``then`` ``patience`` updates ago) stuck.
+
+    ``l0`` is the initial loss, ``grads`` the gradient's recent level and its peak.
+    """
+    r, peak = grads
+    where = " during warmup" if warm else ""
+    advice = (
+        "the warmup is too short for this peak learning rate (the model is stuck at a trivial"
+        " solution): rewind to an earlier checkpoint and use a longer warmup or a lower peak"
+        if warm or warmup_steps is None or t < 4 * warmup_steps
+        else "lower the learning rate or restore an earlier checkpoint"
+    )
+    msg = (
+        f"loss stalled{where} at step {t}: {_fmt(m)} (smoothed), {_fmt(then)} {patience}"
+        f" updates earlier, still {m / l0:.2g}x the initial loss ({_fmt(l0)}), while the"
+        f" gradient norm fell to {r / peak:.2g}x its peak ({_fmt(r)} against {_fmt(peak)}):"
+        f" {advice}"
+    )
+    return Event(t, "stall", m, l0, warm, msg)

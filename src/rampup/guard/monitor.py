@@ -97,6 +97,7 @@ from rampup.core.checks import (
 from rampup.guard import messages, monitor_state
 from rampup.guard.events import EVENT_KINDS, MAX_STEP, Event, EventKind
 from rampup.guard.history import History
+from rampup.guard.stall import STALL_RECENT, Stall
 from rampup.guard.windows import Window, median
 
 if TYPE_CHECKING:
@@ -132,6 +133,11 @@ class Monitor:
             negative one: risen by this minus 1 times its magnitude) is the classic rule's
             event, ``classic_rule`` (a number > 1, or None: off; :meth:`classic` turns it on
             with 10).
+        stall_patience: a stall is a smoothed loss flat over this many updates (None: no
+            stall rule) ...
+        stall_progress: ... improving by less than this fraction of itself over them ...
+        stall_level: ... above this fraction of the initial loss ...
+        stall_grad: ... with the gradient's recent level below this fraction of its peak.
         history: keep the per-step history (step, lr, loss, norms) for export; the decisions do
             not depend on it.
         seeds_factor: the former name of ``classic_factor`` (deprecated; warns).
@@ -154,6 +160,10 @@ class Monitor:
         divergence_factor: float | None = 1.5,
         divergence_patience: int = 5,
         classic_factor: float | None = None,
+        stall_patience: int | None = 64,
+        stall_progress: float = 0.01,
+        stall_level: float = 0.5,
+        stall_grad: float = 0.15,
         history: bool = True,
         seeds_factor: float | None = None,
     ) -> None:
@@ -207,6 +217,12 @@ class Monitor:
             name, "divergence_patience", divergence_patience, 1, "an int >= 1"
         )
         self.classic_factor = check_switch(name, "classic_factor", classic_factor, 1.0)
+        self.stall_patience = check_optional_count(
+            name, "stall_patience", stall_patience, 1, "None (off) or an int >= 1"
+        )
+        self.stall_progress = check_number(name, "stall_progress", stall_progress, low=0.0)
+        self.stall_level = check_number(name, "stall_level", stall_level, low=0.0)
+        self.stall_grad = check_number(name, "stall_grad", stall_grad, low=0.0, high=1.0)
         self.keep_history = check_flag(name, "history", history)
         self.reset()
 
@@ -236,6 +252,7 @@ class Monitor:
             grad_spike_factor=None,
             divergence_factor=None,
             classic_factor=check_switch(func, "factor", factor, 1.0),
+            stall_patience=None,
         )
 
     # -- state ---------------------------------------------------------------------------------
@@ -251,7 +268,9 @@ class Monitor:
         self._spiking = False
         self._diverging = False
         self._classic_active = False
+        self._stall = Stall(self.stall_patience or 0)
         self.unstable = False  # the last update fed was unstable (any rule held)
+        self.stalled = False  # the last update fed was inside a stall
         self.nonfinite = False  # the last update fed had a non-finite loss or norm
         self.events: list[Event] = []
         self._history = History()
@@ -271,6 +290,10 @@ class Monitor:
             "divergence_factor": self.divergence_factor,
             "divergence_patience": self.divergence_patience,
             "classic_factor": self.classic_factor,
+            "stall_patience": self.stall_patience,
+            "stall_progress": self.stall_progress,
+            "stall_level": self.stall_level,
+            "stall_grad": self.stall_grad,
         }
 
     def state_dict(self) -> dict[str, Any]:
@@ -380,6 +403,7 @@ class Monitor:
         grad_spiking = self._check_grad_spike(t, g, warm, new)
         diverging = self._check_divergence(t, x, warm, new)
         classic = self._check_classic(t, x, warm, new)
+        self.stalled = self._check_stall(t, x, g, warm, new)
         self.nonfinite = not (
             math.isfinite(x)
             and (grad_norm is None or math.isfinite(g))
@@ -453,6 +477,53 @@ class Monitor:
             new.append(messages.classic(t, x, k, self.initial_loss, level, warm))
         self._classic_active = active
         return active
+
+    def _check_stall(self, t: int, x: float, g: float, warm: bool, new: list[Event]) -> bool:
+        st = self._stall
+        if self.stall_patience is None or not math.isfinite(x):
+            return st.stalling  # no new smoothed loss: the episode is as it was
+        r = math.nan
+        if math.isfinite(g):
+            r = median(sorted(itertools.islice(reversed(self._grad.recent), STALL_RECENT)))
+        st.push(self.baseline, r)
+        stalling, then = st.holds(
+            self.initial_loss,
+            r,
+            progress=self.stall_progress,
+            level=self.stall_level,
+            grad=self.stall_grad,
+        )
+        if stalling and not st.stalling:
+            new.append(
+                messages.stall(
+                    t, self.baseline, then, self.initial_loss, self.stall_patience,
+                    (r, st.peak_grad), warm, self.warmup_steps,
+                )
+            )  # fmt: skip
+        st.stalling = stalling
+        return stalling
+
+    def improving(self) -> bool:
+        """Whether the loss is visibly learning (:meth:`rampup.guard.stall.Stall.improving`).
+
+        A guard takes its rewind snapshots only then, so that the one it goes back to after a
+        stall predates the stall's flat stretch. True when the stall rule is off.
+        """
+        if self.stall_patience is None:
+            return True
+        return self._stall.improving(
+            self.initial_loss, progress=self.stall_progress, level=self.stall_level
+        )
+
+    def rewound(self) -> None:
+        """Forget the updates a rewind undid: the stall rule's horizon and the divergence run.
+
+        Called by a guard that restored the model to an earlier snapshot: the losses seen since
+        are no longer those of the model being trained. The windows (the baselines) stay.
+        """
+        self._stall.forget()
+        self.stalled = False
+        self._above, self._diverging = 0, False
 
     # -- history ---------------------------------------------------------------------------------
     def history(self) -> dict[str, list[float]]:

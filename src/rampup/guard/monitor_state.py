@@ -5,8 +5,9 @@ decisions depend on (its configuration, the windows, the rules' episodes, the ev
 history, as ints, floats, strings, lists and dicts (non-finite floats as 'nan', 'inf', '-inf',
 so it is valid JSON). :func:`read` checks every field (type, range, consistency with the
 configuration and with the other fields) and builds a new monitor from it, leaving the one it
-was given untouched, so a bad state changes nothing. A state of version 1 (before the classic
-rule's rename and the gradient rule's recent level) is read too.
+was given untouched, so a bad state changes nothing. States of version 1 (before the classic
+rule's rename and the gradient rule's recent level) and 2 (before the stall rule) are read too:
+the stall rule's horizon then starts at the resumed update.
 """
 
 from __future__ import annotations
@@ -25,8 +26,10 @@ if TYPE_CHECKING:
 
 __all__ = ["STATE_VERSION", "dump", "read"]
 
-#: The version of the states :func:`dump` writes (:func:`read` reads 1 too).
-STATE_VERSION = 2
+#: The version of the states :func:`dump` writes (:func:`read` reads 1 and 2 too).
+STATE_VERSION = 3
+#: The configuration keys a state of version 1 or 2 does not have (the stall rule's).
+_STALL_CONFIG = ("stall_patience", "stall_progress", "stall_level", "stall_grad")
 #: A version-1 state's configuration keys renamed since (old: new), and its state keys (new: old).
 _V1_CONFIG = {"seeds_factor": "classic_factor"}
 _V1_KEYS = {"classic_active": "seeds_active"}
@@ -49,6 +52,12 @@ def dump(m: Monitor) -> dict[str, Any]:
         "classic_active": m._classic_active,
         "unstable": m.unstable,
         "nonfinite": m.nonfinite,
+        "stalled": m.stalled,
+        "stall": {
+            "smoothed": list(m._stall.smoothed),
+            "peak_grad": plain(m._stall.peak_grad),
+            "stalling": m._stall.stalling,
+        },
         "events": [e.to_dict() for e in m.events],
     }
     if m.keep_history:
@@ -64,13 +73,10 @@ def read(m: Monitor, state: object, func: str, path: str) -> Monitor:
     maker = "Monitor.state_dict"
     f = Fields(func, path, state, maker)
     version = f.get("version")
-    if type(version) is not int or version not in (1, STATE_VERSION):
-        raise f.bad("version", f"1 or {STATE_VERSION} (a state made by {maker})")
+    if type(version) is not int or version not in (1, 2, STATE_VERSION):
+        raise f.bad("version", f"1, 2 or {STATE_VERSION} (a state made by {maker})")
     keys = _V1_KEYS if version == 1 else {}
-    config = f.get("config")
-    if version == 1 and isinstance(config, dict):
-        config = {_V1_CONFIG.get(k, k): v for k, v in config.items()}
-        config.setdefault("grad_spike_recent", m.grad_spike_recent)
+    config = _config_of(m, version, f.get("config"))
     if config != m._config():
         raise RampupError.invalid(
             func,
@@ -118,6 +124,8 @@ def read(m: Monitor, state: object, func: str, path: str) -> Monitor:
     fresh._classic_active = f.bool_(keys.get("classic_active", "classic_active"))
     fresh.unstable = f.bool_("unstable")
     fresh.nonfinite = f.bool_("nonfinite")
+    if version == STATE_VERSION:
+        _read_stall(fresh, f, step)
     events = f.get("events")
     if not isinstance(events, list):
         raise f.bad("events", "a list of events (dicts made by Event.to_dict)")
@@ -132,3 +140,31 @@ def read(m: Monitor, state: object, func: str, path: str) -> Monitor:
     if m.keep_history and "history" in f.data:
         fresh._history = History.read(f.sub("history", maker), step)
     return fresh
+
+
+def _config_of(m: Monitor, version: int, config: object) -> object:
+    """A state's configuration under today's names; what it had not yet is ``m``'s."""
+    if not isinstance(config, dict):
+        return config
+    if version == 1:
+        config = {_V1_CONFIG.get(k, k): v for k, v in config.items()}
+        config.setdefault("grad_spike_recent", m.grad_spike_recent)
+    if version < STATE_VERSION:
+        config = {**config, **{k: getattr(m, k) for k in _STALL_CONFIG if k not in config}}
+    return config
+
+
+def _read_stall(fresh: Monitor, f: Fields, step: int) -> None:
+    """The stall rule's memory (a state of version 3), checked, into ``fresh``."""
+    fresh.stalled = f.bool_("stalled")
+    st = f.sub("stall", "Monitor.state_dict")
+    most = fresh._stall.smoothed.maxlen or 0
+    smoothed = st.finite_list("smoothed", min(most, step + 1))
+    if fresh.stall_patience is None and smoothed:
+        raise st.bad("smoothed", "[] (the stall rule is off)")
+    peak = st.float_("peak_grad", low=0.0)
+    if math.isinf(peak):
+        raise st.bad("peak_grad", "a finite number >= 0, or 'nan' before any gradient norm")
+    fresh._stall.smoothed.extend(smoothed)
+    fresh._stall.peak_grad = peak
+    fresh._stall.stalling = st.bool_("stalling")

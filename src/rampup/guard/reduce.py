@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import sys
 
-__all__ = ["distributed_active", "reduce_max", "reduced"]
+__all__ = ["distributed_active", "reduce_max", "reduced", "reduced_rows"]
 
 
 def reduce_max(values: list[float], group: object = None) -> list[float]:
@@ -50,18 +50,30 @@ def reduced(
     ``g`` and ``u`` are None where not given; a signal given on no rank stays None (a loss given
     nowhere cannot happen: every rank passes one).
     """
+    ((loss, g, u),) = reduced_rows([(x, g, u)], group)
+    return loss, g, u
+
+
+def reduced_rows(
+    rows: list[tuple[float, float | None, float | None]], group: object = None
+) -> list[tuple[float, float | None, float | None]]:
+    """:func:`reduced` for several updates at once, with one ``all_reduce`` for all of them."""
     vec: list[float] = []
-    for v in (x, g, u):
-        if v is None:
-            vec += [0.0, 0.0, -math.inf]  # not given on this rank
-        elif math.isfinite(v):
-            vec += [1.0, 0.0, v]
-        else:
-            vec += [1.0, 1.0, -math.inf]  # NaN never enters the reduction: a flag does
+    for row in rows:
+        for v in row:
+            if v is None:
+                vec += [0.0, 0.0, -math.inf]  # not given on this rank
+            elif math.isfinite(v):
+                vec += [1.0, 0.0, v]
+            else:
+                vec += [1.0, 1.0, -math.inf]  # NaN never enters the reduction: a flag does
     out = reduce_max(vec, group)
-    res: list[float | None] = []
-    for i in range(3):
-        flag, bad, value = out[3 * i : 3 * i + 3]
-        res.append(None if not flag else (math.nan if bad else value))
-    loss = res[0]
-    return (math.nan if loss is None else loss), res[1], res[2]
+    result = []
+    for r in range(len(rows)):
+        res: list[float | None] = []
+        for i in range(3 * r, 3 * r + 3):
+            flag, bad, value = out[3 * i : 3 * i + 3]
+            res.append(None if not flag else (math.nan if bad else value))
+        loss = res[0]
+        result.append(((math.nan if loss is None else loss), res[1], res[2]))
+    return result

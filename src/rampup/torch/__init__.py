@@ -48,10 +48,19 @@ except ImportError as exc:  # the one import-error style of the adapters
 from rampup.core.clock import ClockController
 from rampup.torch.amp import scaler_step
 from rampup.torch.checkpoint import save_atomic
+from rampup.torch.rewind import Rewinder
 from rampup.torch.scheduler import Scheduler
 from rampup.torch.wrap import Warmup
 
 #: The documented entry point of :class:`Warmup`: ``warmup(optimizer, warmup, after=...)``.
 warmup = Warmup
 
-__all__ = ["ClockController", "Scheduler", "Warmup", "save_atomic", "scaler_step", "warmup"]
+__all__ = [
+    "ClockController",
+    "Rewinder",
+    "Scheduler",
+    "Warmup",
+    "save_atomic",
+    "scaler_step",
+    "warmup",
+]

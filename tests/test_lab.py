@@ -315,11 +315,36 @@ def test_auto_fits_every_run_it_can_bind() -> None:
 
 
 @pytest.mark.training
+def test_auto_on_sgd_probes_the_model_first() -> None:
+    """100 updates: 2 trials (3 % of 100 / (4/3)); the warmup starts at half the critical lr.
+
+    Whatever the kernels make of the trials, the spec and the first lr follow the recorded
+    measurement by the rule: start = crit / (2 lr), W = ceil(25 (1 - start)).
+    """
+    a = run(RunConfig("digits-largebatch", "auto", 0.4, 0))
+    p = a["probe"]
+    assert p["trials"] == 2
+    assert p["cost"] == pytest.approx(8 / 3)
+    start = float(f"{0.5 * p['critical_lr'] / 0.4:.4g}")
+    assert p["start"] == start
+    if 0 < start < 1:
+        assert a["spec"] == f"auto(optimizer=sgd, start={start!r}) >> cosine(to=0)"
+        assert a["lr_curve"][0] == [0, pytest.approx(0.4 * start)]
+        assert p["warmup_steps"] == math.ceil(25 * (1 - start) - 1e-9)
+    assert not a["diverged"]
+
+
+@pytest.mark.training
 def test_auto_runs_through_the_scheduler_and_its_guard() -> None:
-    """The auto strategy starts on its schedule's step-0 value and is deterministic."""
+    """The auto strategy starts on its schedule's step-0 value and is deterministic.
+
+    20 updates are too short for the probe (3 % of 20 < one trial): auto is unmeasured, a
+    quarter of the run, and the record says why.
+    """
     cfg = RunConfig("digits-largebatch", "auto", 0.4, 0, steps=20)
     a, b = run(cfg), run(cfg)
-    assert a["spec"] == "auto(optimizer=sgd) >> cosine"
+    assert a["spec"] == "auto(optimizer=sgd) >> cosine(to=0)"
+    assert "too short for one trial" in a["probe"]["skipped"]
     expected = 0.4 * parse("auto(optimizer=sgd) >> cosine").bind(total_steps=20)(0)
     assert a["lr_curve"][0] == [0, pytest.approx(expected)]
     assert a["curve"] == b["curve"]

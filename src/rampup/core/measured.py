@@ -188,8 +188,9 @@ class ProbeResult:
             f"critical lr {self.critical_lr:.3g} (first unstable {self.unstable_lr:.3g}), "
             f"peak {self.peak_lr:.3g} ({'given' if self.peak_given else 'recommended'}): "
             f"{self.spec}",
-            f"cost: {self.cost:g} update(s) of forward/backward, budget {self.budget:g} "
-            f"(3 % of {self.total_steps})",
+            f"cost: {self.cost:.3g} updates of forward/backward, within the budget of "
+            f"{self.budget:.3g} ({100 * self.budget / self.total_steps:.3g} % of "
+            f"{self.total_steps})",
         ]
         lines += [f"- {r}" for r in (*self.reasons, *self.warmup.reasons)]
         return "\n".join(lines)

@@ -1,6 +1,6 @@
 """The lab's commands of the ``rampup`` CLI: ``rampup demo`` and ``rampup lab ...``.
 
-The lab's sub-commands: ``run``, ``report``, ``scorecard`` and ``tasks``.
+The lab's sub-commands: ``run``, ``report``, ``scorecard``, ``probe`` and ``tasks``.
 
 Thin wrappers over :mod:`rampup.lab` functions. A :class:`~rampup.RampupError` prints one line
 (``rampup lab run: error: ...``) on stderr and exits with status 2, never a traceback.
@@ -429,6 +429,41 @@ def register(app: typer.Typer) -> None:
         Re-running skips the runs already in DIR.
         """
         _lab_scorecard(out, task, lr, seed, steps, tolerance, workers, backend, address)
+
+    @lab.command("probe")
+    def lab_probe(
+        task: Annotated[
+            str | None,
+            typer.Option(
+                "--task",
+                "-t",
+                metavar="TASK",
+                help="The task, required: a built-in one or module:name / path/to/file.py:name.",
+            ),
+        ] = None,
+        lr: Annotated[
+            float | None,
+            typer.Option(metavar="LR", help="The target peak lr.", show_default="required"),
+        ] = None,
+        seed: Annotated[int, typer.Option(metavar="S", help="The model's seed.")] = 0,
+        steps: Annotated[
+            int | None,
+            typer.Option(metavar="N", help="Updates per run.", show_default="the task's"),
+        ] = None,
+        budget: Annotated[
+            float, typer.Option(metavar="F", help="Fraction of the run the probe may spend.")
+        ] = 0.03,
+    ) -> None:
+        """Measure a task's critical lr at initialisation and the warmup it needs (rampup.probe)."""
+        from rampup.lab.probing import probe_task  # noqa: PLC0415
+
+        with _clean_errors("lab probe"):
+            if not task or lr is None:
+                raise RampupError(
+                    "lab probe(): --task and --lr are required: the task to measure and the "
+                    "target peak lr, e.g. --task digits-largebatch --lr 3.2"
+                )
+            typer.echo(str(probe_task(task, lr, seed, steps=steps, budget=budget)))
 
     @lab.command("tasks")
     def lab_tasks() -> None:

@@ -108,8 +108,10 @@ def plan_jobs(
     for cfg in cells:
         task = tasks.setdefault(cfg.task, load_task(cfg.task, func="lab run"))
         steps = _steps(cfg, task)
-        kind = optimizer_kind(task, resolve(cfg.strategy, task, steps, func="lab run"))
-        key = (cfg.task, steps, kind)
+        strat = resolve(cfg.strategy, task, steps, func="lab run")
+        kind = optimizer_kind(task, strat)
+        # a probed strategy measures each run's own model first: one process per run
+        key = (cfg.task, steps, kind + (", probed" if strat.probed else ""))
         groups.setdefault(key, []).append(cfg)
         if cfg.strategy not in names.setdefault(key, []):
             names[key].append(cfg.strategy)
@@ -119,7 +121,13 @@ def plan_jobs(
     for key, group in groups.items():
         ref, _, kind = key
         what = f"task {ref}, strategy {', '.join(names[key])} ({kind}), {len(group)} runs"
-        why = "--engine process" if engine == "process" else _batchable(tasks[ref], ref, cache)
+        why = (
+            "--engine process"
+            if engine == "process"
+            else "the probe measures each run's model on its own"
+            if kind.endswith(", probed")
+            else _batchable(tasks[ref], ref, cache)
+        )
         if why is not None:
             jobs.extend(Job("process", (c,)) for c in group)
             if log is not None:
@@ -236,6 +244,11 @@ def run_stack(cells: Sequence[RunConfig], base: str | None = None) -> list[dict[
         raise RampupError.invalid(
             "run_stack", "cells", len(cells), "cells of one task, run length and optimiser"
         )
+    if any(s.probed for s in strategies.values()):
+        raise RampupError.invalid(
+            "run_stack", "cells", len(cells), "cells without a probed strategy (auto on an SGD "
+            "task measures each run's model first: the process engine runs it)",
+        )  # fmt: skip
     const = constant_level(task)
     members: list[Member] = []
     rates: list[Sequence[float]] = []

@@ -55,6 +55,7 @@ __all__ = [
     "auto_hook",
     "multiplier",
     "not_applicable",
+    "probed_spec",
     "resolve",
     "schedule",
     "suggestion",
@@ -97,6 +98,9 @@ class Strategy:
     #: Run through ``rampup.torch.Scheduler`` with its guard (``auto``'s AdaptiveWarmup), fed the
     #: loss and gradient norm before every update.
     guarded: bool = False
+    #: Measure the model first (:func:`rampup.probe`) and start ``auto`` where the probe says:
+    #: the spec is then completed per run (:func:`probed_spec`); process engine only.
+    probed: bool = False
 
 
 def not_applicable(name: str, task: Task, total_steps: int) -> str | None:
@@ -125,15 +129,30 @@ def auto_hook(task: Task, total_steps: int) -> Strategy:
     """The ``auto`` strategy: the monitor's adaptive warmup, then the shared decay.
 
     ``auto(beta2) >> cosine`` (Adam tasks: the untuned length, cut to a quarter of the run when
-    it is longer, held or slowed by its guard while training is unstable) or
-    ``auto(optimizer=sgd) >> cosine`` (SGD: a quarter of the run). The trainer
-    runs it through ``rampup.torch.Scheduler``, which attaches the guard, and feeds the guard the
-    loss and gradient norm before each update.
+    it is longer, held or slowed by its guard while training is unstable) or, on SGD tasks, the
+    measured ``auto(optimizer=sgd, start=s) >> cosine``: the trainer first runs
+    :func:`rampup.probe` on the run's own model (within 3 % of the run, the model left as it
+    was) and :func:`probed_spec` starts the quarter-run warmup at half the critical lr. The
+    trainer runs it through ``rampup.torch.Scheduler``, which attaches the guard, and feeds the
+    guard the loss and gradient norm before each update.
     """
     b2 = task.beta2
-    warm = "auto(optimizer=sgd)" if b2 is None else f"auto({b2})"
-    spec = f"{warm} >> cosine"
-    return Strategy("auto", spec, guarded=True)
+    if b2 is None:
+        return Strategy("auto", f"auto(optimizer=sgd) >> {DECAY}", guarded=True, probed=True)
+    return Strategy("auto", f"auto({b2}) >> cosine", guarded=True)
+
+
+def probed_spec(start: float, warmup_steps: int) -> str:
+    """The measured ``auto`` of an SGD task: ``auto(optimizer=sgd, start=s)``, then the decay.
+
+    ``start`` and ``warmup_steps`` are the probe's (:class:`rampup.ProbeResult`); no warmup
+    (a peak at or below half the critical lr) is the decay alone.
+    """
+    if warmup_steps == 0 or start >= 1:
+        return DECAY
+    if start <= 0:
+        return f"auto(optimizer=sgd) >> {DECAY}"
+    return f"auto(optimizer=sgd, start={start!r}) >> {DECAY}"
 
 
 def suggestion(task: Task, total_steps: int) -> Suggestion:

@@ -11,7 +11,7 @@ import math
 import platform
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from rampup import RampupError
@@ -24,7 +24,7 @@ from rampup.lab.protocol import (
     constant_level,
     evaluation,
 )
-from rampup.lab.strategies import Strategy, resolve, schedule
+from rampup.lab.strategies import DECAY, Strategy, probed_spec, resolve, schedule
 
 if TYPE_CHECKING:
     import torch
@@ -369,11 +369,50 @@ def _run(config: RunConfig, progress: Callable[[int, int], None] | None) -> dict
     built = setup(task, config.seed, name=config.task)
     opt = _optimizer(task, strategy, built.model.parameters(), lr)
     every = max(1, min(task.eval_every, steps))
+    measured: dict[str, Any] | None = None
+    if strategy.probed:
+        strategy, measured = _probe(task, config.seed, built, opt, strategy, lr, steps)
     plan = strategy.spec if strategy.guarded else schedule(strategy, steps)
     blowup = math.inf if const is None else BLOWUP * const
     trace = _train(built, opt, plan, steps, every, blowup, progress)
     wall = time.perf_counter() - start
-    return make_record(config, task, strategy, steps, trace, wall, ran_on, engine="process")
+    record = make_record(config, task, strategy, steps, trace, wall, ran_on, engine="process")
+    if measured is not None:
+        record["probe"] = measured
+    return record
+
+
+def _probe(
+    task: Task,
+    seed: int,
+    built: Setup,
+    opt: torch.optim.Optimizer,
+    strategy: Strategy,
+    lr: float,
+    steps: int,
+) -> tuple[Strategy, dict[str, Any]]:
+    """Probe the run's model (:func:`rampup.lab.probing.probe_model`); the strategy it completes.
+
+    A run too short for one trial within the budget (3 % of 45 updates is one trial) keeps the
+    unmeasured ``auto`` and says so in the record.
+    """
+    from rampup.lab.probing import probe_model  # noqa: PLC0415
+    from rampup.torch.probe import BUDGET, TRIAL_COST  # noqa: PLC0415
+
+    if BUDGET * steps < TRIAL_COST:
+        why = f"a run of {steps} updates is too short for one trial within {BUDGET:g} of it"
+        return strategy, {"skipped": why}
+    r = probe_model(task, seed, built.model, opt, lr, steps)
+    spec = probed_spec(r.start, r.warmup_steps)
+    measured = {
+        "critical_lr": r.critical_lr,
+        "unstable_lr": None if math.isinf(r.unstable_lr) else r.unstable_lr,
+        "trials": len(r.trials),
+        "cost": r.cost,
+        "start": r.start,
+        "warmup_steps": r.warmup_steps,
+    }
+    return replace(strategy, spec=spec, guarded=spec != DECAY), measured
 
 
 def make_record(

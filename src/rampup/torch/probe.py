@@ -212,8 +212,13 @@ def probe(
     reasons = (
         f"{len(trials)} trial(s) of one update from the initial state, each a forward and "
         f"backward and a forward ({cost:.3g} updates, {100 * cost / total:.2g} % of {total})",
-        f"critical lr: stable up to {lo:.3g}" + ("" if math.isinf(hi) else f", unstable at "
-        f"{hi:.3g}") + " (the loss on the batch after one update, against before)",
+        (
+            f"critical lr: stable up to {lo:.3g}"
+            + ("" if math.isinf(hi) else f", unstable at {hi:.3g}")
+            if lo > 0
+            else f"critical lr: no trial was stable, down to {hi:.3g} (below it: not measured)"
+        )
+        + " (the loss on the batch after one update, against before)",
         f"the peak {peak:.3g}: " + ("given" if peak_given else "the optimizer's lr"),
     )  # fmt: skip
     return ProbeResult(

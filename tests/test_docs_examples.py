@@ -41,7 +41,7 @@ from doc_code import Tiny, one_block, python_blocks, run_block
 torch.set_num_threads(1)
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
-DOC_FILES = ("torch.md", "frameworks.md", "monitor.md", "lab.md")
+DOC_FILES = ("torch.md", "frameworks.md", "monitor.md", "lab.md", "probe.md")
 
 # Every Python block of the four docs, by a name the tests use: (file, needles it alone contains).
 EXAMPLES: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -69,6 +69,7 @@ EXAMPLES: dict[str, tuple[str, tuple[str, ...]]] = {
     "monitor_rewind": ("monitor.md", ("rampup.torch.Rewinder(",)),
     "lab_python": ("lab.md", ("make_grid(", "run_grid(")),
     "lab_task": ("lab.md", ("rampup.lab.Task(",)),
+    "probe_loop": ("probe.md", ("rampup.probe(model, optimizer",)),
 }
 
 # Blocks not run at all: (file, needle) -> why. None so far; add here rather than drop a test.
@@ -786,6 +787,37 @@ def test_monitor_rewind_goes_back_to_the_snapshot_and_slows_the_warmup() -> None
     assert guard.snapshot == (47, 24.0, 47)
     assert (sched.clock, sched.last_epoch, guard.factor) == (24.0, 47, 2.0)
     assert torch.isfinite(model.w).all()
+
+
+# -- docs/probe.md -----------------------------------------------------------------------------
+def test_probe_example_derives_its_warmup_by_the_rule_and_leaves_the_model() -> None:
+    """SGD at peak 8 over 1000 updates: 22 trials (floor(30 / (4/3))), start = eta_c / 16.
+
+    The start is shown to 4 digits, W' = ceil(250 (1 - start)); the printed output has the doc's
+    lines; the model is the freshly seeded one (the probe put it back); the scheduler starts at
+    8 * start.
+    """
+    out = io.StringIO()
+    ns = _run("probe_loop", _example("probe_loop"), {"print": lambda *a: print(*a, file=out)})
+    r, model = ns["result"], ns["model"]
+    assert len(r.trials) == 22
+    assert r.cost == pytest.approx(22 * 4 / 3)
+    assert r.cost <= 30
+    start = float(f"{0.5 * r.critical_lr / 8.0:.4g}")
+    assert r.start == start
+    assert r.warmup_steps == math.ceil(250 * (1 - start) - 1e-9)
+    assert r.spec == f"linear({r.warmup_steps}, start={start!r}) >> cosine"
+    assert r.critical_lr <= r.unstable_lr <= r.critical_lr * 1.01
+    text = out.getvalue()
+    doc = (DOCS / "probe.md").read_text()
+    for line in ("- the peak 8: the optimizer's lr", "without a beta2 the rule's length is 0.25"):
+        assert line in text
+        assert line in doc
+    torch.manual_seed(0)
+    fresh = torch.nn.Sequential(torch.nn.Linear(20, 64), torch.nn.ReLU(), torch.nn.Linear(64, 5))
+    for a, b in zip(model.parameters(), fresh.parameters(), strict=True):
+        assert torch.equal(a, b)
+    assert ns["optimizer"].param_groups[0]["lr"] == pytest.approx(8.0 * start)
 
 
 # -- docs/lab.md -------------------------------------------------------------------------------

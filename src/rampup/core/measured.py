@@ -185,8 +185,8 @@ class ProbeResult:
 
     def __str__(self) -> str:
         lines = [
-            f"critical lr {self.critical_lr:.3g} (first unstable {self.unstable_lr:.3g}), "
-            f"peak {self.peak_lr:.3g} ({'given' if self.peak_given else 'recommended'}): "
+            f"critical lr {self.critical_lr:.4g} (first unstable {self.unstable_lr:.4g}), "
+            f"peak {self.peak_lr:.4g} ({'given' if self.peak_given else 'the optimizer lr'}): "
             f"{self.spec}",
             f"cost: {self.cost:.3g} updates of forward/backward, within the budget of "
             f"{self.budget:.3g} ({100 * self.budget / self.total_steps:.3g} % of "

@@ -213,8 +213,8 @@ def probe(
         f"{len(trials)} trial(s) of one update from the initial state, each a forward and "
         f"backward and a forward ({cost:.3g} updates, {100 * cost / total:.2g} % of {total})",
         (
-            f"critical lr: stable up to {lo:.3g}"
-            + ("" if math.isinf(hi) else f", unstable at {hi:.3g}")
+            f"critical lr: stable up to {lo:.4g}"
+            + ("" if math.isinf(hi) else f", unstable at {hi:.4g}")
             if lo > 0
             else f"critical lr: no trial was stable, down to {hi:.3g} (below it: not measured)"
         )

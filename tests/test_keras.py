@@ -401,3 +401,14 @@ def test_without_keras_the_message_names_the_extra_and_the_cause() -> None:
         "ImportError: rampup.keras needs Keras 3: pip install 'rampup[keras]'"
         " (import of keras halted; None in sys.modules)"
     )
+
+
+def test_beta2_tells_a_bare_auto_the_optimizers_value() -> None:
+    """beta2=0.98: auto's rule is round(2 / 0.02) = 100 updates, kept through get_config."""
+    lr = rampup.keras.Schedule("auto >> cosine", total_steps=10_000, peak=1e-3, beta2=0.98)
+    assert lr.schedule.bounds == (100, 10_000)
+    again = rampup.keras.Schedule.from_config(lr.get_config())
+    assert again.schedule.bounds == (100, 10_000)
+    assert rampup.keras.Schedule("auto >> cosine", total_steps=10_000).schedule.bounds[0] == 2000
+    with pytest.raises(rampup.RampupError, match=r"beta2='0.9' is invalid"):
+        rampup.keras.Schedule("auto >> cosine", total_steps=100, beta2="0.9")  # type: ignore[arg-type]

@@ -528,3 +528,15 @@ def test_without_jax_the_message_names_the_extra_and_the_cause() -> None:
         "ImportError: rampup.optax needs JAX: pip install 'rampup[jax]'"
         " (import of jax halted; None in sys.modules)"
     )
+
+
+def test_beta2_tells_a_bare_auto_the_optimizers_value() -> None:
+    """beta2=0.98: auto's rule is round(2 / 0.02) = 100 updates; without it 2 / 0.001 = 2000."""
+    told = rampup.optax.schedule("auto >> cosine", total_steps=10_000, peak=1e-3, beta2=0.98)
+    assert told.schedule.bounds == (100, 10_000)
+    assert float(told(0)) == pytest.approx(1e-3 / 100)
+    assert rampup.optax.schedule("auto >> cosine", total_steps=10_000).schedule.bounds[0] == 2000
+    given = rampup.optax.schedule("auto(0.95) >> cosine", total_steps=10_000, beta2=0.98)
+    assert given.schedule.bounds[0] == 40  # a given beta2 is kept: 2 / 0.05
+    with pytest.raises(rampup.RampupError, match=r"schedule\(\): beta2=1.5 is invalid"):
+        rampup.optax.schedule("auto >> cosine", total_steps=100, beta2=1.5)

@@ -122,7 +122,9 @@ class Schedule(keras.optimizers.schedules.LearningRateSchedule):  # type: ignore
     1 stands for (e.g. ``1e-3``). ``total_steps`` is the whole run in optimizer updates, warmup
     included (``epochs * steps_per_epoch`` for ``model.fit``): it binds lengths given as a
     fraction of the run (``"5%"``) and the phase that takes the rest of the run;
-    ``steps_per_epoch`` binds lengths in epochs (``"2ep"``). A bad argument is a
+    ``steps_per_epoch`` binds lengths in epochs (``"2ep"``). ``beta2`` is the optimizer's Adam
+    beta2 (``keras.optimizers.AdamW(beta_2=...)``: the schedule is built before the optimizer
+    and never sees it), which a bare ``auto`` then uses instead of 0.999. A bad argument is a
     :class:`~rampup.RampupError` raised here.
 
     ``self.schedule`` is the bound rampup schedule and ``self.peak`` the peak;
@@ -136,11 +138,12 @@ class Schedule(keras.optimizers.schedules.LearningRateSchedule):  # type: ignore
         peak: float = 1.0,
         total_steps: int | None = None,
         steps_per_epoch: float | None = None,
+        beta2: float | None = None,
     ) -> None:
         self.peak = check_number(
             _FUNC, "peak", peak, low=0.0, low_open=True, what="a finite number > 0"
         )
-        self.schedule = resolve(_FUNC, s, total_steps, steps_per_epoch)
+        self.schedule = resolve(_FUNC, s, total_steps, steps_per_epoch, beta2=beta2)
         self._formula = self.schedule.array_formula(_KERAS_OPS)
         bounds = self.schedule.bounds
         #: The largest integer the formula compares steps with.

@@ -111,6 +111,7 @@ def schedule(
     peak: float = 1.0,
     total_steps: int | None = None,
     steps_per_epoch: float | None = None,
+    beta2: float | None = None,
 ) -> OptaxSchedule:
     """An optax schedule of ``s``: update ``count`` uses ``peak * s(count)``.
 
@@ -121,6 +122,8 @@ def schedule(
     it binds lengths given as a fraction of the run (``"5%"``) and the phase that takes the rest
     of the run; ``steps_per_epoch`` binds lengths in epochs (``"2ep"``). A bad spec, a bad
     ``peak`` or a length that cannot be resolved is a :class:`~rampup.RampupError` raised here.
+    ``beta2`` is the optimizer's Adam beta2 (``optax.adamw(b2=...)``: optax's optimizers do not
+    expose it to a schedule), which a bare ``auto`` then uses instead of 0.999.
 
     The result is a callable ``f(count) -> jax.Array`` (float32, or float64 in 64-bit mode)
     that traces under ``jax.jit``; ``f.schedule`` is the bound rampup schedule it evaluates.
@@ -130,4 +133,4 @@ def schedule(
     [0.025, 0.05, 0.075, 0.1, 0.1, 0.0854, 0.05, 0.0146, 0.0]
     """
     p = check_number(_FUNC, "peak", peak, low=0.0, low_open=True, what="a finite number > 0")
-    return OptaxSchedule(resolve(_FUNC, s, total_steps, steps_per_epoch), p)
+    return OptaxSchedule(resolve(_FUNC, s, total_steps, steps_per_epoch, beta2=beta2), p)

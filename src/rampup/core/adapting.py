@@ -39,6 +39,7 @@ import numpy.typing as npt
 from rampup.core._checks import check_number
 from rampup.core._errors import RampupError, fail, shown
 from rampup.core._ops import SCALAR, Formula, Ops
+from rampup.core.auto_warmup import fit_optimizer
 from rampup.core.schedule import Bound, Schedule
 from rampup.core.spec import from_dict, parse
 from rampup.core.units import MAX_STEPS
@@ -97,14 +98,28 @@ def check_run_lengths(
     return total, per_epoch
 
 
-def resolve(func: str, s: object, total_steps: object, steps_per_epoch: object) -> Schedule:
+def resolve(
+    func: str,
+    s: object,
+    total_steps: object,
+    steps_per_epoch: object,
+    *,
+    beta2: object = None,
+) -> Schedule:
     """The schedule ``s`` (a Schedule, a spec string or plain data) bound to the run, resolved.
 
     ``total_steps`` and ``steps_per_epoch`` (either may be None) are checked by
     :func:`check_run_lengths`. A bound schedule given with either is re-bound (e.g. to a longer
-    run), keeping what the call does not override. Every length is resolved here, so an error
-    belongs to the adapter's constructor, named ``func``.
+    run), keeping what the call does not override. ``beta2`` (the optimizer's Adam beta2, or
+    None) tells a bare ``auto`` its value (:func:`rampup.core.auto_warmup.fit_optimizer`). Every
+    length is resolved here, so an error belongs to the adapter's constructor, named ``func``.
     """
+    b2 = None
+    if beta2 is not None:
+        b2 = check_number(
+            func, "beta2", beta2, low=0.0, high=1.0, low_open=True, high_open=True,
+            what="the optimizer's Adam beta2 in (0, 1), e.g. 0.999, or None",
+        )  # fmt: skip
     sched: Schedule
     if isinstance(s, Schedule):
         sched = s
@@ -131,6 +146,8 @@ def resolve(func: str, s: object, total_steps: object, steps_per_epoch: object) 
             "a rampup Schedule, a spec string such as 'linear(5%) >> cosine', or to_dict()'s"
             " plain data",
         )
+    if b2 is not None:
+        sched = fit_optimizer(sched, [b2])
     total, per_epoch = check_run_lengths(func, total_steps, steps_per_epoch)
     if isinstance(sched, Bound) and (total is not None or per_epoch is not None):
         total = sched.total_steps if total is None else total

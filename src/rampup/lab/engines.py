@@ -28,6 +28,7 @@ from rampup import RampupError
 from rampup.lab.batched import Member, MemberResult, train_batched, unbatchable_reason
 from rampup.lab.functional_optim import OptimizerSpec
 from rampup.lab.loading import load_task
+from rampup.lab.optimizers import optimizer_kind
 from rampup.lab.protocol import Task, constant_level, evaluation
 from rampup.lab.strategies import Strategy, resolve, schedule
 from rampup.lab.train import (
@@ -36,7 +37,6 @@ from rampup.lab.train import (
     Trace,
     check_lr,
     make_record,
-    optimizer_kind,
     platform_info,
 )
 
@@ -143,7 +143,7 @@ def plan_jobs(
 
 
 def optimizer_spec(task: Task, strategy: Strategy) -> OptimizerSpec:
-    """The process engine's optimiser (``train._optimizer``) as an :class:`OptimizerSpec`."""
+    """The process engine's optimiser (``build_optimizer``) as an :class:`OptimizerSpec`."""
     kind = optimizer_kind(task, strategy)
     if kind == "radam":
         return OptimizerSpec(

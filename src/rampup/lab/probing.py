@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from rampup.core.checks import check_number
 from rampup.lab.loading import load_task
+from rampup.lab.optimizers import build_optimizer
 from rampup.lab.protocol import Task, call_model
+from rampup.lab.strategies import resolve
 
 if TYPE_CHECKING:
     import torch
@@ -57,12 +60,9 @@ def probe_task(
 
     ``steps`` overrides the task's run length (the budget and the warmup's cap use it).
     """
-    from rampup.lab.strategies import resolve  # noqa: PLC0415
-    from rampup.lab.train import _optimizer, check_lr, setup  # noqa: PLC0415
-
+    peak = check_number(_FUNC, "peak_lr", lr, low=0.0, low_open=True, what="a finite lr > 0")
     task = load_task(ref, func=_FUNC)
-    peak = check_lr(lr, func=_FUNC)
     n = task.steps if steps is None else steps
-    built = setup(task, seed, name=ref, func=_FUNC)
-    opt = _optimizer(task, resolve("none", task, n, func=_FUNC), built.model.parameters(), peak)
-    return probe_model(task, seed, built.model, opt, peak, n, budget)
+    model = task.model(seed)
+    opt = build_optimizer(task, resolve("none", task, n, func=_FUNC), model.parameters(), peak)
+    return probe_model(task, seed, model, opt, peak, n, budget)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from rampup import RampupError
 from rampup.lab.loading import load_task
+from rampup.lab.optimizers import build_optimizer, optimizer_kind
 from rampup.lab.protocol import (
     Evaluation,
     Task,
@@ -41,7 +42,6 @@ __all__ = [
     "check_task",
     "library_versions",
     "make_record",
-    "optimizer_kind",
     "platform_info",
     "run",
     "setup",
@@ -207,31 +207,6 @@ def platform_info() -> dict[str, Any]:
     }
 
 
-def optimizer_kind(task: Task, strategy: Strategy) -> str:
-    """The optimiser a run uses: the strategy's (RAdam) or else the task's."""
-    return strategy.optimizer or task.optimizer
-
-
-def _optimizer(task: Task, strategy: Strategy, params: Any, lr: float) -> torch.optim.Optimizer:
-    import torch  # noqa: PLC0415
-
-    kind = optimizer_kind(task, strategy)
-    if kind == "radam":
-        # on an AdamW task, RAdam's weight decay is decoupled too (its default is L2, which with
-        # an adaptive step is a much stronger pull toward 0 and would confound the comparison)
-        return torch.optim.RAdam(
-            params, lr=lr, betas=task.betas, weight_decay=task.weight_decay,
-            decoupled_weight_decay=task.optimizer == "adamw",
-        )  # fmt: skip
-    if kind == "adamw":
-        return torch.optim.AdamW(params, lr=lr, betas=task.betas, weight_decay=task.weight_decay)
-    if kind == "adam":
-        return torch.optim.Adam(params, lr=lr, betas=task.betas, weight_decay=task.weight_decay)
-    return torch.optim.SGD(
-        params, lr=lr, momentum=task.momentum, weight_decay=task.weight_decay
-    )  # fmt: skip
-
-
 @dataclass
 class Trace:
     """What a training loop leaves behind: the eval curve, the lr curve, where it stopped.
@@ -367,7 +342,7 @@ def _run(config: RunConfig, progress: Callable[[int, int], None] | None) -> dict
     ran_on = platform_info()
     start = time.perf_counter()
     built = setup(task, config.seed, name=config.task)
-    opt = _optimizer(task, strategy, built.model.parameters(), lr)
+    opt = build_optimizer(task, strategy, built.model.parameters(), lr)
     every = max(1, min(task.eval_every, steps))
     measured: dict[str, Any] | None = None
     if strategy.probed:

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 import rampup
+import rampup.torch
 from rampup import RampupError
 from rampup.core.measured import (
     START_FRACTION,
@@ -220,7 +221,7 @@ def test_the_result_reads_and_its_spec_parses() -> None:
     assert isinstance(r, ProbeResult)
     text = str(r)
     assert "critical lr" in text
-    assert f"{r.critical_lr:.3g}" in text
+    assert f"critical lr {r.critical_lr:.4g}" in text
     assert "half the critical lr" in text
     rampup.parse(r.spec).bind(total_steps=400)
     assert rampup.probe is probe
@@ -283,3 +284,26 @@ def test_measured_warmup_fits_the_cap_and_parses(
         assert 0 <= m.start < 1
         if total > m.steps:
             rampup.parse(m.spec()).bind(total_steps=total)
+
+
+@pytest.mark.parametrize(("peak", "total"), [(3.0, 400), (3.0, 1000), (0.2, 400)])
+def test_auto_spec_is_the_same_warmup_with_its_guard(peak: float, total: int) -> None:
+    """auto(optimizer=sgd, start=s) binds to the probe's own warmup, value for value."""
+    model = Quadratic(3.0, 0.7)
+    opt = torch.optim.SGD(model.parameters(), lr=peak)
+    r = probe(model, opt, None, quad_loss, total_steps=total)
+    auto = rampup.parse(r.auto_spec).bind(total_steps=total)
+    plain = rampup.parse(r.spec).bind(total_steps=total)
+    assert auto.bounds == plain.bounds
+    assert [auto(t) for t in range(total)] == [plain(t) for t in range(total)]
+    sched = rampup.torch.Scheduler(opt, r.auto_spec, total_steps=total)
+    assert (sched.controller is not None) == (r.warmup_steps > 0)
+
+
+def test_auto_spec_with_adam_is_the_beta2_rule() -> None:
+    """Adam 0.98 over 400 updates: auto(0.98), i.e. min(100, 100) updates from 1/100."""
+    model = Quadratic(50.0, 0.3)
+    opt = torch.optim.Adam(model.parameters(), lr=10.0, betas=(0.9, 0.98))
+    r = probe(model, opt, None, quad_loss, total_steps=400)
+    assert r.auto_spec == "auto(0.98) >> cosine"
+    assert rampup.parse(r.auto_spec).bind(total_steps=400).bounds[0] == 100

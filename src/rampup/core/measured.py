@@ -174,6 +174,21 @@ class ProbeResult:
         return self.warmup.spec()
 
     @property
+    def auto_spec(self) -> str:
+        """The same warmup as ``auto`` with its guard: ``Scheduler(opt, result.auto_spec, ...)``.
+
+        ``auto(beta2) >> cosine`` with a beta2; ``auto(optimizer=sgd, start=s) >> cosine``
+        without (the same length: ``auto`` applies the same rule to ``start``); ``cosine`` when
+        no warmup is needed.
+        """
+        if self.warmup.steps == 0:
+            return "cosine"
+        if self.beta2 is not None:
+            return f"auto({self.beta2!r}) >> cosine"
+        start = f", start={self.warmup.start!r}" if self.warmup.start > 0 else ""
+        return f"auto(optimizer=sgd{start}) >> cosine"
+
+    @property
     def warmup_steps(self) -> int:
         """The advised warmup's length in updates (0: none)."""
         return self.warmup.steps

@@ -307,3 +307,28 @@ def test_auto_spec_with_adam_is_the_beta2_rule() -> None:
     r = probe(model, opt, None, quad_loss, total_steps=400)
     assert r.auto_spec == "auto(0.98) >> cosine"
     assert rampup.parse(r.auto_spec).bind(total_steps=400).bounds[0] == 100
+
+
+def test_the_groups_and_a_tensor_lr_keep_their_identity() -> None:
+    """The probe restores in place: the same group dicts, the same tensor lr object.
+
+    The tensor's value is back, the state has the same keys; a scheduler built before the probe
+    still drives the groups.
+    """
+    model = Quadratic(3.0, 0.7)
+    lr = torch.tensor(0.5)
+    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+    quad_loss(model, None).backward()  # type: ignore[no-untyped-call]
+    opt.step()  # momentum state exists
+    sched = rampup.torch.Scheduler(opt, "linear(4) >> cosine", total_steps=400)
+    groups, group = opt.param_groups, opt.param_groups[0]
+    tensor, buf = group["lr"], opt.state[model.w]["momentum_buffer"].clone()
+    value = float(tensor)
+    probe(model, opt, None, quad_loss, total_steps=400, peak_lr=3.0)
+    assert opt.param_groups is groups
+    assert opt.param_groups[0] is group
+    assert group["lr"] is tensor
+    assert float(tensor) == value
+    assert torch.equal(opt.state[model.w]["momentum_buffer"], buf)
+    sched.step()
+    assert float(group["lr"]) == pytest.approx(0.5 * 2 / 4)  # linear(4) at update 1: 2 / 4

@@ -58,16 +58,28 @@ _FUNC = "probe"
 LossFn = Callable[[nn.Module, Any], Tensor]
 
 
+def _copy(value: Any) -> Any:
+    """A deep copy; tensors cloned (detached)."""
+    if isinstance(value, Tensor):
+        return value.detach().clone()
+    return copy.deepcopy(value)
+
+
 @contextmanager
 def _preserved(model: nn.Module, optimizer: Optimizer) -> Iterator[Callable[[], None]]:
-    """Yield ``reset()``, which puts everything back; on exit it is put back a last time."""
-    params = dict(model.state_dict(keep_vars=False))
-    saved_model = {k: v.detach().clone() for k, v in params.items()}
+    """Yield ``reset()``, which puts everything back; on exit it is put back a last time.
+
+    Everything is put back **in place**: the same parameter, buffer and group objects, the same
+    tensor objects in the groups (a tensor lr keeps its identity), the optimizer's per-parameter
+    state rebuilt under the same keys. Nothing holding a reference to a group, a tensor or the
+    state (a scheduler, the user's code) is cut off, and no load hook runs.
+    """
+    saved_model = {k: v.detach().clone() for k, v in model.state_dict(keep_vars=True).items()}
     saved_grads = [None if p.grad is None else p.grad.detach().clone() for p in model.parameters()]
-    saved_opt = copy.deepcopy(optimizer.state_dict())
-    saved_groups = [
-        {k: copy.deepcopy(v) for k, v in g.items() if k != "params"} for g in optimizer.param_groups
-    ]
+    saved_state = {p: {k: _copy(v) for k, v in st.items()} for p, st in optimizer.state.items()}
+    groups = list(optimizer.param_groups)
+    originals = [{k: v for k, v in g.items() if k != "params"} for g in groups]
+    saved_groups = [{k: _copy(v) for k, v in g.items()} for g in originals]
     modes = [m.training for m in model.modules()]
     cpu_rng = torch.get_rng_state()
     cuda_rng = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None  # type: ignore[no-untyped-call]
@@ -80,10 +92,20 @@ def _preserved(model: nn.Module, optimizer: Optimizer) -> Iterator[Callable[[], 
                 v.copy_(saved_model[k])
         for p, g in zip(model.parameters(), saved_grads, strict=True):
             p.grad = None if g is None else g.clone()
-        optimizer.load_state_dict(copy.deepcopy(saved_opt))
-        for group, values in zip(optimizer.param_groups, saved_groups, strict=True):
+        optimizer.state.clear()
+        for p, st in saved_state.items():
+            optimizer.state[p] = {k: _copy(v) for k, v in st.items()}
+        optimizer.param_groups[:] = groups
+        for group, orig, values in zip(groups, originals, saved_groups, strict=True):
+            for k in [k for k in group if k != "params" and k not in orig]:
+                del group[k]
             for k, v in values.items():
-                group[k] = copy.deepcopy(v)
+                if isinstance(orig[k], Tensor):
+                    with torch.no_grad():
+                        orig[k].copy_(v)
+                    group[k] = orig[k]
+                else:
+                    group[k] = copy.deepcopy(v)
         for m, mode in zip(model.modules(), modes, strict=True):
             m.training = mode
         torch.set_rng_state(cpu_rng)

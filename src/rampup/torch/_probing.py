@@ -203,16 +203,22 @@ def first_batch(loader: Any) -> Any:
         raise RampupError.invalid(
             "first_batch", "train_dataloader", loader, "a torch DataLoader (with a dataset)"
         )
-    collate = getattr(loader, "collate_fn", None)
+    # the loader's generator too: its iterator draws a seed from it before the sampler runs
+    collate, gen = getattr(loader, "collate_fn", None), getattr(loader, "generator", None)
     side: DataLoader[Any]
     if isinstance(dataset, IterableDataset):
         side = DataLoader(
-            dataset, batch_size=loader.batch_size, drop_last=loader.drop_last, collate_fn=collate
-        )
+            dataset, batch_size=loader.batch_size, drop_last=loader.drop_last,
+            collate_fn=collate, generator=gen,
+        )  # fmt: skip
     elif getattr(loader, "batch_sampler", None) is not None:
-        side = DataLoader(dataset, batch_sampler=loader.batch_sampler, collate_fn=collate)
+        side = DataLoader(
+            dataset, batch_sampler=loader.batch_sampler, collate_fn=collate, generator=gen
+        )
     else:
-        side = DataLoader(dataset, sampler=loader.sampler, batch_size=None, collate_fn=collate)
+        side = DataLoader(
+            dataset, sampler=loader.sampler, batch_size=None, collate_fn=collate, generator=gen
+        )
     with _kept_rngs(_generator_holders(loader)):
         try:
             return next(iter(side))

@@ -1,4 +1,4 @@
-"""The callbacks' opt-in probe at train start (:mod:`rampup.torch.callbacks`), framework-free.
+"""The callbacks' opt-in probe at train start (:mod:`rampup.torch.callbacks`): no Lightning, no HF.
 
 :class:`Prober` runs :func:`rampup.torch.probe.probe` once, before the first update, on the
 module and its optimizer, with the run's length and the peak each group was configured with:

@@ -258,13 +258,13 @@ def hf_trainer(
         "max_steps": 30,
         "logging_steps": 1,
         "logging_nan_inf_filter": False,
+        "lr_scheduler_type": "constant",
         **overrides,
     }
     args = TrainingArguments(
         output_dir=str(tmp_path),
         per_device_train_batch_size=8,
         learning_rate=0.05,
-        lr_scheduler_type="constant",
         save_strategy="no",
         report_to=[],
         use_cpu=True,

@@ -67,6 +67,7 @@ EXAMPLES: dict[str, tuple[str, tuple[str, ...]]] = {
     "monitor_loop": ("monitor.md", ("monitor = Monitor(warmup_steps=500)",)),
     "monitor_guard": ("monitor.md", ("AdaptiveWarmup.for_schedule(", "last_good_checkpoint")),
     "monitor_rewind": ("monitor.md", ("rampup.torch.Rewinder(",)),
+    "monitor_callback_probe": ("monitor.md", ("probe=True", "on_probe=results.append")),
     "lab_python": ("lab.md", ("make_grid(", "run_grid(")),
     "lab_task": ("lab.md", ("rampup.lab.Task(",)),
     "probe_loop": ("probe.md", ("rampup.probe(model, optimizer",)),
@@ -82,6 +83,8 @@ ADAPTED: dict[str, str] = {
     "this CPU; dynamo's guards, which decide recompiles, are the same for every backend",
     "monitor_loop": "`loss = ...` is the reader's own training step: replaced by one call that "
     "returns the loss and the gradient norm (`norm`, which the block also leaves to the reader)",
+    "monitor_callback_probe": "a 2000-update run is cut to 60 updates on the CPU, without the "
+    "logger, checkpoints, progress bar and summary (60 is enough for one trial: 45 or more)",
     "lab_python": "one markov-postln run takes ~10 s and the grid 6 such runs in 2 spawned "
     "processes: the run is cut to 20 updates and run_grid records its arguments",
 }
@@ -818,6 +821,56 @@ def test_probe_example_derives_its_warmup_by_the_rule_and_leaves_the_model() -> 
     for a, b in zip(model.parameters(), fresh.parameters(), strict=True):
         assert torch.equal(a, b)
     assert ns["optimizer"].param_groups[0]["lr"] == pytest.approx(8.0 * start)
+
+
+LIGHTNING_HINTS = (
+    "ignore:`isinstance\\(treespec, LeafSpec\\)` is deprecated:FutureWarning",
+    "ignore:.*does not have many workers:UserWarning",
+)
+
+
+@pytest.mark.training  # a real (short) Lightning run
+@pytest.mark.filterwarnings(LIGHTNING_HINTS[0])
+@pytest.mark.filterwarnings(LIGHTNING_HINTS[1])
+def test_monitor_callback_probe_runs_once_at_the_configured_peak(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """One result, for a run of 60 updates at the optimizer's 0.02 (not linear(10)'s 0.002)."""
+    import lightning  # noqa: PLC0415  # only this test trains with Lightning
+
+    class Module(lightning.LightningModule):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lin = torch.nn.Linear(4, 1)
+
+        def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+            x, y = batch
+            return torch.nn.functional.mse_loss(self.lin(x), y)
+
+        def configure_optimizers(self) -> Any:
+            opt = torch.optim.SGD(self.parameters(), lr=0.02)
+            sched = rampup.torch.Scheduler(opt, "linear(10) >> cosine", total_steps=60)
+            return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+
+    torch.manual_seed(0)
+    x = torch.randn(480, 4)
+    data = torch.utils.data.TensorDataset(x, x.sum(1, keepdim=True))
+    code = _adapt(
+        _example("monitor_callback_probe"),
+        "max_steps=2000",
+        "max_steps=60, logger=False, enable_checkpointing=False, enable_progress_bar=False, "
+        "enable_model_summary=False, accelerator='cpu', devices=1",
+    )
+    ns: dict[str, Any] = {"module": Module(), "loader": torch.utils.data.DataLoader(data, 8)}
+    ns = _run("monitor_callback_probe", code, ns)
+    (result,) = ns["results"]
+    assert result is ns["callback"].probe_result
+    assert (result.peak_lr, result.total_steps, ns["trainer"].global_step) == (0.02, 60, 60)
+    rampup.parse(result.spec)
+    printed = capsys.readouterr().out
+    assert f"critical lr {result.critical_lr:.4g}" in printed
+    assert "peak 0.02 " in printed
+    assert printed.splitlines()[0].endswith(result.spec)
 
 
 # -- docs/lab.md -------------------------------------------------------------------------------

@@ -17,6 +17,26 @@ Each callback, once per optimizer update:
   ``control.should_training_stop``) with an error telling which checkpoint to restore: it never
   silently continues from NaN weights.
 
+With ``probe=True``, once before the first update, each runs :func:`rampup.torch.probe.probe` on
+the model and its (first) optimizer: the first training batch, the run's length, the peak each
+group was configured with (its ``initial_lr``, not the scheduler's first value), and stores the
+result as ``callback.probe_result``, logs it (INFO on ``"rampup"``; Lightning also
+``rampup/critical_lr`` to its loggers) and calls ``on_probe(result)``. Training is then exactly
+what it would have been without the probe (the probe restores the model, the optimizer and the
+RNGs; the batch is drawn without touching the training stream). A probe that cannot run is a
+warning, never a crash (see :mod:`rampup.torch._probing`).
+
+- Lightning: the batch is the one ``on_train_batch_start`` gets for the first update (on the
+  device); the loss is ``pl_module.training_step(batch, 0)`` (a tensor, or a mapping's
+  ``"loss"``) under the precision plugin's ``train_step_context``, with ``self.log`` and
+  ``self.log_dict`` silenced so the trials' losses are not logged as training metrics. The run's
+  length is ``trainer.estimated_stepping_batches`` (``max_steps`` when it is shorter). Manual
+  optimization is not probed (its ``training_step`` steps the optimizers itself).
+- HF Trainer: at ``on_train_begin``, the first batch of ``train_dataloader`` (a side draw, see
+  :func:`~rampup.torch._probing.first_batch`), moved to ``args.device``; the loss is
+  ``model(**batch)``'s ``"loss"`` (as ``Trainer.compute_loss`` without a custom loss), with the
+  model in training mode; the run's length is ``state.max_steps``.
+
 The frameworks are imported when a callback class is first used, never by ``import rampup``::
 
     from rampup.callbacks import LightningCallback          # imports lightning
@@ -47,12 +67,15 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from rampup import RampupError
-from rampup.core.checks import check_flag, check_real
+from rampup.core.checks import check_flag, check_real, shown
+from rampup.core.measured import ProbeResult
 from rampup.core.watch import Finding, Guard, Notice, Watcher
+from rampup.torch._probing import Prober, first_batch, to_device, train_mode
 
 __all__ = ["HFCallback", "LightningCallback", "group_values"]  # noqa: F822  # see __getattr__
 
@@ -146,6 +169,34 @@ def _grad_norm(parameters: Iterable[Any]) -> float:
     return math.sqrt(total) if math.isfinite(total) else total
 
 
+def _loss_of(func: str, out: object, source: str) -> Any:
+    """The loss in ``out`` (a tensor, a mapping's ``"loss"``, a tuple's first item)."""
+    loss = out.get("loss") if isinstance(out, Mapping) else out
+    if isinstance(out, tuple | list) and out:
+        loss = out[0]
+    if not hasattr(loss, "backward"):
+        raise RampupError(
+            f"{func}(): the probe needs the loss from {source} (a tensor, or a mapping with "
+            f"'loss'); it gave {shown(out)}"
+        )
+    return loss
+
+
+@contextmanager
+def _silenced(module: Any, names: tuple[str, ...] = ("log", "log_dict")) -> Iterator[None]:
+    """``module.log`` and ``module.log_dict`` do nothing inside (instance attributes, removed)."""
+    before = {n: vars(module)[n] for n in names if n in vars(module)}
+    for n in names:
+        object.__setattr__(module, n, lambda *args, **kwargs: None)
+    try:
+        yield
+    finally:
+        for n in names:
+            object.__delattr__(module, n)
+            if n in before:
+                object.__setattr__(module, n, before[n])
+
+
 def _missing(what: str, extra: str, exc: ImportError) -> ImportError:
     """The adapters' one import-error style: what is needed, the extra that installs it, why."""
     return ImportError(f"rampup.callbacks needs {what}: pip install 'rampup[{extra}]' ({exc})")
@@ -165,6 +216,10 @@ def _lightning_class() -> type:
             guard: an AdaptiveWarmup (the scheduler's controller) to feed instead.
             grad_norm: also feed the total gradient norm (measured before each optimizer step).
             log_groups: log ``lr/<group>`` and ``momentum/<group>`` every update.
+            probe: probe the model on the first batch, before the first update (see the
+                module's docstring); the result is ``probe_result``.
+            on_probe: called with the :class:`~rampup.core.measured.ProbeResult` (needs
+                ``probe=True``).
 
         """
 
@@ -175,18 +230,58 @@ def _lightning_class() -> type:
             guard: Guard | None = None,
             grad_norm: bool = True,
             log_groups: bool = True,
+            probe: bool = False,
+            on_probe: Callable[[ProbeResult], None] | None = None,
         ) -> None:
             super().__init__()
             self.grad_norm = check_flag("LightningCallback", "grad_norm", grad_norm)
             self.log_groups = check_flag("LightningCallback", "log_groups", log_groups)
             self.feeder = _Feeder("LightningCallback", monitor, guard)
             self.monitor = self.feeder.monitor
+            self.prober = Prober("LightningCallback", probe, on_probe)
+            self._probe_due = False  # set at train start, done on the first batch
             self._norm: float | None = None
             self._step: int | None = None  # the trainer's global_step at the last update fed
             self._micro: list[float] = []  # losses of the micro-batches since then
 
+        @property
+        def probe_result(self) -> ProbeResult | None:
+            """The probe's result (None before train start, without a probe, or if it failed)."""
+            return self.prober.result
+
         def on_train_start(self, trainer: Any, pl_module: Any) -> None:
             self._step, self._micro = trainer.global_step, []
+            self._probe_due = self.prober.enabled
+
+        def on_train_batch_start(
+            self, trainer: Any, pl_module: Any, batch: Any, batch_idx: int
+        ) -> None:
+            if not self._probe_due:
+                return
+            self._probe_due = False
+            context = getattr(trainer.precision_plugin, "train_step_context", nullcontext)
+
+            def loss_fn(module: Any, data: Any) -> Any:
+                if not module.automatic_optimization:
+                    raise RampupError(
+                        "LightningCallback(): manual optimization is not probed (training_step "
+                        "steps the optimizers itself); call rampup.probe from your own code"
+                    )
+                with _silenced(module), context():
+                    out = module.training_step(data, 0)
+                return _loss_of("LightningCallback", out, "training_step(batch, 0)")
+
+            result = self.prober.run(
+                pl_module,
+                trainer.optimizers[0] if trainer.optimizers else None,
+                lambda: batch,
+                loss_fn,
+                total_steps=trainer.estimated_stepping_batches,
+                done=trainer.global_step,
+            )
+            if result is not None:
+                for lg in trainer.loggers:
+                    lg.log_metrics({"rampup/critical_lr": result.critical_lr}, step=0)
 
         def on_before_optimizer_step(self, trainer: Any, pl_module: Any, optimizer: Any) -> None:
             if self.grad_norm:
@@ -251,6 +346,10 @@ def _hf_class() -> type:
             monitor: the Monitor to feed (required without ``guard``), or None with ``guard``.
             guard: an AdaptiveWarmup (the scheduler's controller) to feed instead.
             log_groups: add ``lr/<group>`` and ``momentum/<group>`` to every log.
+            probe: probe the model at ``on_train_begin`` (see the module's docstring); the
+                result is ``probe_result``.
+            on_probe: called with the :class:`~rampup.core.measured.ProbeResult` (needs
+                ``probe=True``).
 
         """
 
@@ -260,15 +359,44 @@ def _hf_class() -> type:
             *,
             guard: Guard | None = None,
             log_groups: bool = True,
+            probe: bool = False,
+            on_probe: Callable[[ProbeResult], None] | None = None,
         ) -> None:
             super().__init__()
             self.log_groups = check_flag("HFCallback", "log_groups", log_groups)
             self.feeder = _Feeder("HFCallback", monitor, guard)
             self.monitor = self.feeder.monitor
+            self.prober = Prober("HFCallback", probe, on_probe)
+
+        @property
+        def probe_result(self) -> ProbeResult | None:
+            """The probe's result (None before train start, without a probe, or if it failed)."""
+            return self.prober.result
 
         def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
             for problem in _hf_logging_problems(args):
                 logger.warning("HFCallback: %s", problem)
+            if not self.prober.enabled:
+                return
+            model = kwargs.get("model")
+
+            def loss_fn(module: Any, data: Any) -> Any:
+                if not isinstance(data, Mapping):
+                    raise RampupError(
+                        f"HFCallback(): the probe calls model(**batch), but the batch is "
+                        f"{shown(data)}, not a mapping"
+                    )
+                return _loss_of("HFCallback", module(**data), "model(**batch)")
+
+            with train_mode(model):
+                self.prober.run(
+                    model,
+                    kwargs.get("optimizer"),
+                    lambda: to_device(first_batch(kwargs.get("train_dataloader")), args.device),
+                    loss_fn,
+                    total_steps=state.max_steps,
+                    done=state.global_step,
+                )
 
         def on_log(
             self,

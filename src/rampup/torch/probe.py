@@ -93,8 +93,8 @@ def _preserved(model: nn.Module, optimizer: Optimizer) -> Iterator[Callable[[], 
         for p, g in zip(model.parameters(), saved_grads, strict=True):
             p.grad = None if g is None else g.clone()
         optimizer.state.clear()
-        for p, st in saved_state.items():
-            optimizer.state[p] = {k: _copy(v) for k, v in st.items()}
+        for key, st in saved_state.items():
+            optimizer.state[key] = {k: _copy(v) for k, v in st.items()}
         optimizer.param_groups[:] = groups
         for group, orig, values in zip(groups, originals, saved_groups, strict=True):
             for k in [k for k in group if k != "params" and k not in orig]:

@@ -325,28 +325,31 @@ class AdaptiveWarmup:
         )
 
     def _rewind(self, what: str, step: int, nonfinite: bool) -> Action:
-        """Go back to the snapshot: its clock, a stretched remaining warmup, a fresh horizon."""
+        r"""Go back to the snapshot's weights and into a slower warmup; a fresh horizon.
+
+        The stretch grows, :math:`S \leftarrow \min(S \cdot \mathrm{stretch},
+        \mathrm{max\_stretch})`, and the clock goes back to the snapshot's, but never past
+        :math:`W / S` (``warmup_steps`` over the new stretch): a snapshot taken after the warmup
+        (or late in it) resumes inside the warmup, at about :math:`1/S` of the peak for a linear
+        warmup, and climbs back :math:`S` times slower (:math:`W (S - 1)` updates to the peak).
+        Holding the clock cannot undo a ramp that was too steep; this lowers it and redoes it.
+        """
         assert self.snapshot is not None  # noqa: S101  # the caller checked (not user input)
-        update, clock, _ = self.snapshot
-        inside = clock < self.warmup_steps
-        if inside:
-            self.factor = min(self.factor * self.stretch, self.max_stretch)
+        update, snap_clock, _ = self.snapshot
+        self.factor = min(self.factor * self.stretch, self.max_stretch)
+        clock = min(snap_clock, self.warmup_steps / self.factor)
         self.rewinds += 0 if nonfinite else 1
         self._clock_hint, self.cooling, self.held = clock, 0, 0
         self.fresh = self.unstable = False
         self.monitor.rewound()
-        slower = (
-            f"the warmup left runs {self.factor:g}x slower"
-            if inside
-            else "the snapshot is past the warmup: nothing is slowed"
-        )
+        back = "" if clock == snap_clock else f" (the snapshot's {snap_clock:g}, capped at W/S)"
         return Action(
             "rewind",
             step,
             self.factor,
             f"{what} at step {step}: rewind: restore the model and the optimizer from the"
-            f" snapshot of update {update}, put the scheduler's clock back at {clock:g}, then"
-            f" call restored(); {slower}",
+            f" snapshot of update {update}, put the scheduler's clock back at {clock:g}{back},"
+            f" then call restored(); the warmup left runs {self.factor:g}x slower",
             update=update,
             clock=clock,
         )

@@ -30,6 +30,18 @@ Address = Annotated[
     ),
 ]
 
+#: ``--task`` of the commands that take one task (``lab scorecard``, ``lab probe``).
+OneTask = Annotated[
+    str | None,
+    typer.Option(
+        "--task",
+        "-t",
+        metavar="TASK",
+        help="The task, required: a built-in one (see `rampup lab tasks`), or your own "
+        "rampup.lab.Task as module:name or path/to/file.py:name.",
+    ),
+]
+
 #: Exit status of a command given a bad input (as typer's own usage errors).
 EXIT_USAGE = 2
 
@@ -378,16 +390,7 @@ def register(app: typer.Typer) -> None:
                 metavar="DIR", help="Output folder (results.jsonl, resumable; scorecard.md, .png)."
             ),
         ] = Path("rampup-scorecard"),
-        task: Annotated[
-            str | None,
-            typer.Option(
-                "--task",
-                "-t",
-                metavar="TASK",
-                help="The task, required: a built-in one (see `rampup lab tasks`), or your own "
-                "rampup.lab.Task as module:name or path/to/file.py:name.",
-            ),
-        ] = None,
+        task: OneTask = None,
         lr: Annotated[
             list[str] | None,
             typer.Option("--lr", metavar="LR", help="3 or more peak lrs, e.g. 1e-3,3e-3,1e-2."),
@@ -432,15 +435,7 @@ def register(app: typer.Typer) -> None:
 
     @lab.command("probe")
     def lab_probe(
-        task: Annotated[
-            str | None,
-            typer.Option(
-                "--task",
-                "-t",
-                metavar="TASK",
-                help="The task, required: a built-in one or module:name / path/to/file.py:name.",
-            ),
-        ] = None,
+        task: OneTask = None,
         lr: Annotated[
             float | None,
             typer.Option(metavar="LR", help="The target peak lr.", show_default="required"),

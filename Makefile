@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: demo test setup lint typecheck pytest bench clean
+.PHONY: demo test setup lint typecheck pytest bench scorecards clean
 
 $(STAMP): pyproject.toml requirements-dev.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -40,6 +40,10 @@ test: lint typecheck pytest
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_core.py
 	$(BIN)/python benchmarks/bench_torch.py
+
+# Every lab task's scorecard (docs/results.md): about 1,950 runs, 1-2 hours on 2 cores; resumable.
+scorecards: $(STAMP)
+	$(BIN)/python scripts/scorecards.py --out runs/scorecards --workers 2
 
 clean:
 	rm -rf $(VENV)

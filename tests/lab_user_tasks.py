@@ -84,6 +84,9 @@ broken_forward = dataclasses.replace(
 
 #: The tiny task and built-in ones with an evaluation after every update: per-step losses.
 tiny_every_step = dataclasses.replace(tiny, eval_every=1)
+#: Adam's variant: ``auto`` runs with its guard per member on the batched engine (on an SGD task
+#: it probes each model first, so the process engine runs it).
+tiny_adam_every_step = dataclasses.replace(tiny_every_step, optimizer="adam", betas=(0.9, 0.98))
 markov_every_step = dataclasses.replace(TASKS["markov-postln"], eval_every=1)
 sort_every_step = dataclasses.replace(TASKS["postln-sort"], eval_every=1)
 digits_every_step = dataclasses.replace(TASKS["digits-largebatch"], eval_every=1)

@@ -2,7 +2,7 @@
 
 Agreement measured (torch 2.13, CPU, AVX512): over each member's first 10 training losses of
 the runs that trained, batched and process records differ by at most 1.2e-6 relative on the
-tiny user task (SGD with momentum; strategies linear and auto; 0 under
+tiny user task (SGD with momentum and Adam; strategies linear and auto; 0 under
 ATEN_CPU_CAPABILITY=default) and 7.7e-8 on markov-postln (a Post-LN Transformer; AdamW and
 RAdam; the same under the default capability). The tests allow ``RTOL = 1e-5`` (8x the largest
 deviation seen), not bit-identity: the batched kernels sum in another order. The
@@ -75,8 +75,15 @@ def _compare(process: dict[str, Any], batched: dict[str, Any]) -> float:
 
 @pytest.mark.training
 def test_tiny_task_batched_agrees_with_process(tmp_path: Path) -> None:
-    """SGD with momentum, linear and auto (its guard per member); a huge lr fails in both."""
-    grid = make_grid(["lab_user_tasks:tiny_every_step"], ["linear", "auto"], [0.05, 1e3], [0, 1])
+    """SGD with momentum (linear) and Adam (linear, auto with its guard per member).
+
+    A huge lr fails in both. (auto on an SGD task probes each model first: the process engine
+    runs it, see the next test.)
+    """
+    sgd, adam = "lab_user_tasks:tiny_every_step", "lab_user_tasks:tiny_adam_every_step"
+    cells = [RunConfig(sgd, "linear", lr, s) for lr in (0.05, 1e3) for s in (0, 1)]
+    cells += [RunConfig(adam, st, 0.05, s) for st in ("linear", "auto") for s in (0, 1)]
+    grid = Grid(tuple(cells), ())
     process = _records(tmp_path, grid, "process")
     batched = _records(tmp_path, grid, "batched")
     assert _compare(process, batched) <= RTOL
@@ -86,6 +93,16 @@ def test_tiny_task_batched_agrees_with_process(tmp_path: Path) -> None:
         if huge:
             assert record["reason"] == process[key]["reason"]
     assert all(r["wall_time"] > 0 for r in batched.values())
+
+
+def test_auto_on_an_sgd_task_runs_on_the_process_engine() -> None:
+    """A probed strategy is planned one process per run, and the log says why."""
+    grid = make_grid(["lab_user_tasks:tiny_every_step"], ["linear", "auto"], [0.05], [0, 1])
+    said: list[str] = []
+    jobs = plan_jobs(grid.cells, "batched", 2, said.append)
+    engines = {c.strategy: j.engine for j in jobs for c in j.cells}
+    assert engines == {"linear": "batched", "auto": "process"}
+    assert any("the probe measures each run's model on its own" in line for line in said)
 
 
 @pytest.mark.training

@@ -15,11 +15,11 @@ from typing import Any
 import lightning as L  # noqa: N812  # Lightning's own convention
 import pytest
 import torch
-from lightning.pytorch.loggers import CSVLogger
 from torch import nn
 from transformers import Trainer, TrainingArguments
 
 import rampup.torch
+from lightning_code import quiet_trainer
 from rampup import Monitor, RampupError
 from rampup.adaptive import AdaptiveWarmup
 from rampup.callbacks import HFCallback, LightningCallback, group_values
@@ -137,17 +137,7 @@ def test_lightning_callback_logs_groups_and_holds_on_a_spike(
     x = torch.randn(320, 4, generator=g)
     data = torch.utils.data.TensorDataset(x, x.sum(1, keepdim=True))
     loader = torch.utils.data.DataLoader(data, batch_size=8)
-    trainer = L.Trainer(
-        max_steps=30,
-        logger=CSVLogger(tmp_path, name="run"),
-        callbacks=[LightningCallback(guard=guard)],
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        accelerator="cpu",
-        devices=1,
-        log_every_n_steps=1,
-    )
+    trainer = quiet_trainer(tmp_path, [LightningCallback(guard=guard)], max_steps=30)
     torch.manual_seed(0)
     with caplog.at_level(logging.WARNING, logger="rampup"):
         trainer.fit(Tiny(), loader)

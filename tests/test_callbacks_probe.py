@@ -24,11 +24,11 @@ import lightning as L  # noqa: N812  # Lightning's own convention
 import numpy as np
 import pytest
 import torch
-from lightning.pytorch.loggers import CSVLogger
 from torch import nn
 
 import rampup
 import rampup.torch
+from lightning_code import quiet_trainer
 from rampup import Monitor, RampupError
 from rampup.callbacks import HFCallback, LightningCallback
 from rampup.core.measured import ProbeResult
@@ -198,17 +198,7 @@ def lightning_run(
     x = torch.randn(320, 4)
     data = torch.utils.data.TensorDataset(x, x.sum(1, keepdim=True))
     module = Dropping(settings.get("max_steps", 60), manual)
-    trainer = L.Trainer(
-        logger=CSVLogger(tmp_path, name="run"),
-        callbacks=[callback],
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        accelerator="cpu",
-        devices=1,
-        log_every_n_steps=1,
-        **settings,
-    )
+    trainer = quiet_trainer(tmp_path, [callback], **settings)
     trainer.fit(module, torch.utils.data.DataLoader(data, batch_size=8, shuffle=True))
     text = (tmp_path / "run" / "version_0" / "metrics.csv").read_text(encoding="utf-8")
     return module, trainer, list(csv.DictReader(io.StringIO(text)))

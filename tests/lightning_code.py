@@ -9,10 +9,13 @@ import lightning as L  # noqa: N812  # Lightning's own convention
 from lightning.pytorch.loggers import CSVLogger
 
 
-def quiet_trainer(tmp_path: Path, callbacks: list[Any], **settings: Any) -> L.Trainer:
-    """A CPU trainer, one device, no checkpoint, bar or summary, every step in tmp_path's CSV."""
+def quiet_trainer(tmp_path: Path | None, callbacks: list[Any], **settings: Any) -> L.Trainer:
+    """A CPU trainer on one device, without checkpoints, progress bar or model summary.
+
+    Every step is logged to tmp_path's CSV; ``tmp_path=None``: no logger.
+    """
     return L.Trainer(
-        logger=CSVLogger(tmp_path, name="run"),
+        logger=False if tmp_path is None else CSVLogger(tmp_path, name="run"),
         callbacks=callbacks,
         enable_checkpointing=False,
         enable_progress_bar=False,

@@ -183,17 +183,7 @@ def test_lightning_callback_feeds_once_per_update_under_gradient_accumulation() 
     data = torch.utils.data.TensorDataset(x, x.sum(1, keepdim=True))
     callback = LightningCallback(Monitor())
     module = Tiny()
-    trainer = L.Trainer(
-        max_steps=5,
-        accumulate_grad_batches=2,
-        callbacks=[callback],
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        accelerator="cpu",
-        devices=1,
-    )
+    trainer = quiet_trainer(None, [callback], max_steps=5, accumulate_grad_batches=2)
     torch.manual_seed(0)
     trainer.fit(module, torch.utils.data.DataLoader(data, batch_size=4))
     history = callback.monitor.history()

@@ -7,15 +7,21 @@ Modules, lowest first, one concept each:
 - :mod:`~rampup.guard.messages`: what each rule says, in words, with its advice;
 - :mod:`~rampup.guard.history`: the per-update history and its exports (columns, curves, CSV,
   JSON);
+- :mod:`~rampup.guard.stall`: the stall rule's arithmetic (the flat, high, collapsed test);
+- :mod:`~rampup.guard.rule_checks`: the rules' per-update checks and thresholds, the base of
+  :class:`Monitor`;
 - :mod:`~rampup.guard.monitor`: :class:`Monitor`, the detector (its rules and their formulas);
 - :mod:`~rampup.guard.monitor_state`: the monitor's checkpoint, written and read back checked;
 - :mod:`~rampup.guard.reduce`: the signals reduced across ``torch.distributed`` ranks;
+- :mod:`~rampup.guard.reads`: deferred values read once per ``read_every`` updates;
+- :mod:`~rampup.guard.actions`, :mod:`~rampup.guard.adaptive_state`: the guard's actions and
+  its checkpoint;
 - :mod:`~rampup.guard.adaptive`: :class:`AdaptiveWarmup`, the clock controller that holds,
-  slows and stretches the warmup, and its :class:`Action`;
+  slows, stretches and rewinds the warmup;
 - ``_fields``: plain data for the states (non-finite floats as strings, a strict field reader),
   private to the guard.
 
-Later modules (the probe, which measures a model before training) join this package.
+The probe, which measures a model before training, is torch code: :mod:`rampup.torch.probe`.
 
 Imports: the core's public modules (``rampup``, :mod:`rampup.core.checks`, the schedule and spec
 modules), the standard library and numpy, and the guard itself. Never an adapter (torch is

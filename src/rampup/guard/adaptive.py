@@ -294,12 +294,9 @@ class AdaptiveWarmup:
             return None
         what, step, warm = cause
         nonfinite = what.startswith("non-finite")
-        if (
-            self.rewind
-            and self.snapshot is not None
-            and (nonfinite or self.rewinds < self.max_rewinds)
-        ):
-            action = self._rewind(what, step, nonfinite)
+        snapshot = self.snapshot
+        if self.rewind and snapshot is not None and (nonfinite or self.rewinds < self.max_rewinds):
+            action = self._rewind(what, step, nonfinite, snapshot)
         elif nonfinite:
             action = self._restore(step, warm)
         else:
@@ -324,7 +321,9 @@ class AdaptiveWarmup:
             f" restored(); {where}{stretched}",
         )
 
-    def _rewind(self, what: str, step: int, nonfinite: bool) -> Action:
+    def _rewind(
+        self, what: str, step: int, nonfinite: bool, snapshot: tuple[int, float, int]
+    ) -> Action:
         r"""Go back to the snapshot's weights and into a slower warmup; a fresh horizon.
 
         The stretch grows, :math:`S \leftarrow \min(S \cdot \mathrm{stretch},
@@ -334,8 +333,7 @@ class AdaptiveWarmup:
         warmup, and climbs back :math:`S` times slower (:math:`W (S - 1)` updates to the peak).
         Holding the clock cannot undo a ramp that was too steep; this lowers it and redoes it.
         """
-        assert self.snapshot is not None  # noqa: S101  # the caller checked (not user input)
-        update, snap_clock, _ = self.snapshot
+        update, snap_clock, _ = snapshot
         self.factor = min(self.factor * self.stretch, self.max_stretch)
         clock = min(snap_clock, self.warmup_steps / self.factor)
         self.rewinds += 0 if nonfinite else 1

@@ -42,6 +42,16 @@ OneTask = Annotated[
     ),
 ]
 
+#: ``--steps``: the run length, overriding the task's (``lab run``, ``scorecard``, ``probe``).
+Steps = Annotated[
+    int | None,
+    typer.Option(
+        metavar="N",
+        help="Updates per run, overriding the task's length.",
+        show_default="the task's",
+    ),
+]
+
 #: Exit status of a command given a bad input (as typer's own usage errors).
 EXIT_USAGE = 2
 
@@ -341,14 +351,7 @@ def register(app: typer.Typer) -> None:
             list[str] | None,
             typer.Option("--seed", metavar="SEED", help="Seed(s), e.g. 0,1,2.", show_default="0"),
         ] = None,
-        steps: Annotated[
-            int | None,
-            typer.Option(
-                metavar="N",
-                help="Updates per run, overriding each task's length.",
-                show_default="the task's",
-            ),
-        ] = None,
+        steps: Steps = None,
         workers: Workers = 2,
         backend: Backend = "local",
         address: Address = None,
@@ -405,14 +408,7 @@ def register(app: typer.Typer) -> None:
                 show_default="0,1,2,3,4",
             ),
         ] = None,
-        steps: Annotated[
-            int | None,
-            typer.Option(
-                metavar="N",
-                help="Updates per run, overriding the task's length.",
-                show_default="the task's",
-            ),
-        ] = None,
+        steps: Steps = None,
         tolerance: Annotated[
             float,
             typer.Option(
@@ -441,10 +437,7 @@ def register(app: typer.Typer) -> None:
             typer.Option(metavar="LR", help="The target peak lr.", show_default="required"),
         ] = None,
         seed: Annotated[int, typer.Option(metavar="S", help="The model's seed.")] = 0,
-        steps: Annotated[
-            int | None,
-            typer.Option(metavar="N", help="Updates per run.", show_default="the task's"),
-        ] = None,
+        steps: Steps = None,
         budget: Annotated[
             float, typer.Option(metavar="F", help="Fraction of the run the probe may spend.")
         ] = 0.03,

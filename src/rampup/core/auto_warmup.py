@@ -14,7 +14,6 @@ for an optimizer without one. Unattached it assumes Adam's default 0.999.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import KW_ONLY, dataclass
 from typing import TYPE_CHECKING, ClassVar
@@ -23,7 +22,7 @@ from rampup.core._checks import check_choice, check_number
 from rampup.core._errors import RampupError
 from rampup.core._ops import Formula, Ops
 from rampup.core.kernel import Context
-from rampup.core.measured import WARMUP_CAP, rule_steps
+from rampup.core.measured import WARMUP_CAP, rule_steps, slope_steps
 from rampup.core.ramps import Linear, linear_warmup
 from rampup.core.schedule import Bound, Phase, PhaseContext, Schedule, map_phases
 from rampup.core.shapes import untuned_steps
@@ -133,7 +132,7 @@ class Auto(Phase):
         else:
             w = rule_steps(ctx.total_steps, b2)
         if self.start > 0:
-            w = max(1, math.ceil(w * (1.0 - self.start) - 1e-9))
+            w = slope_steps(w, self.start)
         return w
 
     def _formula(

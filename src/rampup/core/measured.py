@@ -39,6 +39,7 @@ __all__ = [
     "ProbeTrial",
     "measured_warmup",
     "rule_steps",
+    "slope_steps",
 ]
 
 #: The longest warmup, as a fraction of the run: a quarter.
@@ -63,6 +64,17 @@ def rule_steps(total_steps: int, beta2: float | None = None) -> int:
     if beta2 is None:
         return cap
     return max(1, min(untuned_steps(beta2), cap))
+
+
+def slope_steps(steps: int, start: float) -> int:
+    r"""The length of the rule's ramp of ``steps`` updates started at ``start``, same slope.
+
+    :math:`\max(1, \lceil W (1 - s) \rceil)` updates (a hair below an integer rounds down).
+
+    >>> slope_steps(100, 0.25), slope_steps(25, 0.0625), slope_steps(10, 0.0)
+    (75, 24, 10)
+    """
+    return max(1, math.ceil(steps * (1.0 - start) - 1e-9))
 
 
 @dataclass(frozen=True)
@@ -126,7 +138,7 @@ def measured_warmup(
             f"the peak {peak:.3g} is at or below half the critical lr {crit:.3g}: updates at the "
             "peak are stable from the first one, no warmup is needed",
         ))  # fmt: skip
-    steps = max(1, math.ceil(w * (1.0 - s) - 1e-9))
+    steps = slope_steps(w, s)
     return MeasuredWarmup(steps, s, (
         f"without a beta2 the rule's length is {WARMUP_CAP:g} of the run: {w} updates",
         f"start at half the critical lr: {START_FRACTION * crit:.3g} = {s:.3g} x the peak "
